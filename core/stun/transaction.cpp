@@ -19,7 +19,10 @@ TransactionTimer::Action TransactionTimer::poll(Timestamp now) {
         next_ = now + policy_.rto * policy_.rm;
     } else {
         next_ = now + interval_;
-        interval_ *= 2;
+        if (interval_ < policy_.maxInterval / 2)
+            interval_ *= 2;
+        else
+            interval_ = policy_.maxInterval;
     }
     return Action::Send;
 }
