@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Builds Tincan (build.sh) and runs the whole test suite:
+#   1. every CTest test (unit tests, and the network-namespace tests, which need root),
+#   2. each libFuzzer target for TINCAN_FUZZ_SECONDS (20) seconds, when clang is installed,
+#   3. each benchmark once, as a smoke run.
+# Exits non-zero if anything failed. With CI=true nothing may be skipped for want of root.
+# TINCAN_BUILD_DIR (build) and TINCAN_FUZZ_BUILD_DIR (build-fuzz) choose the folders.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+build_dir=${TINCAN_BUILD_DIR:-build}
+fuzz_dir=${TINCAN_FUZZ_BUILD_DIR:-build-fuzz}
+fuzz_seconds=${TINCAN_FUZZ_SECONDS:-20}
+failed=()
+
+if [[ "${CI:-}" == true && $EUID -ne 0 ]]; then
+  echo "test.sh: CI must run as root: the network tests (tests/net) need it" >&2
+  exit 1
+fi
+
+bash packaging/build.sh
+
+# --- 1. CTest ----------------------------------------------------------------------------
+if ((EUID == 0)); then
+  /usr/bin/python3 tests/net/netlab.py cleanup-stale  # namespaces left by killed runs
+fi
+ctest_log=$build_dir/ctest.log
+set +e
+ctest --test-dir "$build_dir" --output-on-failure -j2 --timeout 600 --no-tests=error 2>&1 |
+  tee "$ctest_log"
+ctest_rc=${PIPESTATUS[0]}
+set -e
+((ctest_rc == 0)) || failed+=(ctest)
+
+# --- 2. Fuzz targets (tests/fuzz/fuzz_*, built with clang and libFuzzer) ----------------
+fuzz_summary="fuzz: skipped (no clang++)"
+if command -v clang++ >/dev/null; then
+  echo "== fuzz targets: building in $fuzz_dir"
+  mkdir -p "$fuzz_dir"
+  if cmake -S . -B "$fuzz_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+       -DCMAKE_CXX_COMPILER=clang++ -DTINCAN_BUILD_FUZZERS=ON -DTINCAN_BUILD_APPS=OFF \
+       -DTINCAN_BUILD_TESTS=OFF -DTINCAN_BUILD_BENCHMARKS=OFF >"$fuzz_dir/configure.log" 2>&1 &&
+     cmake --build "$fuzz_dir" -j "$(nproc)"; then
+    mapfile -t targets < <(find "$fuzz_dir/tests/fuzz" -maxdepth 1 -type f -name 'fuzz_*' \
+                             -perm -u+x 2>/dev/null | sort)
+    fuzz_failed=0
+    for target in "${targets[@]}"; do
+      name=$(basename "$target")
+      # libFuzzer writes new inputs into its corpus folder: give it a copy, not the source tree.
+      corpus=$(mktemp -d)
+      if [[ -d tests/fuzz/corpus/$name ]]; then cp -r "tests/fuzz/corpus/$name/." "$corpus/"; fi
+      args=(-max_total_time="$fuzz_seconds" -timeout=10 -print_final_stats=1
+            -artifact_prefix="$fuzz_dir/$name-")
+      if [[ -f tests/fuzz/$name.dict ]]; then args+=(-dict="tests/fuzz/$name.dict"); fi
+      log=$fuzz_dir/$name.log
+      if "$target" "${args[@]}" "$corpus" >"$log" 2>&1; then
+        runs=$(grep -o 'number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+        echo "fuzz $name: ok, $runs runs in ${fuzz_seconds} s"
+      else
+        echo "fuzz $name: FAILED (log $log, crash input under $fuzz_dir/$name-*)"
+        tail -n 60 "$log"
+        failed+=("fuzz:$name")
+        fuzz_failed=$((fuzz_failed + 1))
+      fi
+      rm -rf "$corpus"
+    done
+    if ((${#targets[@]} == 0)); then
+      fuzz_summary="fuzz: no fuzz targets yet ($fuzz_dir/tests/fuzz/fuzz_*)"
+    else
+      fuzz_summary="fuzz: ${#targets[@]} target(s), $fuzz_failed failed"
+    fi
+  else
+    tail -n 40 "$fuzz_dir/configure.log" 2>/dev/null || true
+    failed+=(fuzz-build)
+    fuzz_summary="fuzz: build FAILED"
+  fi
+fi
+echo "$fuzz_summary"
+
+# --- 3. Benchmarks, once each (build/tests/bench/bench_*) ------------------------------
+mapfile -t benches < <(find "$build_dir/tests/bench" -type f -name 'bench_*' -perm -u+x \
+                         -not -path '*/CMakeFiles/*' 2>/dev/null | sort)
+bench_failed=0
+for bench in "${benches[@]}"; do
+  echo "== $bench"
+  if ! "$bench" --benchmark_min_time=0.01; then
+    failed+=("bench:$(basename "$bench")")
+    bench_failed=$((bench_failed + 1))
+  fi
+done
+if ((${#benches[@]} == 0)); then
+  echo "bench: no benchmarks yet ($build_dir/tests/bench/bench_*)"
+else
+  echo "bench: ${#benches[@]} benchmark(s), $bench_failed failed"
+fi
+
+# CTest's own closing line last, so that it is the summary a reader (or CI) sees.
+if ((${#failed[@]})); then
+  echo "test.sh: FAILED: ${failed[*]}" >&2
+fi
+grep -E 'tests passed|tests failed|No tests were found' "$ctest_log" | tail -n 1 || true
+((${#failed[@]} == 0))
