@@ -8,8 +8,8 @@
 #pragma once
 
 #include <deque>
-#include <memory>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -31,6 +31,9 @@ struct ServerConfig {
     std::string password;
     Duration requestedLifetime = 600s;
     std::string software = "tincan";
+    // Data for a peer whose permission is still being installed is queued, at most this many
+    // datagrams per peer IP; the oldest are dropped (TurnStats::queueDropped).
+    size_t maxQueuedPerPeer = 64;
 };
 
 // coturn's "TURN REST API" ephemeral credentials (use-auth-secret): username is
@@ -57,8 +60,17 @@ struct PeerData {
     Bytes data;
 };
 struct Closed {};
+// A CreatePermission for `peer` failed (e.g. 403 from the server's peer policy, or no answer).
+// The allocation itself stays usable; data queued for that IP is dropped and sendTo() to it
+// returns false until createPermission() is called again.
+struct PermissionFailed {
+    IpAddress peer;
+    int code = 0;  // STUN error code, or 0 for a timeout
+    std::string reason;
+};
 }  // namespace event
-using Event = std::variant<event::Allocated, event::Failed, event::PeerData, event::Closed>;
+using Event = std::variant<event::Allocated, event::Failed, event::PeerData, event::Closed,
+                           event::PermissionFailed>;
 
 enum class State : uint8_t { New = 1, Allocating, Allocated, Failed, Closing, Closed };
 
@@ -73,7 +85,8 @@ public:
 
 private:
     Bytes buffer_;
-    size_t start_ = 0;
+    size_t start_ = 0;  // first byte of the next frame pop() returns
+    size_t scan_ = 0;   // first byte not yet checked to be the start of a valid frame
     bool broken_ = false;
 };
 
@@ -93,6 +106,15 @@ struct TurnStats {
     uint64_t malformedDropped = 0;
     uint64_t peerBytesSent = 0;
     uint64_t peerBytesReceived = 0;
+    uint64_t retransmissions = 0;        // request re-sends over UDP
+    uint64_t integrityFailures = 0;      // responses dropped: bad or missing MESSAGE-INTEGRITY
+    uint64_t unmatchedResponses = 0;     // responses to no outstanding transaction
+    uint64_t unknownChannelDropped = 0;  // ChannelData on a channel we never bound
+    uint64_t queueDropped = 0;           // peer data dropped: queue full, or permission failed
+    uint64_t sendIndicationsSent = 0;
+    uint64_t channelDataSent = 0;
+    uint64_t dataIndicationsReceived = 0;
+    uint64_t channelDataReceived = 0;
 };
 
 class TurnClient {
@@ -107,6 +129,10 @@ public:
     std::optional<Endpoint> relayedAddress() const { return relayed_; }
     std::optional<Endpoint> mappedAddress() const { return mapped_; }
     const TurnStats& stats() const { return stats_; }
+    // Whether the server has confirmed a permission for `peer` (and it has not failed since).
+    bool hasPermission(const IpAddress& peer) const;
+    // The channel bound to `peer`, once the server confirmed the ChannelBind.
+    std::optional<uint16_t> boundChannel(const Endpoint& peer) const;
 
     // Sends the first Allocate (expecting 401 with REALM and NONCE).
     void start(Timestamp now);
