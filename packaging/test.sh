@@ -34,6 +34,7 @@ set -e
 
 # --- 2. Fuzz targets (tests/fuzz/fuzz_*, built with clang and libFuzzer) ----------------
 fuzz_summary="fuzz: skipped (no clang++)"
+extra_passed=0 extra_failed=0  # fuzz targets and benchmarks
 if command -v clang++ >/dev/null; then
   echo "== fuzz targets: building in $fuzz_dir"
   mkdir -p "$fuzz_dir"
@@ -43,7 +44,6 @@ if command -v clang++ >/dev/null; then
      cmake --build "$fuzz_dir" -j "$(nproc)"; then
     mapfile -t targets < <(find "$fuzz_dir/tests/fuzz" -maxdepth 1 -type f -name 'fuzz_*' \
                              -perm -u+x 2>/dev/null | sort)
-    fuzz_failed=0
     for target in "${targets[@]}"; do
       name=$(basename "$target")
       # libFuzzer writes new inputs into its corpus folder: give it a copy, not the source tree.
@@ -56,22 +56,24 @@ if command -v clang++ >/dev/null; then
       if "$target" "${args[@]}" "$corpus" >"$log" 2>&1; then
         runs=$(grep -o 'number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
         echo "fuzz $name: ok, $runs runs in ${fuzz_seconds} s"
+        extra_passed=$((extra_passed + 1))
       else
         echo "fuzz $name: FAILED (log $log, crash input under $fuzz_dir/$name-*)"
         tail -n 60 "$log"
         failed+=("fuzz:$name")
-        fuzz_failed=$((fuzz_failed + 1))
+        extra_failed=$((extra_failed + 1))
       fi
       rm -rf "$corpus"
     done
     if ((${#targets[@]} == 0)); then
       fuzz_summary="fuzz: no fuzz targets yet ($fuzz_dir/tests/fuzz/fuzz_*)"
     else
-      fuzz_summary="fuzz: ${#targets[@]} target(s), $fuzz_failed failed"
+      fuzz_summary="fuzz: ${#targets[@]} target(s), $extra_failed failed"
     fi
   else
     tail -n 40 "$fuzz_dir/configure.log" 2>/dev/null || true
     failed+=(fuzz-build)
+    extra_failed=$((extra_failed + 1))
     fuzz_summary="fuzz: build FAILED"
   fi
 fi
@@ -80,23 +82,31 @@ echo "$fuzz_summary"
 # --- 3. Benchmarks, once each (build/tests/bench/bench_*) ------------------------------
 mapfile -t benches < <(find "$build_dir/tests/bench" -type f -name 'bench_*' -perm -u+x \
                          -not -path '*/CMakeFiles/*' 2>/dev/null | sort)
-bench_failed=0
 for bench in "${benches[@]}"; do
   echo "== $bench"
-  if ! "$bench" --benchmark_min_time=0.01; then
+  if "$bench" --benchmark_min_time=0.01; then
+    extra_passed=$((extra_passed + 1))
+  else
     failed+=("bench:$(basename "$bench")")
-    bench_failed=$((bench_failed + 1))
+    extra_failed=$((extra_failed + 1))
   fi
 done
 if ((${#benches[@]} == 0)); then
   echo "bench: no benchmarks yet ($build_dir/tests/bench/bench_*)"
-else
-  echo "bench: ${#benches[@]} benchmark(s), $bench_failed failed"
 fi
 
-# CTest's own closing line last, so that it is the summary a reader (or CI) sees.
+# The closing lines: CTest's own, then one total over tests, fuzz targets and benchmarks.
+ctest_line=$(grep -E 'tests passed|tests failed|No tests were found' "$ctest_log" | tail -n 1 || true)
+total=0 ctest_failed=0
+if [[ $ctest_line =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
+  ctest_failed=${BASH_REMATCH[1]} total=${BASH_REMATCH[2]}
+fi
+skipped=$(grep -cE '^[[:space:]]*[0-9]+ - .* \(Skipped\)$' "$ctest_log" || true)
+n_passed=$((total - ctest_failed - skipped + extra_passed))
+n_failed=$((ctest_failed + extra_failed))
 if ((${#failed[@]})); then
   echo "test.sh: FAILED: ${failed[*]}" >&2
 fi
-grep -E 'tests passed|tests failed|No tests were found' "$ctest_log" | tail -n 1 || true
+echo "$ctest_line"
+echo "summary: $n_passed passed, $n_failed failed, $skipped skipped"
 ((${#failed[@]} == 0))
