@@ -3,7 +3,8 @@
 
     with Lab(nat_a="cone", nat_b="symmetric") as lab:
         turn = lab.start_coturn()
-        lab.run("a", ["ping", "-c1", SERVER_IP], check=True)
+        cli = lab.popen("a", ["build/app/cli/tincan-cli", "stun", turn.stun_uri()])
+        rc, answer = lab.probe("b", "stun", f"{SERVER_IP}:{turn.port}")  # tests/net/udp_probe.py
 
 Topology (every box is a network namespace named "<prefix>-<host>"):
 
@@ -175,7 +176,11 @@ class Coturn:
         self.cert_file = os.path.join(self.dir, "cert.pem")
         self.key_file = os.path.join(self.dir, "key.pem")
         self.proc = None
-        self._make_certificate(ips)
+        try:
+            self._make_certificate(ips)
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
         lines = [f"listening-ip={ip}" for ip in ips] + [
             f"relay-ip={relay_ip}",
             f"listening-port={port}",
