@@ -41,12 +41,12 @@ std::string NatReport::natType() const {
     return "unknown";
 }
 
-NatDiscovery::NatDiscovery(Endpoint local, Endpoint server, bool behaviorTests, Random& random,
-                           RetransmitPolicy policy)
-    : local_(local), server_(server), behavior_(behaviorTests), random_(random), policy_(policy) {}
+NatDiscovery::NatDiscovery(Endpoint server, bool behaviorTests, Random& random, RetransmitPolicy policy)
+    : server_(server), behavior_(behaviorTests), random_(random), policy_(policy) {}
 
-void NatDiscovery::start(Timestamp now) {
+void NatDiscovery::start(Timestamp now, const Endpoint& local) {
     if (step_ != Step::Idle) return;
+    local_ = local;
     send(now, Step::MappingI, server_, false, false);
 }
 

@@ -49,11 +49,10 @@ struct NatReport {
 
 class NatDiscovery final : public SansIoMachine {
 public:
-    // `local` is the bound UDP socket to send from.
-    NatDiscovery(Endpoint local, Endpoint server, bool behaviorTests, Random& random,
-                 RetransmitPolicy policy = {});
+    NatDiscovery(Endpoint server, bool behaviorTests, Random& random, RetransmitPolicy policy = {});
 
-    void start(Timestamp now);
+    // `local` is the bound UDP socket to send from.
+    void start(Timestamp now, const Endpoint& local);
     bool done() const { return done_; }
     const NatReport& report() const { return report_; }
 

@@ -1,0 +1,283 @@
+// `tincan-cli connect`: two peers meet in a signaling room, exchange ICE credentials and
+// candidates, connect, and prove the selected pair carries data both ways. ICE only: this is
+// the connectivity check behind every other command, and what the NAT tests drive.
+#include <QCoreApplication>
+#include <QTimer>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "app/cli/commands.hpp"
+#include "app/cli/events.hpp"
+#include "app/cli/signaling_client.hpp"
+#include "core/net/ice_transport.hpp"
+
+namespace tincan::cli {
+
+namespace {
+
+// The smallest session description that carries what ICE needs; the data-channel m-line
+// keeps it a valid WebRTC offer. Candidates trickle separately.
+std::string iceOnlySdp(const ice::Credentials& creds) {
+    std::ostringstream s;
+    s << "v=0\r\no=- " << std::hash<std::string>{}(creds.ufrag) % 1000000000 << " 2 IN IP4 127.0.0.1\r\n"
+      << "s=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+      << "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"
+      << "a=ice-ufrag:" << creds.ufrag << "\r\na=ice-pwd:" << creds.pwd << "\r\n"
+      << "a=ice-options:trickle\r\na=mid:0\r\n";
+    return s.str();
+}
+
+struct RemoteDescription {
+    ice::Credentials creds;
+    std::vector<std::string> candidates;
+    bool endOfCandidates = false;
+};
+
+std::optional<RemoteDescription> parseRemote(const std::string& sdp, std::string& error) {
+    RemoteDescription r;
+    std::istringstream in(sdp);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.rfind("a=ice-ufrag:", 0) == 0 && r.creds.ufrag.empty()) r.creds.ufrag = line.substr(12);
+        else if (line.rfind("a=ice-pwd:", 0) == 0 && r.creds.pwd.empty()) r.creds.pwd = line.substr(10);
+        else if (line.rfind("a=candidate:", 0) == 0) r.candidates.push_back(line.substr(2));
+        else if (line == "a=end-of-candidates") r.endOfCandidates = true;
+    }
+    if (r.creds.ufrag.empty() || r.creds.pwd.empty()) {
+        error = "remote description has no a=ice-ufrag/a=ice-pwd";
+        return std::nullopt;
+    }
+    return r;
+}
+
+const char* kPing = "tincan-ping";
+const char* kPong = "tincan-pong";
+
+}  // namespace
+
+int runConnect(int argc, char** argv, const CommonOptions& common) {
+    if (common.signal.empty()) {
+        printError("connect needs --signal ws://HOST:PORT/ROOM");
+        return 2;
+    }
+    if (auto bad = SignalingClient::validateUrl(common.signal); !bad.empty()) {
+        printError(bad);
+        return 2;
+    }
+    QCoreApplication app(argc, argv);
+    net::Runtime runtime;
+    net::IceTransportConfig config;
+    config.agent.policy = common.icePolicy == "relay" ? ice::TransportPolicy::Relay : ice::TransportPolicy::All;
+    config.hostPolicy.includeLoopback = common.allowLoopback;
+    config.hostPolicy.onlyInterfaces = common.interfaces;
+    if (auto err = configureServers(common.servers, config.agent, runtime)) {
+        printError(*err);
+        return 2;
+    }
+    runtime.start();
+
+    std::unique_ptr<net::IceTransport> transport;
+    std::unique_ptr<SignalingClient> signaling;
+    bool descriptionSent = false, haveRemote = false, finished = false;
+    std::vector<nlohmann::json> outbox;  // our candidates, held until our description is out
+    std::atomic<bool> gotPing{false}, gotPong{false};
+    std::atomic<uint64_t> pongRttUs{0};
+    int exitCode = 0;
+    QObject qtContext;
+
+    auto finish = [&](int code, const std::string& error) {
+        if (finished) return;
+        finished = true;
+        exitCode = code;
+        if (!error.empty()) printError(error);
+        if (transport) {
+            auto stats = transport->stats();
+            auto state = transport->state();
+            Json report = iceStatsJson(stats, state);
+            events().print({{"event", "stats"}, {"report", report}});
+            if (!common.statsJson.empty() && !writeStatsFile(common.statsJson, report.dump(2)) && code == 0)
+                exitCode = 1;
+            transport->close();
+        }
+        if (signaling) signaling->close();
+        // Let the TURN deallocation and the bye go out.
+        QTimer::singleShot(150, &app, [&] { app.exit(exitCode); });
+    };
+    // From the network thread to the Qt thread.
+    auto onQt = [&](std::function<void()> fn) { QMetaObject::invokeMethod(&qtContext, std::move(fn), Qt::QueuedConnection); };
+
+    auto sendSignal = [&](nlohmann::json msg) {
+        if (!descriptionSent) outbox.push_back(std::move(msg));
+        else signaling->send(msg);
+    };
+
+    auto createTransport = [&](ice::Role role) {
+        config.agent.role = role;
+        net::IceTransportCallbacks cb;
+        cb.onLocalCandidate = [&](const ice::Candidate& c) {
+            Json ev = candidateJson(c);
+            ev["event"] = "local-candidate";
+            events().print(ev);
+            std::string line = c.toSdp();
+            onQt([&, line] {
+                sendSignal({{"type", "candidate"},
+                            {"candidate", {{"candidate", line}, {"sdpMid", "0"}, {"sdpMLineIndex", 0}}}});
+            });
+        };
+        cb.onGatheringState = [&](ice::GatheringState g) {
+            events().print({{"event", "gathering-state"}, {"state", ice::toString(g)}});
+            if (g == ice::GatheringState::Complete)
+                onQt([&] { sendSignal({{"type", "candidate"}, {"candidate", nullptr}}); });
+        };
+        cb.onState = [&](ice::IceState s) {
+            events().print({{"event", "ice-state"}, {"state", ice::toString(s)}});
+            if (s == ice::IceState::Failed) {
+                onQt([&] { finish(1, "ICE failed: " + transport->failureReason()); });
+            }
+        };
+        cb.onSelectedPair = [&](const ice::CandidatePairInfo& pair) { events().print(selectedPairJson(pair)); };
+        cb.onData = [&](ByteView data) {
+            std::string_view text = asString(data);
+            if (text.starts_with(kPing)) {
+                gotPing = true;
+                std::string reply = std::string(kPong) + std::string(text.substr(std::string_view(kPing).size()));
+                transport->send(asBytes(reply));  // on the loop thread: sent at once
+            } else if (text.starts_with(kPong) && !gotPong.exchange(true)) {
+                // "tincan-pong <seq> <send time in µs>": the pong echoes the ping's clock.
+                auto sp = text.rfind(' ');
+                uint64_t sentUs = 0;
+                if (sp != std::string_view::npos) sentUs = std::strtoull(std::string(text.substr(sp + 1)).c_str(), nullptr, 10);
+                uint64_t nowUs = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count());
+                pongRttUs = nowUs >= sentUs ? nowUs - sentUs : 0;
+            }
+        };
+        transport = std::make_unique<net::IceTransport>(runtime, config, std::move(cb));
+        std::string err;
+        if (!transport->start(&err)) {
+            finish(1, "cannot start ICE: " + err);
+            return false;
+        }
+        return true;
+    };
+
+    auto applyRemote = [&](const std::string& sdp) {
+        std::string err;
+        auto remote = parseRemote(sdp, err);
+        if (!remote) {
+            finish(1, err);
+            return false;
+        }
+        transport->setRemoteCredentials(remote->creds);
+        for (const auto& c : remote->candidates) {
+            if (auto bad = transport->addRemoteCandidate(c)) spdlog::warn("ignoring remote candidate: {}", *bad);
+        }
+        if (remote->endOfCandidates) transport->endOfRemoteCandidates();
+        haveRemote = true;
+        return true;
+    };
+
+    auto flushOutbox = [&] {
+        descriptionSent = true;
+        for (auto& m : outbox) signaling->send(m);
+        outbox.clear();
+    };
+
+    SignalingClient::Callbacks scb;
+    scb.onWelcome = [&](int peers) {
+        events().print({{"event", "signaling"}, {"state", "joined"}, {"peers", peers}});
+        bool offerer = peers >= 1;  // SIGNALING.md: the newcomer offers
+        if (!createTransport(offerer ? ice::Role::Controlling : ice::Role::Controlled)) return;
+        if (offerer) {
+            signaling->send({{"type", "offer"}, {"sdp", iceOnlySdp(transport->localCredentials())}});
+            flushOutbox();
+        }
+    };
+    scb.onPeerJoined = [&] { events().print({{"event", "signaling"}, {"state", "peer-joined"}}); };
+    scb.onPeerLeft = [&] {
+        events().print({{"event", "signaling"}, {"state", "peer-left"}});
+        if (!finished && !(gotPing && gotPong)) finish(1, "the peer left before the connection was proven");
+    };
+    scb.onMessage = [&](const nlohmann::json& msg) {
+        std::string type = msg["type"];
+        if (!transport) return;
+        if (type == "offer" || type == "answer") {
+            if (!msg.contains("sdp") || !msg["sdp"].is_string()) {
+                spdlog::warn("signaling: {} without sdp ignored", type);
+                return;
+            }
+            if (!applyRemote(msg["sdp"])) return;
+            if (type == "offer") {
+                signaling->send({{"type", "answer"}, {"sdp", iceOnlySdp(transport->localCredentials())}});
+                flushOutbox();
+            }
+        } else if (type == "candidate") {
+            const auto& c = msg.contains("candidate") ? msg["candidate"] : nlohmann::json();
+            if (c.is_null()) {
+                transport->endOfRemoteCandidates();
+                return;
+            }
+            std::string line = c.is_object() ? c.value("candidate", std::string()) : std::string();
+            if (line.empty()) {
+                // An empty candidate string is the browser's end-of-candidates.
+                transport->endOfRemoteCandidates();
+                return;
+            }
+            if (auto parsed = ice::parseCandidate(line); auto* cand = std::get_if<ice::Candidate>(&parsed)) {
+                Json ev = candidateJson(*cand);
+                ev["event"] = "remote-candidate";
+                events().print(ev);
+            }
+            if (auto bad = transport->addRemoteCandidate(line)) spdlog::warn("ignoring remote candidate: {}", *bad);
+        } else if (type == "bye") {
+            if (!finished && !(gotPing && gotPong)) finish(1, "the peer hung up before the connection was proven");
+        }
+    };
+    scb.onError = [&](const std::string& e) { finish(1, e); };
+    signaling = std::make_unique<SignalingClient>(QUrl(QString::fromStdString(common.signal)), scb);
+    signaling->open();
+
+    // Probe the selected pair until both directions have worked, then linger a second so the
+    // peer gets its answers too.
+    QTimer ping;
+    uint64_t seq = 0;
+    bool proven = false;
+    QObject::connect(&ping, &QTimer::timeout, [&] {
+        if (finished || !transport) return;
+        if (gotPing && gotPong && !proven) {
+            proven = true;
+            auto pair = transport->selectedPair();
+            Json ev = {{"event", "connected"}, {"rtt_ms", double(pongRttUs.load()) / 1000.0}};
+            if (pair) ev["path"] = ice::toString(pair->path);
+            events().print(ev);
+            QTimer::singleShot(1000, &app, [&] { finish(0, ""); });
+        }
+        if (!gotPong) {
+            auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
+            std::string p = std::string(kPing) + " " + std::to_string(++seq) + " " + std::to_string(us);
+            transport->send(asBytes(p));
+        }
+    });
+    ping.start(20);
+
+    QTimer deadline;
+    if (common.durationSeconds) {
+        deadline.setSingleShot(true);
+        QObject::connect(&deadline, &QTimer::timeout, [&] {
+            finish(1, "gave up after " + std::to_string(int(*common.durationSeconds)) + " s (--duration)");
+        });
+        deadline.start(int(*common.durationSeconds * 1000));
+    }
+
+    int code = app.exec();
+    ping.stop();
+    transport.reset();
+    runtime.stop();
+    return code;
+}
+
+}  // namespace tincan::cli

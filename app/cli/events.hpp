@@ -1,0 +1,33 @@
+// One JSON object per line on stdout, flushed as it happens (../shared/CLI.md "Events on
+// stdout"). Thread-safe: the network thread and the Qt thread both write events.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/ice/agent.hpp"
+
+namespace tincan::cli {
+
+using Json = nlohmann::json;
+
+class EventWriter {
+public:
+    void print(const Json& event);
+
+private:
+    std::mutex mutex_;
+};
+
+EventWriter& events();
+
+// {"type":"srflx","protocol":"udp","address":"...","port":1[,"relayProtocol":"tcp"]}
+Json candidateJson(const ice::Candidate& c);
+// The selected-pair event of CLI.md.
+Json selectedPairJson(const ice::CandidatePairInfo& pair);
+// getStats()-style report with W3C webrtc-stats names.
+Json iceStatsJson(const ice::AgentStats& stats, ice::IceState state);
+
+}  // namespace tincan::cli

@@ -1,0 +1,99 @@
+// tincan-cli: the Tincan peer without a window (../shared/CLI.md).
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "app/cli/commands.hpp"
+
+namespace tincan::cli {
+
+void printError(const std::string& message) {
+    std::fprintf(stderr, "tincan-cli: %s\n", message.c_str());
+    std::fflush(stderr);
+}
+
+bool writeStatsFile(const std::string& path, const std::string& json) {
+    std::ofstream out(path, std::ios::trunc);
+    if (!out || !(out << json << "\n") || !out.flush()) {
+        printError("cannot write --stats-json " + path);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace tincan::cli
+
+int main(int argc, char** argv) {
+    using namespace tincan::cli;
+    CLI::App app{"Tincan headless WebRTC peer: ICE/STUN/TURN connectivity, data channels and calls.\n"
+                 "Events are printed on stdout as one JSON object per line.",
+                 "tincan-cli"};
+    app.set_version_flag("--version", std::string("tincan-cli ") + TINCAN_VERSION);
+    app.require_subcommand(1);
+    CommonOptions common;
+    auto addCommon = [&](CLI::App* cmd) {
+        cmd->add_option("--signal", common.signal, "signaling server and room, ws://HOST:PORT/ROOM");
+        cmd->add_option("--stun", common.servers.stun, "STUN server, stun:HOST[:PORT] (repeatable)");
+        cmd->add_option("--turn", common.servers.turn,
+                        "TURN server, turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT] (repeatable)");
+        cmd->add_option("--turn-user", common.servers.turnUser, "TURN long-term credential: user name");
+        cmd->add_option("--turn-pass", common.servers.turnPass, "TURN long-term credential: password");
+        cmd->add_option("--turn-ca", common.servers.turnCaFile,
+                        "PEM CA certificate to trust for turns: servers (in addition to the system store)")
+            ->check(CLI::ExistingFile);
+        cmd->add_option("--ice-policy", common.icePolicy, "all, or relay to use relayed candidates only")
+            ->check(CLI::IsMember({"all", "relay"}));
+        cmd->add_option("--duration", common.durationSeconds, "give up after S seconds")
+            ->check(CLI::PositiveNumber);
+        cmd->add_option("--stats-json", common.statsJson, "write the final statistics to FILE at exit");
+        cmd->add_option("--log-level", common.logLevel, "stderr verbosity: error, warn, info, debug, trace")
+            ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
+        cmd->add_flag("--allow-loopback", common.allowLoopback,
+                      "offer loopback addresses as host candidates even when other interfaces exist");
+        cmd->add_option("--interface", common.interfaces, "only use this network interface (repeatable)");
+    };
+
+    StunOptions stun;
+    auto* stunCmd = app.add_subcommand("stun", "ask a STUN server for this host's mapped address");
+    stunCmd->add_option("uri", stun.uri, "stun:HOST[:PORT]")->required();
+    stunCmd->add_flag("--nat-behavior", stun.natBehavior,
+                      "classify the NAT's mapping and filtering (RFC 5780; the server needs an alternate address)");
+    addCommon(stunCmd);
+
+    auto* connectCmd = app.add_subcommand(
+        "connect", "meet a peer in a signaling room, connect ICE, and report the path (ICE only)");
+    addCommon(connectCmd);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::string what = e.what();
+        printError(what + " (see tincan-cli --help)");
+        return 2;
+    }
+
+    auto logger = spdlog::stderr_color_mt("tincan");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(common.logLevel));
+    spdlog::set_pattern("%H:%M:%S.%e %^%l%$ %v");
+
+    try {
+        if (*stunCmd) return runStun(common, stun);
+        if (*connectCmd) return runConnect(argc, argv, common);
+    } catch (const std::exception& e) {
+        printError(std::string("internal error: ") + e.what());
+        return 1;
+    }
+    return 2;
+}

@@ -1,0 +1,50 @@
+// Client side of the signaling protocol (../shared/SIGNALING.md) over Qt WebSockets.
+// Lives on the Qt thread; callbacks run there.
+#pragma once
+
+#include <QObject>
+#include <QTimer>
+#include <QUrl>
+#include <QWebSocket>
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace tincan::cli {
+
+class SignalingClient : public QObject {
+    Q_OBJECT
+public:
+    struct Callbacks {
+        std::function<void(int peers)> onWelcome;
+        std::function<void()> onPeerJoined;
+        std::function<void()> onPeerLeft;
+        // Any peer message (offer, answer, candidate, bye, unknown types).
+        std::function<void(const nlohmann::json&)> onMessage;
+        // The server refused us ("room full", "bad room", ...) or the socket could not open.
+        std::function<void(const std::string&)> onError;
+    };
+
+    SignalingClient(QUrl url, Callbacks callbacks, QObject* parent = nullptr);
+
+    void open();
+    void send(const nlohmann::json& message);
+    void close();
+    bool isOpen() const { return socket_.state() == QAbstractSocket::ConnectedState; }
+
+    // Validates a ws:// or wss:// URL with a room path per SIGNALING.md; empty when fine.
+    static std::string validateUrl(const std::string& url);
+
+private:
+    void onText(const QString& text);
+
+    QUrl url_;
+    Callbacks callbacks_;
+    QWebSocket socket_;
+    bool closing_ = false;
+    bool welcomed_ = false;
+};
+
+}  // namespace tincan::cli
