@@ -17,6 +17,16 @@
 // then the WAN link of the destination's router if any, then the receiver's access link. Each
 // link adds `delay` plus a uniform [0, jitter] and loses the packet with probability `loss`.
 // NAT translation and filtering happen when the packet reaches the router, in virtual time.
+//
+//   sim::Network net(seed);
+//   auto natA = net.addNat(sim::ip("198.51.100.1"), sim::NatConfig::cone());
+//   auto a = net.addHost("alice", {sim::ip("192.0.2.10")}, natA, &agentA,
+//                        [&] { while (auto e = agentA.pollEvent()) eventsA.push_back(*e); });
+//   net.addHost("stun", {sim::ip("203.0.113.1")}, std::nullopt, &stunServer);
+//   ASSERT_TRUE(net.runUntil([&] { return connected(eventsA); }, 30s));
+//
+// After poking a machine from the test (agentA.send(...)), call net.drain(a) — or just run:
+// runFor/runUntil drain every machine first.
 #pragma once
 
 #include <cstdint>
