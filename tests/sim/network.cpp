@@ -14,8 +14,12 @@ namespace {
 constexpr uint64_t kMaxEventsPerInstant = 2'000'000;
 constexpr uint64_t kMaxTransmitsPerDrain = 1'000'000;
 
-uint32_t index(HostId id) { return uint32_t(id) - 1; }
-uint32_t index(RouterId id) { return uint32_t(id) - 1; }
+uint32_t index(HostId id) {
+    return uint32_t(id) - 1;
+}
+uint32_t index(RouterId id) {
+    return uint32_t(id) - 1;
+}
 
 TransportProtocol natProtocol(TransportProtocol p) {
     return p == TransportProtocol::Udp ? TransportProtocol::Udp : TransportProtocol::Tcp;
@@ -35,7 +39,9 @@ Endpoint ep(std::string_view text) {
     return *e;
 }
 
-NatConfig NatConfig::cone() { return NatConfig{}; }
+NatConfig NatConfig::cone() {
+    return NatConfig{};
+}
 
 NatConfig NatConfig::fullCone() {
     NatConfig c;
@@ -65,12 +71,18 @@ NatConfig NatConfig::udpBlocked() {
 
 const char* toString(DropReason r) {
     switch (r) {
-        case DropReason::Loss: return "loss";
-        case DropReason::Filtered: return "filtered";
-        case DropReason::NoRoute: return "no-route";
-        case DropReason::NoSocket: return "no-socket";
-        case DropReason::BadSource: return "bad-source";
-        case DropReason::Blackhole: return "blackhole";
+        case DropReason::Loss:
+            return "loss";
+        case DropReason::Filtered:
+            return "filtered";
+        case DropReason::NoRoute:
+            return "no-route";
+        case DropReason::NoSocket:
+            return "no-socket";
+        case DropReason::BadSource:
+            return "bad-source";
+        case DropReason::Blackhole:
+            return "blackhole";
     }
     return "?";
 }
@@ -110,7 +122,9 @@ struct Network::Host {
     Timestamp busyAt{};
     uint32_t busyCount = 0;
 
-    bool owns(const IpAddress& a) const { return std::find(ips.begin(), ips.end(), a) != ips.end(); }
+    bool owns(const IpAddress& a) const {
+        return std::find(ips.begin(), ips.end(), a) != ips.end();
+    }
 };
 
 struct Network::NatEntry {
@@ -211,8 +225,9 @@ RouterId Network::addNat(IpAddress publicIp, NatConfig config) {
     return id;
 }
 
-HostId Network::addHost(std::string name, std::vector<IpAddress> ips, std::optional<RouterId> behind,
-                        SansIoMachine* machine, std::function<void()> onActivity) {
+HostId Network::addHost(std::string name, std::vector<IpAddress> ips,
+                        std::optional<RouterId> behind, SansIoMachine* machine,
+                        std::function<void()> onActivity) {
     if (ips.empty()) throw SimError("host " + name + " has no address");
     if (behind) router(*behind);  // validates the id
     auto h = std::make_unique<Host>();
@@ -244,7 +259,9 @@ void Network::attach(HostId id, SansIoMachine* machine, std::function<void()> on
     if (machine) drainHost(id);
 }
 
-void Network::drain(HostId id) { drainHost(id); }
+void Network::drain(HostId id) {
+    drainHost(id);
+}
 
 std::optional<RouterId> Network::natFor(const Host& h, const IpAddress& local) const {
     if (h.behind && router(*h.behind).publicIp.family() == local.family()) return h.behind;
@@ -255,10 +272,18 @@ bool Network::blackholed(const IpAddress& a) const {
     return !blackholes_.empty() && blackholes_.count(a) != 0;
 }
 
-void Network::setLink(HostId id, const LinkConfig& link) { host(id).link = link; }
-void Network::setLink(RouterId id, const LinkConfig& wan) { router(id).wan = wan; }
-void Network::setLoss(HostId id, double loss) { host(id).link.loss = loss; }
-void Network::setLoss(RouterId id, double loss) { router(id).wan.loss = loss; }
+void Network::setLink(HostId id, const LinkConfig& link) {
+    host(id).link = link;
+}
+void Network::setLink(RouterId id, const LinkConfig& wan) {
+    router(id).wan = wan;
+}
+void Network::setLoss(HostId id, double loss) {
+    host(id).link.loss = loss;
+}
+void Network::setLoss(RouterId id, double loss) {
+    router(id).wan.loss = loss;
+}
 void Network::setDelay(HostId id, Duration delay, Duration jitter) {
     host(id).link.delay = delay;
     host(id).link.jitter = jitter;
@@ -295,9 +320,13 @@ void Network::clearNatMappings(RouterId id) {
         if (s->via == id) killStream(*s);
 }
 
-void Network::setNatConfig(RouterId id, const NatConfig& config) { router(id).config = config; }
+void Network::setNatConfig(RouterId id, const NatConfig& config) {
+    router(id).config = config;
+}
 
-const HostStats& Network::stats(HostId id) const { return host(id).stats; }
+const HostStats& Network::stats(HostId id) const {
+    return host(id).stats;
+}
 
 HostStats Network::totals() const {
     HostStats t;
@@ -317,17 +346,23 @@ HostStats Network::totals() const {
     return t;
 }
 
-const std::string& Network::name(HostId id) const { return host(id).name; }
-const std::vector<IpAddress>& Network::ips(HostId id) const { return host(id).ips; }
-IpAddress Network::publicIp(RouterId id) const { return router(id).publicIp; }
+const std::string& Network::name(HostId id) const {
+    return host(id).name;
+}
+const std::vector<IpAddress>& Network::ips(HostId id) const {
+    return host(id).ips;
+}
+IpAddress Network::publicIp(RouterId id) const {
+    return router(id).publicIp;
+}
 
 std::vector<NatMapping> Network::natMappings(RouterId id) const {
     const Router& r = router(id);
     std::vector<NatMapping> out;
     for (const auto& [key, e] : r.byExternal) {
         if (natExpired(r, e)) continue;
-        out.push_back(NatMapping{e.proto, e.internal, Endpoint{r.publicIp, e.externalPort},
-                                 e.destination});
+        out.push_back(
+            NatMapping{e.proto, e.internal, Endpoint{r.publicIp, e.externalPort}, e.destination});
     }
     return out;
 }
@@ -349,7 +384,9 @@ uint64_t Network::nextRandom() {
     return rng_();
 }
 
-double Network::uniform() { return double(nextRandom() >> 11) * 0x1.0p-53; }
+double Network::uniform() {
+    return double(nextRandom() >> 11) * 0x1.0p-53;
+}
 
 Duration Network::sampleDelay(const LinkConfig& link) {
     Duration d = link.delay;
@@ -450,11 +487,21 @@ bool Network::step(Timestamp limit) {
 
 void Network::dispatch(Event& e) {
     switch (e.kind) {
-        case Event::Kind::RouterOut: atRouterOutbound(RouterId(e.target), std::move(e.transit)); break;
-        case Event::Kind::RouterIn: atRouterInbound(RouterId(e.target), std::move(e.transit)); break;
-        case Event::Kind::Deliver: deliver(HostId(e.target), std::move(e.transit)); break;
-        case Event::Kind::StreamData: streamDeliver(e.target, e.up); break;
-        case Event::Kind::StreamState: streamState(e.target, e.state); break;
+        case Event::Kind::RouterOut:
+            atRouterOutbound(RouterId(e.target), std::move(e.transit));
+            break;
+        case Event::Kind::RouterIn:
+            atRouterInbound(RouterId(e.target), std::move(e.transit));
+            break;
+        case Event::Kind::Deliver:
+            deliver(HostId(e.target), std::move(e.transit));
+            break;
+        case Event::Kind::StreamData:
+            streamDeliver(e.target, e.up);
+            break;
+        case Event::Kind::StreamState:
+            streamState(e.target, e.state);
+            break;
     }
 }
 
@@ -500,12 +547,24 @@ void Network::tap(const Transit& t, bool delivered, DropReason reason, std::opti
 void Network::drop(const Transit& t, DropReason reason) {
     HostStats& s = host(t.from).stats;
     switch (reason) {
-        case DropReason::Loss: ++s.droppedLoss; break;
-        case DropReason::Filtered: ++s.droppedFiltered; break;
-        case DropReason::NoRoute: ++s.droppedNoRoute; break;
-        case DropReason::NoSocket: ++s.droppedNoSocket; break;
-        case DropReason::BadSource: ++s.droppedBadSource; break;
-        case DropReason::Blackhole: ++s.droppedBlackhole; break;
+        case DropReason::Loss:
+            ++s.droppedLoss;
+            break;
+        case DropReason::Filtered:
+            ++s.droppedFiltered;
+            break;
+        case DropReason::NoRoute:
+            ++s.droppedNoRoute;
+            break;
+        case DropReason::NoSocket:
+            ++s.droppedNoSocket;
+            break;
+        case DropReason::BadSource:
+            ++s.droppedBadSource;
+            break;
+        case DropReason::Blackhole:
+            ++s.droppedBlackhole;
+            break;
     }
     tap(t, false, reason, std::nullopt);
 }
@@ -601,8 +660,7 @@ void Network::deliver(HostId to, Transit&& t) {
 // NAT (RFC 4787)
 
 bool Network::natExpired(const Router& r, const NatEntry& e) const {
-    return e.proto == TransportProtocol::Udp &&
-           now_ - e.lastOutbound >= r.config.udpMappingTimeout;
+    return e.proto == TransportProtocol::Udp && now_ - e.lastOutbound >= r.config.udpMappingTimeout;
 }
 
 void Network::natErase(Router& r, TransportProtocol proto, uint16_t externalPort) {
@@ -618,9 +676,14 @@ uint16_t Network::natOutbound(Router& r, TransportProtocol proto, const Endpoint
     Endpoint destination;
     destination.ip = IpAddress();
     switch (r.config.mapping) {
-        case Mapping::EndpointIndependent: break;
-        case Mapping::AddressDependent: destination = Endpoint{remote.ip, 0}; break;
-        case Mapping::AddressAndPortDependent: destination = remote; break;
+        case Mapping::EndpointIndependent:
+            break;
+        case Mapping::AddressDependent:
+            destination = Endpoint{remote.ip, 0};
+            break;
+        case Mapping::AddressAndPortDependent:
+            destination = remote;
+            break;
     }
     auto key = std::make_tuple(uint8_t(proto), internal, destination);
     if (auto it = r.byInternal.find(key); it != r.byInternal.end()) {
@@ -673,7 +736,8 @@ std::optional<Endpoint> Network::natInbound(Router& r, TransportProtocol proto,
     }
     const NatEntry& e = it->second;
     switch (r.config.filtering) {
-        case Filtering::EndpointIndependent: break;
+        case Filtering::EndpointIndependent:
+            break;
         case Filtering::AddressDependent:
             if (!e.contactedIps.count(remote.ip)) return std::nullopt;
             break;

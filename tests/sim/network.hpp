@@ -79,9 +79,9 @@ enum class Filtering : uint8_t {
 struct NatConfig {
     Mapping mapping = Mapping::EndpointIndependent;
     Filtering filtering = Filtering::AddressAndPortDependent;
-    bool blockUdp = false;      // UDP never leaves the LAN; TCP/TLS still do
-    bool hairpin = false;       // LAN → own public address is looped back (RFC 4787 REQ-9)
-    bool preservePort = true;   // keep the internal port when it is free, like Linux masquerade
+    bool blockUdp = false;     // UDP never leaves the LAN; TCP/TLS still do
+    bool hairpin = false;      // LAN → own public address is looped back (RFC 4787 REQ-9)
+    bool preservePort = true;  // keep the internal port when it is free, like Linux masquerade
     Duration udpMappingTimeout = 120s;  // refreshed by outbound traffic (RFC 4787 REQ-6)
 
     static NatConfig cone();            // EIM + port-restricted filtering: Linux masquerade

@@ -58,7 +58,8 @@ public:
     std::vector<Timestamp> timeouts;
 
     void handlePacket(Timestamp now, const PacketView& p) override {
-        received.push_back(Received{now, p.protocol, p.local, p.remote, Bytes(p.data.begin(), p.data.end())});
+        received.push_back(
+            Received{now, p.protocol, p.local, p.remote, Bytes(p.data.begin(), p.data.end())});
         if (echo) send(Packet{p.protocol, p.local, p.remote, Bytes(p.data.begin(), p.data.end())});
     }
     void handleStreamState(Timestamp now, TransportProtocol protocol, const Endpoint& local,

@@ -59,7 +59,8 @@ void SimStunServer::handleMessage(TransportProtocol protocol, const Endpoint& lo
     if (!discovery && req.has(attr::ChangeRequest)) unknown.push_back(attr::ChangeRequest);
     if (!discovery && req.has(attr::ResponsePort)) unknown.push_back(attr::ResponsePort);
     if (!unknown.empty()) {  // RFC 8489 §6.3.1.1
-        Message err = Message::errorResponse(req, stun::error::UnknownAttribute, "Unknown Attribute");
+        Message err =
+            Message::errorResponse(req, stun::error::UnknownAttribute, "Unknown Attribute");
         err.addUnknownAttributes(unknown);
         err.addString(attr::Software, software_);
         return respond(protocol, local, remote, err, true);

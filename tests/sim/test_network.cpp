@@ -515,7 +515,8 @@ TEST(SimStream, TlsKeepsItsTagAndSeparateStreamsStaySeparate) {
     EXPECT_EQ(t.alice.streamText(ep("203.0.113.1:5349")), "tls");
     EXPECT_EQ(t.alice.streamText(ep("203.0.113.1:3478")), "tcp");
     for (const auto& r : t.alice.received)
-        EXPECT_EQ(r.protocol, r.remote.port == 5349 ? TransportProtocol::Tls : TransportProtocol::Tcp);
+        EXPECT_EQ(r.protocol,
+                  r.remote.port == 5349 ? TransportProtocol::Tls : TransportProtocol::Tcp);
     EXPECT_EQ(t.net.natMappings(t.nat).size(), 2u);
 }
 

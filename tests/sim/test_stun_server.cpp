@@ -19,7 +19,9 @@ const Endpoint kClient = ep("192.0.2.10:5000");
 const Endpoint kPrimary = ep("203.0.113.1:3478");
 const Endpoint kAlternate = ep("203.0.113.2:3479");
 
-stun::Message binding(Random& random) { return stun::Message::request(stun::Method::Binding, random); }
+stun::Message binding(Random& random) {
+    return stun::Message::request(stun::Method::Binding, random);
+}
 
 std::vector<stun::Message> responses(const ProbeMachine& m) {
     std::vector<stun::Message> out;

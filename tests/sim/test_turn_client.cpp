@@ -21,8 +21,7 @@ const IpAddress kClientIp = ip("192.0.2.10");
 // `local` ({ip, port} over UDP, {ip, 0} over TCP/TLS); what comes from the server goes in.
 class TurnClientMachine : public SansIoMachine {
 public:
-    TurnClientMachine(turn::TurnClient& client, Endpoint local)
-        : client_(client), local_(local) {}
+    TurnClientMachine(turn::TurnClient& client, Endpoint local) : client_(client), local_(local) {}
 
     void handlePacket(Timestamp now, const PacketView& p) override {
         if (p.protocol == client_.config().transport && p.remote == client_.config().server)
@@ -36,7 +35,8 @@ public:
     std::optional<Packet> pollTransmit() override {
         auto bytes = client_.pollOutgoing();
         if (!bytes) return std::nullopt;
-        return Packet{client_.config().transport, local_, client_.config().server, std::move(*bytes)};
+        return Packet{client_.config().transport, local_, client_.config().server,
+                      std::move(*bytes)};
     }
     std::optional<Timestamp> pollTimeout() override { return client_.pollTimeout(); }
 
@@ -71,9 +71,12 @@ struct Scenario {
         });
         client.start(net.now());
         net.drain(clientHost);
-        return net.runUntil([&] { return client.state() != turn::State::Allocating &&
-                                         client.state() != turn::State::New; },
-                            60s) &&
+        return net.runUntil(
+                   [&] {
+                       return client.state() != turn::State::Allocating &&
+                              client.state() != turn::State::New;
+                   },
+                   60s) &&
                client.state() == turn::State::Allocated;
     }
 

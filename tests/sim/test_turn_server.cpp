@@ -398,7 +398,8 @@ TEST(SimTurnServer, OverTcpThroughANat) {
     ASSERT_TRUE(t.createPermission(ep("203.0.113.61:1"))->isSuccess());
 
     // Odd sizes, so that the stream padding matters; many writes, so that chunks merge/split.
-    for (int i = 0; i < 20; ++i) t.sendChannelData(0x4000, std::string(size_t(i + 1), char('a' + i)));
+    for (int i = 0; i < 20; ++i)
+        t.sendChannelData(0x4000, std::string(size_t(i + 1), char('a' + i)));
     t.sendIndication(kPeer, "indication");
     t.net.runFor(1s);
     ASSERT_EQ(t.peer.received.size(), 21u);

@@ -13,7 +13,9 @@ namespace error = stun::error;
 namespace {
 constexpr uint8_t kUdp = 17;  // REQUESTED-TRANSPORT value (RFC 8656 §18.11)
 
-int64_t seconds(Duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
+int64_t seconds(Duration d) {
+    return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+}
 }  // namespace
 
 SimTurnServer::SimTurnServer(TurnServerConfig config)
@@ -79,7 +81,8 @@ SimTurnServer::Allocation* SimTurnServer::findAllocation(Timestamp now, const Fi
 }
 
 void SimTurnServer::handlePacket(Timestamp now, const PacketView& p) {
-    const bool relayPort = p.local.port >= config_.relayPortMin && p.local.port <= config_.relayPortMax;
+    const bool relayPort =
+        p.local.port >= config_.relayPortMin && p.local.port <= config_.relayPortMax;
     if (p.protocol == TransportProtocol::Udp) {
         if (auto it = byRelayed_.find(p.local); it != byRelayed_.end()) {
             FiveTuple tuple = it->second;
@@ -196,8 +199,10 @@ void SimTurnServer::handleRequest(Timestamp now, const FiveTuple& tuple, const M
         case stun::Method::Allocate:
         case stun::Method::Refresh:
         case stun::Method::CreatePermission:
-        case stun::Method::ChannelBind: break;
-        default: return sendError(tuple, req, error::BadRequest, "Bad Request", nullptr);
+        case stun::Method::ChannelBind:
+            break;
+        default:
+            return sendError(tuple, req, error::BadRequest, "Bad Request", nullptr);
     }
 
     // Long-term credentials, RFC 8489 §9.2.4.
@@ -208,7 +213,8 @@ void SimTurnServer::handleRequest(Timestamp now, const FiveTuple& tuple, const M
     auto realm = req.getString(attr::Realm);
     auto nonce = req.getString(attr::Nonce);
     if (!username || !realm || !nonce)
-        return sendError(tuple, req, error::BadRequest, "Missing USERNAME, REALM or NONCE", nullptr);
+        return sendError(tuple, req, error::BadRequest, "Missing USERNAME, REALM or NONCE",
+                         nullptr);
     auto n = nonces_.find(*nonce);
     if (n == nonces_.end() || n->second <= now)
         return sendChallenge(now, tuple, req, error::StaleNonce);
@@ -225,10 +231,14 @@ void SimTurnServer::handleRequest(Timestamp now, const FiveTuple& tuple, const M
     if (a->username != auth.username)  // RFC 8656 §5
         return sendError(tuple, req, error::WrongCredentials, "Wrong Credentials", &auth);
     switch (req.method()) {
-        case stun::Method::Refresh: return handleRefresh(now, *a, req, auth);
-        case stun::Method::CreatePermission: return handleCreatePermission(now, *a, req, auth);
-        case stun::Method::ChannelBind: return handleChannelBind(now, *a, req, auth);
-        default: break;
+        case stun::Method::Refresh:
+            return handleRefresh(now, *a, req, auth);
+        case stun::Method::CreatePermission:
+            return handleCreatePermission(now, *a, req, auth);
+        case stun::Method::ChannelBind:
+            return handleChannelBind(now, *a, req, auth);
+        default:
+            break;
     }
 }
 
@@ -260,7 +270,8 @@ void SimTurnServer::handleAllocate(Timestamp now, const FiveTuple& tuple, const 
         return sendError(tuple, req, error::AllocationMismatch, "Allocation Mismatch", &auth);
     }
     auto transport = req.getRequestedTransport();
-    if (!transport) return sendError(tuple, req, error::BadRequest, "No REQUESTED-TRANSPORT", &auth);
+    if (!transport)
+        return sendError(tuple, req, error::BadRequest, "No REQUESTED-TRANSPORT", &auth);
     if (*transport != kUdp)
         return sendError(tuple, req, error::UnsupportedTransportProtocol,
                          "Unsupported Transport Protocol", &auth);
@@ -270,8 +281,12 @@ void SimTurnServer::handleAllocate(Timestamp now, const FiveTuple& tuple, const 
     IpAddress::Family family = IpAddress::Family::V4;
     if (auto f = req.getU32(attr::RequestedAddressFamily)) {
         switch (*f >> 24) {
-            case 0x01: family = IpAddress::Family::V4; break;
-            case 0x02: family = IpAddress::Family::V6; break;
+            case 0x01:
+                family = IpAddress::Family::V4;
+                break;
+            case 0x02:
+                family = IpAddress::Family::V6;
+                break;
             default:
                 return sendError(tuple, req, error::AddressFamilyNotSupported,
                                  "Address Family not Supported", &auth);
@@ -351,7 +366,8 @@ std::vector<Endpoint> SimTurnServer::peerAddresses(const Message& m) const {
 void SimTurnServer::handleCreatePermission(Timestamp now, Allocation& a, const Message& req,
                                            const Auth& auth) {
     auto peers = peerAddresses(req);
-    if (peers.empty()) return sendError(a.tuple, req, error::BadRequest, "No XOR-PEER-ADDRESS", &auth);
+    if (peers.empty())
+        return sendError(a.tuple, req, error::BadRequest, "No XOR-PEER-ADDRESS", &auth);
     for (const auto& peer : peers)
         if (peer.ip.family() != a.relayed.ip.family())
             return sendError(a.tuple, req, error::PeerAddressFamilyMismatch,
@@ -379,12 +395,13 @@ void SimTurnServer::handleChannelBind(Timestamp now, Allocation& a, const Messag
         it != a.channels.end() && it->second.peer != *peer && it->second.expires > now)
         return sendError(a.tuple, req, error::BadRequest, "Channel bound to another peer", &auth);
     if (auto it = a.channelByPeer.find(*peer); it != a.channelByPeer.end() &&
-                                                it->second != *channel &&
-                                                a.channels.at(it->second).expires > now)
+                                               it->second != *channel &&
+                                               a.channels.at(it->second).expires > now)
         return sendError(a.tuple, req, error::BadRequest, "Peer bound to another channel", &auth);
     if (auto it = a.channels.find(*channel); it != a.channels.end() && it->second.peer != *peer)
         a.channelByPeer.erase(it->second.peer);
-    if (auto it = a.channelByPeer.find(*peer); it != a.channelByPeer.end() && it->second != *channel)
+    if (auto it = a.channelByPeer.find(*peer);
+        it != a.channelByPeer.end() && it->second != *channel)
         a.channels.erase(it->second);
     if (!a.channels.count(*channel)) ++stats_.channelsBound;
     a.channels[*channel] = Channel{*peer, now + config_.channelLifetime};
@@ -418,7 +435,8 @@ void SimTurnServer::handleSend(Timestamp now, const FiveTuple& tuple, const Mess
 void SimTurnServer::relayToPeer(Allocation& a, const Endpoint& peer, ByteView data) {
     ++stats_.relayedToPeer;
     stats_.relayedToPeerBytes += data.size();
-    out_.push_back(Packet{TransportProtocol::Udp, a.relayed, peer, Bytes(data.begin(), data.end())});
+    out_.push_back(
+        Packet{TransportProtocol::Udp, a.relayed, peer, Bytes(data.begin(), data.end())});
 }
 
 // RFC 8656 §11.5, §12.6.

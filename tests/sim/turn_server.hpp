@@ -29,10 +29,10 @@ struct TurnServerConfig {
     std::string realm = "sim.example.org";
     std::map<std::string, std::string> users;  // username → password
     Duration nonceLifetime = 600s;
-    Duration defaultLifetime = 600s;      // RFC 8656 §3.8
+    Duration defaultLifetime = 600s;  // RFC 8656 §3.8
     Duration maxLifetime = 3600s;
-    Duration permissionLifetime = 300s;   // RFC 8656 §9
-    Duration channelLifetime = 600s;      // RFC 8656 §12
+    Duration permissionLifetime = 300s;  // RFC 8656 §9
+    Duration channelLifetime = 600s;     // RFC 8656 §12
     // Relayed addresses use these IPs (by family); empty: the address the Allocate arrived on.
     std::vector<IpAddress> relayIps;
     uint16_t relayPortMin = 49152;
