@@ -65,8 +65,11 @@ bool sameSubnet(const IpAddress& a, const IpAddress& b) {
 
 }  // namespace
 
-// "lan" is host to host. A peer-reflexive remote that sits on the local machine or the local
-// subnet is a host hidden behind mDNS (browsers do that), so it is "lan" too.
+// "lan" is host to host. `local` is the valid pair's local candidate: when our checks came back
+// with a mapped address other than the base, a NAT sits in between and it is the
+// server- or peer-reflexive candidate of that address, so the path is "direct".
+// A peer-reflexive remote with a loopback, link-local or private address on our own subnet is a
+// host hidden behind an mDNS name it could not resolve (browsers do that): "lan" too.
 PathType classifyPath(const Candidate& local, const Candidate& remote) {
     if (local.type == CandidateType::Relayed || remote.type == CandidateType::Relayed)
         return PathType::Relay;
@@ -74,7 +77,7 @@ PathType classifyPath(const Candidate& local, const Candidate& remote) {
         return PathType::Lan;
     if (local.type == CandidateType::Host && remote.type == CandidateType::PeerReflexive) {
         const IpAddress& r = remote.address.ip;
-        if (r.isLoopback() || r.isLinkLocal() || sameSubnet(r, local.base.ip))
+        if (r.isLoopback() || r.isLinkLocal() || (r.isPrivate() && sameSubnet(r, local.base.ip)))
             return PathType::Lan;
     }
     return PathType::Direct;
@@ -124,6 +127,7 @@ struct Agent::Impl {
         bool nominated = false;
         bool nominateOnSuccess = false;  // controlled: the peer sent USE-CANDIDATE
         bool useCandidate = false;       // controlling: the next check nominates
+        std::optional<Endpoint> mapped;  // XOR-MAPPED-ADDRESS of the last successful check
         std::optional<Check> check;
         PairStats stats;
     };
@@ -138,6 +142,7 @@ struct Agent::Impl {
         bool remoteEndOfCandidates = false;
         std::optional<Timestamp> checksStarted;
         std::optional<Timestamp> nominationDeadline;
+        std::optional<Timestamp> nominationStarted;  // the first pair became valid
         std::optional<Timestamp> allFailedSince;
         uint32_t prflxCounter = 0;
     };
@@ -729,7 +734,10 @@ struct Agent::Impl {
             p.stats.totalRtt += rtt;
             p.stats.rttSamples++;
         }
-        if (auto mapped = msg.getXorAddress(stun::attr::XorMappedAddress)) learnLocalPrflx(s, p, *mapped);
+        if (auto mapped = msg.getXorAddress(stun::attr::XorMappedAddress)) {
+            learnLocalPrflx(s, p, *mapped);
+            p.mapped = mapped;
+        }
         bool wasSucceeded = p.state == PairState::Succeeded;
         p.state = PairState::Succeeded;
         if (check.useCandidate || (role == Role::Controlled && p.nominateOnSuccess)) p.nominated = true;
@@ -959,7 +967,13 @@ struct Agent::Impl {
             return p.priority > prio && p.state != PairState::Failed && p.state != PairState::Succeeded;
         });
         if (betterPending) {
-            if (!s.nominationDeadline) s.nominationDeadline = now + config.nominationDelay;
+            // A relay is the last resort: give direct pairs still being retried (loss, long
+            // round trips) more time. Data flows on the best valid pair meanwhile.
+            bool relay = s.locals[s.pairs[best].local].type == CandidateType::Relayed ||
+                         s.remotes[s.pairs[best].remote].type == CandidateType::Relayed;
+            Duration wait = relay ? config.relayNominationDelay : config.nominationDelay;
+            if (!s.nominationStarted) s.nominationStarted = now;
+            s.nominationDeadline = *s.nominationStarted + wait;
             if (now < *s.nominationDeadline) return;
         }
         nominate(now, s, best);
@@ -974,9 +988,23 @@ struct Agent::Impl {
         startCheck(now, s, pi);  // not paced: the pair is known to work
     }
 
+    // RFC 8445 §7.2.5.3.2: the valid pair's local candidate is the one whose address the peer
+    // saw (a srflx or learned prflx behind a NAT), not necessarily the base we sent from.
+    const Candidate& effectiveLocal(const Session& s, const Pair& p) const {
+        const Candidate& l = s.locals[p.local];
+        if (l.type != CandidateType::Host || !p.mapped || *p.mapped == l.base) return l;
+        const Candidate* best = &l;
+        for (const auto& c : s.locals) {
+            if (c.address != *p.mapped || c.base != l.base) continue;
+            // Prefer the signaled srflx over an equal learned prflx.
+            if (best == &l || c.type == CandidateType::ServerReflexive) best = &c;
+        }
+        return *best;
+    }
+
     CandidatePairInfo pairInfo(const Session& s, const Pair& p) const {
         CandidatePairInfo info;
-        info.local = s.locals[p.local];
+        info.local = effectiveLocal(s, p);
         info.remote = s.remotes[p.remote];
         info.path = classifyPath(info.local, info.remote);
         if (info.path == PathType::Relay)

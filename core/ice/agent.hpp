@@ -83,6 +83,8 @@ struct AgentConfig {
     // Controlling side: once a pair is valid, wait at most this long for a higher-priority
     // pair still in flight before nominating the best valid one.
     Duration nominationDelay = 150ms;
+    // ... and this long when the best valid pair is relayed but direct pairs are still in flight.
+    Duration relayNominationDelay = 2s;
     // RFC 7675: consent checks every consentInterval (randomised ±20 %); consent is lost after
     // consentTimeout without a response. `disconnected` after disconnectedTimeout.
     Duration consentInterval = 5s;

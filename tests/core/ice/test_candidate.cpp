@@ -106,7 +106,14 @@ TEST(PathType, Classification) {
     EXPECT_EQ(classifyPath(host, prflx), PathType::Direct);
     EXPECT_EQ(classifyPath(relay, host), PathType::Relay);
     EXPECT_EQ(classifyPath(host, relay), PathType::Relay);
-    // A browser on the same subnet hiding its host candidate behind mDNS.
-    prflx.address = *Endpoint::parse("192.0.2.11:2000");
+    // A public peer-reflexive address in the same /24 is still a NAT path.
+    prflx.address = *Endpoint::parse("203.0.113.21:2000");
+    host.base = host.address = *Endpoint::parse("203.0.113.20:1000");
+    EXPECT_EQ(classifyPath(host, prflx), PathType::Direct);
+    // A browser on the same private subnet hiding its host candidate behind mDNS.
+    host.base = host.address = *Endpoint::parse("192.168.1.10:1000");
+    prflx.address = *Endpoint::parse("192.168.1.11:2000");
     EXPECT_EQ(classifyPath(host, prflx), PathType::Lan);
+    prflx.address = *Endpoint::parse("192.168.7.11:2000");
+    EXPECT_EQ(classifyPath(host, prflx), PathType::Direct);
 }
