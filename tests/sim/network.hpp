@@ -177,7 +177,8 @@ public:
     // outside the run loop (the loop also drains every machine when runFor/runUntil start).
     void drain(HostId host);
 
-    // ---- links and faults (take effect immediately, also for packets sent afterwards only)
+    // ---- links and faults: link changes apply to packets sent from now on; partition() and
+    // blackhole() also catch packets already in flight, and NAT changes apply when they arrive.
     void setLink(HostId host, const LinkConfig& link);
     void setLink(RouterId router, const LinkConfig& wan);
     void setLoss(HostId host, double loss);
