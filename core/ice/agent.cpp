@@ -887,6 +887,17 @@ struct Agent::Impl {
             return;
         }
         if (useCandidate) p.nominateOnSuccess = true;
+        if (p.state == PairState::InProgress && p.check) {
+            // RFC 8445 §7.3.1.4: the peer's check got through, so ours may now too (its first
+            // one was likely dropped by a NAT that had not opened yet). Resend at once rather
+            // than wait for the retransmission timer; same transaction, so no answer is lost.
+            p.stats.requestsSent++;
+            p.stats.lastPacketSent = now;
+            Bytes again = p.check->request;
+            Candidate l = cur.locals[p.local];
+            sendFrom(now, l, cur.remotes[p.remote].address, std::move(again));
+            return;
+        }
         // RFC 8445 §7.3.1.4: triggered check.
         if (p.state != PairState::InProgress) {
             p.state = PairState::Waiting;
