@@ -491,22 +491,26 @@ void Runtime::Impl::run() {
 }
 
 int Runtime::Impl::waitEvents(epoll_event* events, std::optional<Timestamp> deadline) {
-    if (!deadline) {
-        return havePwait2 ? epoll_pwait2(epfd, events, kMaxEvents, nullptr, nullptr)
-                          : epoll_wait(epfd, events, kMaxEvents, -1);
+    int64_t ns = -1;  // forever
+    if (deadline) {
+        // Careful with far-off or ancient deadlines (Timestamp::max/min): no overflow.
+        Timestamp now = Clock::now();
+        Duration left = *deadline <= now
+                            ? Duration::zero()
+                            : std::min<Duration>(*deadline - now, std::chrono::hours(1));
+        ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
     }
-    auto left = std::max(Duration::zero(), *deadline - Clock::now());
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
     if (havePwait2) {
-        timespec ts{time_t(ns / 1000000000), long(ns % 1000000000)};
-        int n = epoll_pwait2(epfd, events, kMaxEvents, &ts, nullptr);
+        timespec ts{time_t(std::max<int64_t>(ns, 0) / 1000000000),
+                    long(std::max<int64_t>(ns, 0) % 1000000000)};
+        int n = epoll_pwait2(epfd, events, kMaxEvents, ns < 0 ? nullptr : &ts, nullptr);
         if (n >= 0 || errno != ENOSYS) return n;
-        havePwait2 = false;
+        havePwait2 = false;  // kernel older than 5.11
         spdlog::debug("net: no epoll_pwait2; timers fall back to millisecond precision");
     }
     // Round up: waking early would spin until the deadline.
-    return epoll_wait(epfd, events, kMaxEvents,
-                      int(std::min<int64_t>((ns + 999999) / 1000000, INT32_MAX)));
+    int ms = ns < 0 ? -1 : int(std::min<int64_t>((ns + 999999) / 1000000, INT32_MAX));
+    return epoll_wait(epfd, events, kMaxEvents, ms);
 }
 
 void Runtime::Impl::processQueue() {

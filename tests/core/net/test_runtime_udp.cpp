@@ -384,3 +384,31 @@ TEST(RuntimeUdp, PingPongLatency) {
         pingPong(ra, rb, "two runtimes, two threads");
     }
 }
+
+TEST(RuntimeUdp, WildcardSocketsServeTheirPortAndCloseUdpClosesThem) {
+    TestMachine a, b;
+    b.echo = true;
+    Runtime rt;
+    rt.start();
+    MachineId ida = rt.attach(a, nullptr);
+    MachineId idb = rt.attach(b, nullptr);
+    auto wild = rt.openUdp(ida, Endpoint{IpAddress::anyV4(), 0});
+    auto eb = rt.openUdp(idb, kLoopbackAny);
+    ASSERT_TRUE(wild && eb);
+    EXPECT_TRUE(wild->ip.isUnspecified());
+    // Sent "from 127.0.0.1:<port>": the wildcard socket on that port serves it.
+    const Endpoint viaLo{IpAddress::v4(127, 0, 0, 1), wild->port};
+    rt.post([&] { a.queue(udp(viaLo, *eb, "via wildcard")); });
+    ASSERT_TRUE(eventually([&] { return a.receivedCount() == 1; }));
+    {
+        std::lock_guard lk(a.mu);
+        EXPECT_EQ(a.received[0].local, *wild);  // reported as bound
+        EXPECT_EQ(a.received[0].remote, *eb);
+    }
+    rt.closeUdp(ida, *wild);
+    rt.post([&] { a.queue(udp(viaLo, *eb, "after close")); });
+    ASSERT_TRUE(eventually([&] { return rt.stats().droppedNoSocket == 1; }));
+    EXPECT_EQ(b.receivedCount(), 1u);
+    // The port is free again.
+    EXPECT_TRUE(rt.openUdp(ida, *wild));
+}
