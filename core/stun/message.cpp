@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
+#include <memory>
 
 #include "core/common/random.hpp"
 
@@ -25,35 +27,75 @@ uint16_t encodeType(MessageClass cls, Method method) {
 
 size_t padded(size_t n) { return (n + 3) & ~size_t(3); }
 
-void appendAttribute(Bytes& out, uint16_t type, ByteView value) {
-    appendU16(out, type);
-    appendU16(out, uint16_t(value.size()));
-    appendBytes(out, value);
-    out.resize(out.size() + (padded(value.size()) - value.size()), 0);
+// HMAC (RFC 2104) over the concatenation of `parts`, written to `out` (20 or 32 bytes).
+//
+// Built on EVP_Digest* with digests fetched once: OpenSSL 3's one-shot HMAC() looks the
+// algorithm up by name on every call, which cost several times the hashing itself for
+// STUN-sized messages.
+const EVP_MD* sha1Md() {
+    static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+    return md;
+}
+const EVP_MD* sha256Md() {
+    static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md;
 }
 
-void setLength(Bytes& msg, size_t bodyLength) { writeU16(msg.data() + 2, uint16_t(bodyLength)); }
+EVP_MD_CTX* digestContext() {
+    thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(),
+                                                                             EVP_MD_CTX_free};
+    return ctx.get();
+}
 
-Bytes hmac(bool sha256, ByteView key, ByteView data) {
-    Bytes out(sha256 ? kSha256Size : kSha1Size);
+bool digest(const EVP_MD* md, std::initializer_list<ByteView> parts, uint8_t* out) {
+    EVP_MD_CTX* ctx = digestContext();
+    if (!md || !ctx || !EVP_DigestInit_ex2(ctx, md, nullptr)) return false;
+    for (ByteView p : parts)
+        if (!p.empty() && !EVP_DigestUpdate(ctx, p.data(), p.size())) return false;
     unsigned len = 0;
-    HMAC(sha256 ? EVP_sha256() : EVP_sha1(), key.data(), int(key.size()), data.data(), data.size(),
-         out.data(), &len);
-    out.resize(len);
-    return out;
+    return EVP_DigestFinal_ex(ctx, out, &len) == 1;
+}
+
+bool hmac(bool sha256, ByteView key, std::initializer_list<ByteView> parts, uint8_t* out) {
+    constexpr size_t kBlock = 64;  // SHA-1 and SHA-256
+    const EVP_MD* md = sha256 ? sha256Md() : sha1Md();
+    const size_t macSize = sha256 ? kSha256Size : kSha1Size;
+    uint8_t k[kBlock] = {};
+    if (key.size() > kBlock) {
+        if (!digest(md, {key}, k)) return false;
+    } else if (!key.empty()) {
+        std::memcpy(k, key.data(), key.size());
+    }
+    uint8_t ipad[kBlock], opad[kBlock];
+    for (size_t i = 0; i < kBlock; ++i) {
+        ipad[i] = uint8_t(k[i] ^ 0x36);
+        opad[i] = uint8_t(k[i] ^ 0x5c);
+    }
+    EVP_MD_CTX* ctx = digestContext();
+    if (!md || !ctx || !EVP_DigestInit_ex2(ctx, md, nullptr) ||
+        !EVP_DigestUpdate(ctx, ipad, kBlock))
+        return false;
+    for (ByteView p : parts)
+        if (!p.empty() && !EVP_DigestUpdate(ctx, p.data(), p.size())) return false;
+    uint8_t inner[kSha256Size];
+    unsigned len = 0;
+    if (!EVP_DigestFinal_ex(ctx, inner, &len)) return false;
+    return digest(md, {ByteView(opad, kBlock), ByteView(inner, macSize)}, out);
 }
 
 // The integrity of a received message is computed over its bytes up to the attribute, with
 // the header length rewritten to end right after that attribute (RFC 8489 §14.5).
 bool checkHmac(const Bytes& raw, size_t attrOffset, size_t macLength, bool sha256,
                ByteView key) {
-    Bytes covered(raw.begin(), raw.begin() + attrOffset);
-    setLength(covered, attrOffset + 4 + padded(macLength) - kHeaderSize);
-    Bytes expected = hmac(sha256, key, covered);
-    ByteView received(raw.data() + attrOffset + 4, macLength);
+    uint8_t header[kHeaderSize];
+    std::memcpy(header, raw.data(), kHeaderSize);
+    writeU16(header + 2, uint16_t(attrOffset + 4 + padded(macLength) - kHeaderSize));
+    uint8_t expected[kSha256Size];
+    ByteView body(raw.data() + kHeaderSize, attrOffset - kHeaderSize);
+    if (!hmac(sha256, key, {ByteView(header), body}, expected)) return false;
     // MESSAGE-INTEGRITY-SHA256 may be truncated to as few as 16 bytes (§14.6).
-    if (macLength > expected.size()) return false;
-    return CRYPTO_memcmp(expected.data(), received.data(), macLength) == 0;
+    if (macLength > (sha256 ? kSha256Size : kSha1Size)) return false;
+    return CRYPTO_memcmp(expected, raw.data() + attrOffset + 4, macLength) == 0;
 }
 
 void xorAddressBytes(uint8_t* addr, size_t len, const TransactionId& tid) {
@@ -160,7 +202,8 @@ const char* name(uint16_t type) {
 }  // namespace attr
 
 bool looksLikeStun(ByteView data) {
-    return data.size() >= kHeaderSize && (data[0] & 0xC0) == 0 &&
+    // RFC 7983 §7: 0-3 is STUN; 16-19 ZRTP, 20-63 DTLS, 64-79 TURN ChannelData, 128-191 RTP.
+    return data.size() >= kHeaderSize && data[0] <= 3 &&
            readU32(data.data() + 4) == kMagicCookie && (readU16(data.data() + 2) & 3) == 0;
 }
 
@@ -219,7 +262,11 @@ void Message::addXorAddress(uint16_t type, const Endpoint& ep) {
 
 void Message::addErrorCode(int code, std::string_view reason) {
     Bytes v{0, 0, uint8_t((code / 100) & 7), uint8_t(code % 100)};
-    appendBytes(v, asBytes(reason.substr(0, 763)));  // §14.8: < 128 characters / 763 bytes
+    // §14.8: < 128 characters / 763 bytes; never cut inside a UTF-8 sequence.
+    size_t n = std::min(reason.size(), size_t(763));
+    if (n < reason.size())
+        while (n > 0 && (uint8_t(reason[n]) & 0xC0) == 0x80) --n;
+    appendBytes(v, asBytes(reason.substr(0, n)));
     attrs_.push_back(Attribute{attr::ErrorCode, std::move(v)});
 }
 
@@ -238,7 +285,8 @@ void Message::addChannelNumber(uint16_t channel) {
 }
 
 void Message::addPasswordAlgorithm(PasswordAlgorithm alg) {
-    addRaw(attr::PasswordAlgorithm, Bytes{0, uint8_t(alg), 0, 0});
+    // §14.12: a 16-bit algorithm number, then a zero parameters length.
+    addRaw(attr::PasswordAlgorithm, Bytes{uint8_t(uint16_t(alg) >> 8), uint8_t(alg), 0, 0});
 }
 
 void Message::addChangeRequest(bool changeIp, bool changePort) {
@@ -337,29 +385,47 @@ std::vector<uint16_t> Message::unknownComprehensionRequired() const {
 }
 
 Bytes Message::encode(const Integrity* integrity, bool fingerprint) const {
-    Bytes out;
+    const size_t macSize = integrity ? (integrity->sha256 ? kSha256Size : kSha1Size) : 0;
     size_t body = 0;
-    for (const auto& a : attrs_) body += 4 + padded(a.value.size());
-    out.reserve(kHeaderSize + body + 40 + 8);
-    appendU16(out, encodeType(class_, method_));
-    appendU16(out, 0);
-    appendU32(out, kMagicCookie);
-    appendBytes(out, tid_);
-    for (const auto& a : attrs_) appendAttribute(out, a.type, a.value);
+    for (const auto& a : attrs_) {
+        if (a.value.size() > 0xFFFF) return {};
+        body += 4 + padded(a.value.size());
+    }
+    if (integrity) body += 4 + macSize;
+    if (fingerprint) body += 8;
+    // The length field is 16 bits (RFC 8489 §5): a bigger message cannot be expressed.
+    if (body > 0xFFFF) return {};
+
+    Bytes out(kHeaderSize + body);  // zero-filled, so padding is zeros (RFC 8489 §14)
+    uint8_t* p = out.data();
+    writeU16(p, encodeType(class_, method_));
+    writeU32(p + 4, kMagicCookie);
+    std::memcpy(p + 8, tid_.data(), tid_.size());
+    size_t pos = kHeaderSize;
+    for (const auto& a : attrs_) {
+        writeU16(p + pos, a.type);
+        writeU16(p + pos + 2, uint16_t(a.value.size()));
+        if (!a.value.empty()) std::memcpy(p + pos + 4, a.value.data(), a.value.size());
+        pos += 4 + padded(a.value.size());
+    }
     if (integrity) {
-        size_t macSize = integrity->sha256 ? kSha256Size : kSha1Size;
-        setLength(out, out.size() - kHeaderSize + 4 + macSize);
-        Bytes mac = hmac(integrity->sha256, integrity->key, out);
-        appendAttribute(out, integrity->sha256 ? attr::MessageIntegritySha256 : attr::MessageIntegrity,
-                        mac);
+        // §14.5: the length covers the attribute itself while the HMAC is computed.
+        writeU16(p + 2, uint16_t(pos + 4 + macSize - kHeaderSize));
+        if (!hmac(integrity->sha256, integrity->key, {ByteView(p, pos)}, p + pos + 4)) return {};
+        writeU16(p + pos,
+                 integrity->sha256 ? attr::MessageIntegritySha256 : attr::MessageIntegrity);
+        writeU16(p + pos + 2, uint16_t(macSize));
+        pos += 4 + macSize;
     }
     if (fingerprint) {
-        setLength(out, out.size() - kHeaderSize + 8);
-        uint8_t crc[4];
-        writeU32(crc, crc32(out) ^ kFingerprintXor);
-        appendAttribute(out, attr::Fingerprint, crc);
+        writeU16(p + 2, uint16_t(pos + 8 - kHeaderSize));  // §14.7: likewise for FINGERPRINT
+        uint32_t crc = crc32(ByteView(p, pos)) ^ kFingerprintXor;
+        writeU16(p + pos, attr::Fingerprint);
+        writeU16(p + pos + 2, 4);
+        writeU32(p + pos + 4, crc);
+        pos += 8;
     }
-    setLength(out, out.size() - kHeaderSize);
+    writeU16(p + 2, uint16_t(pos - kHeaderSize));
     return out;
 }
 
@@ -394,7 +460,14 @@ struct Parser {
         m.method_ = Method((type & 0x000F) | ((type & 0x00E0) >> 1) | ((type & 0x3E00) >> 2));
         std::memcpy(m.tid_.data(), data.data() + 8, 12);
 
+        // One allocation for the attribute list (an upper bound: it counts every TLV).
+        size_t count = 0;
+        for (size_t q = kHeaderSize; q + 4 <= data.size(); q += 4 + padded(readU16(&data[q + 2])))
+            ++count;
+        m.attrs_.reserve(count);
+
         bool afterIntegrity = false;
+        size_t rawEnd = 0;  // end of the last integrity attribute that counts
         size_t pos = kHeaderSize;
         while (pos < data.size()) {
             if (data.size() - pos < 4) return ParseError{"truncated attribute header"};
@@ -409,19 +482,29 @@ struct Parser {
 
             if (atype == attr::Fingerprint) {
                 if (alen != 4) return ParseError{"FINGERPRINT has the wrong length"};
-                if (pos + 8 != data.size()) return ParseError{"FINGERPRINT is not the last attribute"};
-                Bytes covered(data.begin(), data.begin() + pos);
-                uint32_t expected = crc32(covered) ^ kFingerprintXor;
+                if (pos + 8 != data.size())
+                    return ParseError{"FINGERPRINT is not the last attribute"};
+                uint32_t expected = crc32(data.first(pos)) ^ kFingerprintXor;
                 if (readU32(value.data()) != expected) return ParseError{"FINGERPRINT mismatch"};
                 m.fingerprintChecked_ = true;
             } else if (atype == attr::MessageIntegrity) {
-                if (alen != kSha1Size) return ParseError{"MESSAGE-INTEGRITY has the wrong length"};
-                if (!afterIntegrity) m.integrityOffset_ = pos;
+                // §14.5/§14.6: counts only as the first integrity attribute; a later one is
+                // ignored like any other attribute after MESSAGE-INTEGRITY(-SHA256).
+                if (!afterIntegrity) {
+                    if (alen != kSha1Size)
+                        return ParseError{"MESSAGE-INTEGRITY has the wrong length"};
+                    m.integrityOffset_ = pos;
+                    rawEnd = pos + 4 + alen;
+                }
                 afterIntegrity = true;
             } else if (atype == attr::MessageIntegritySha256) {
-                if (alen < 16 || alen > kSha256Size || alen % 4)
-                    return ParseError{"MESSAGE-INTEGRITY-SHA256 has the wrong length"};
-                if (!m.integritySha256Offset_) m.integritySha256Offset_ = pos;
+                // May follow MESSAGE-INTEGRITY (§14.6); a second one is ignored.
+                if (!m.integritySha256Offset_) {
+                    if (alen < 16 || alen > kSha256Size || alen % 4)
+                        return ParseError{"MESSAGE-INTEGRITY-SHA256 has the wrong length"};
+                    m.integritySha256Offset_ = pos;
+                    rawEnd = pos + 4 + alen;
+                }
                 afterIntegrity = true;
             } else if (!afterIntegrity) {
                 if (!attributeLengthOk(atype, alen))
@@ -432,7 +515,8 @@ struct Parser {
             // Anything else after MESSAGE-INTEGRITY is ignored (RFC 8489 §14.5).
             pos += 4 + padded(alen);
         }
-        m.raw_.assign(data.begin(), data.end());
+        // verifyIntegrity() needs the bytes up to the integrity attribute, and only those.
+        if (rawEnd) m.raw_.assign(data.begin(), data.begin() + rawEnd);
         return m;
     }
 
@@ -479,7 +563,7 @@ std::optional<Message> tryParse(ByteView data) {
 }
 
 std::optional<size_t> messageLength(ByteView header) {
-    if (header.size() < 4) return std::nullopt;
+    if (header.size() < kHeaderSize) return std::nullopt;
     return kHeaderSize + readU16(header.data() + 2);
 }
 
@@ -498,18 +582,44 @@ Bytes longTermKey(std::string_view username, std::string_view realm, std::string
     return out;
 }
 
+namespace {
+
+// CRC-32 (ISO-HDLC, reflected 0xEDB88320), sliced by 8: table k advances the CRC over a byte
+// followed by k zero bytes, so eight table lookups consume eight input bytes.
+using CrcTables = std::array<std::array<uint32_t, 256>, 8>;
+
+constexpr CrcTables makeCrcTables() {
+    CrcTables t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        t[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; ++i)
+        for (size_t k = 1; k < 8; ++k) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFF];
+    return t;
+}
+
+constexpr CrcTables kCrc = makeCrcTables();
+
+uint32_t readLe32(const uint8_t* p) {
+    return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+
+}  // namespace
+
 uint32_t crc32(ByteView data) {
-    static const auto table = [] {
-        std::array<uint32_t, 256> t{};
-        for (uint32_t i = 0; i < 256; ++i) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[i] = c;
-        }
-        return t;
-    }();
     uint32_t crc = 0xFFFFFFFFu;
-    for (uint8_t b : data) crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+    const uint8_t* p = data.data();
+    size_t n = data.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        uint32_t lo = readLe32(p) ^ crc;
+        uint32_t hi = readLe32(p + 4);
+        crc = kCrc[7][lo & 0xFF] ^ kCrc[6][(lo >> 8) & 0xFF] ^ kCrc[5][(lo >> 16) & 0xFF] ^
+              kCrc[4][lo >> 24] ^ kCrc[3][hi & 0xFF] ^ kCrc[2][(hi >> 8) & 0xFF] ^
+              kCrc[1][(hi >> 16) & 0xFF] ^ kCrc[0][hi >> 24];
+    }
+    for (; n; ++p, --n) crc = kCrc[0][(crc ^ *p) & 0xFF] ^ (crc >> 8);
     return crc ^ 0xFFFFFFFFu;
 }
 

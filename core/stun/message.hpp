@@ -139,7 +139,8 @@ enum class IntegrityCheck : uint8_t {
     Mismatch = 3,  // wrong key, or the message was altered
 };
 
-// RFC 7983 / RFC 8489 §5: the first two bits are zero and the magic cookie is present.
+// Demultiplexing (RFC 7983 §7): the first byte is 0-3, and (RFC 8489 §5) a full header with the
+// magic cookie and a length that is a multiple of 4.
 bool looksLikeStun(ByteView data);
 
 class Message {
@@ -201,7 +202,8 @@ public:
     std::vector<uint16_t> unknownComprehensionRequired() const;
 
     // Wire form. With `integrity`, appends MESSAGE-INTEGRITY (or -SHA256); with `fingerprint`,
-    // appends FINGERPRINT last (RFC 8489 §14.5, §14.6, §14.7).
+    // appends FINGERPRINT last (RFC 8489 §14.5, §14.6, §14.7). Empty if the message cannot be
+    // encoded: more than 65535 bytes of attributes, which the length field cannot express.
     Bytes encode(const Integrity* integrity = nullptr, bool fingerprint = false) const;
 
     // Checks MESSAGE-INTEGRITY-SHA256 if present, else MESSAGE-INTEGRITY, over the raw bytes
@@ -217,7 +219,7 @@ private:
     TransactionId tid_{};
     std::vector<Attribute> attrs_;
 
-    // Filled by parse(): the raw message and where the integrity attributes start.
+    // Filled by parse(): the raw message up to its integrity attribute(s), and where they start.
     Bytes raw_;
     std::optional<size_t> integrityOffset_;        // offset of MESSAGE-INTEGRITY's header
     std::optional<size_t> integritySha256Offset_;  // offset of MESSAGE-INTEGRITY-SHA256's header

@@ -1,9 +1,12 @@
 #include "core/stun/transaction.hpp"
 
+#include <algorithm>
+
 namespace tincan::stun {
 
 TransactionTimer::TransactionTimer(const RetransmitPolicy& policy, Timestamp now)
-    : policy_(policy), next_(now), interval_(policy.rto) {}
+    // The cap holds from the first retransmission on, even below the RTO.
+    : policy_(policy), next_(now), interval_(std::min(policy.rto, policy.maxInterval)) {}
 
 TransactionTimer::Action TransactionTimer::poll(Timestamp now) {
     if (done_ || now < next_) return Action::None;
