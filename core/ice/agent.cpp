@@ -231,7 +231,7 @@ struct Agent::Impl {
     void fail(std::string reason) {
         if (state == IceState::Failed || state == IceState::Closed) return;
         failure = std::move(reason);
-        spdlog::info("ice: failed: {}", failure);
+        spdlog::debug("ice: failed: {}", failure);
         setState(IceState::Failed);
         selected.reset();
         consentNext.reset();
@@ -333,7 +333,7 @@ struct Agent::Impl {
                 break;
             case stun::TransactionTimer::Action::TimedOut:
                 tx.done = true;
-                spdlog::info("ice: no answer from STUN server {}", tx.server.url);
+                spdlog::debug("ice: no answer from STUN server {}", tx.server.url);
                 updateGathering();
                 break;
             case stun::TransactionTimer::Action::None: break;
@@ -393,7 +393,7 @@ struct Agent::Impl {
             if (!ev) break;
             if (auto* a = std::get_if<turn::event::Allocated>(&*ev)) {
                 e.done = true;
-                spdlog::info("ice: TURN allocation on {} ({}) -> relayed {}", e.config.url,
+                spdlog::debug("ice: TURN allocation on {} ({}) -> relayed {}", e.config.url,
                              tincan::toString(e.config.transport), a->relayed.toString());
                 Candidate c;
                 c.type = CandidateType::Relayed;
@@ -940,7 +940,7 @@ struct Agent::Impl {
                 lastConsent = now;
                 consentNext = now + jitteredConsentInterval();
                 auto info = pairInfo(s, s.pairs[*choice]);
-                spdlog::info("ice: selected pair {} {} -> {} {} ({})", toString(info.local.type),
+                spdlog::debug("ice: selected pair {} {} -> {} {} ({})", toString(info.local.type),
                              info.local.address.toString(), toString(info.remote.type),
                              info.remote.address.toString(), toString(info.path));
                 events.emplace_back(event::SelectedPairChanged{info});
@@ -1448,7 +1448,7 @@ void Agent::resolvedMdns(Timestamp now, const std::string& hostname, std::option
 void Agent::restart(Timestamp now) {
     auto& I = *impl_;
     if (I.state == IceState::Closed) return;
-    spdlog::info("ice: restart");
+    spdlog::debug("ice: restart");
     auto fresh = I.newSession();
     // Keep the session that carries data until the new one selects a pair.
     if (I.selected && I.selected->session == I.current.get()) I.previous = std::move(I.current);
