@@ -65,7 +65,36 @@ step "$cli" stun "stun:127.0.0.1:$turn_port"
 # Available here: $cli, the TURN server at 127.0.0.1:$turn_port (TLS :$turn_tls_port, CA
 # certificate $turn_ca, long-term users alice and bob with password "secret").
 demo_connect() {
-  echo "== two-agent local connection: pending (the connect demo is not written yet)"
+  local signal=$build_dir/app/signal/tincan-signal
+  if [[ ! -x $signal ]]; then
+    echo "demo: $signal was not built" >&2
+    return 1
+  fi
+  coproc SIG { exec "$signal" --listen 127.0.0.1:0; }
+  local sig_pid=$SIG_PID line port
+  if ! read -r -t 10 -u "${SIG[0]}" line; then
+    echo "demo: tincan-signal did not start" >&2
+    return 1
+  fi
+  port=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["port"])' "$line")
+  echo "demo: tincan-signal on 127.0.0.1:$port"
+  local servers=(--stun "stun:127.0.0.1:$turn_port" --turn "turn:127.0.0.1:$turn_port"
+                 --turn-user alice --turn-pass secret)
+  local rc=0 policy
+  for policy in all relay; do
+    echo "== two peers meet in room demo-$policy and connect (--ice-policy $policy)"
+    "$cli" connect --signal "ws://127.0.0.1:$port/demo-$policy" "${servers[@]}" --ice-policy "$policy" \
+      --duration 20 | sed -u 's/^/  [alice] /' &
+    local a=$!
+    "$cli" connect --signal "ws://127.0.0.1:$port/demo-$policy" "${servers[@]}" --ice-policy "$policy" \
+      --duration 20 | sed -u 's/^/  [bob]   /' &
+    local b=$!
+    wait "$a" || rc=1
+    wait "$b" || rc=1
+  done
+  kill "$sig_pid" 2>/dev/null || true
+  wait "$sig_pid" 2>/dev/null || true
+  return $rc
 }
 demo_connect
 
