@@ -154,6 +154,42 @@ def check_behavior(lab, coturn, nat_type):
     return problems, beh or {}
 
 
+def loopback_only():
+    """A sealed namespace with nothing but lo (an offline laptop): two peers must still connect."""
+    ns = f"tcnlo{os.getpid() % 10000}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    procs = []
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        ex = ["ip", "netns", "exec", ns]
+        sig = subprocess.Popen(ex + [SIGNAL, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+        procs.append(sig)
+        port = json.loads(sig.stdout.readline())["port"]
+        outs = []
+        for _ in range(2):
+            p = subprocess.Popen(ex + [CLI, "connect", "--signal", f"ws://127.0.0.1:{port}/offline",
+                                       "--duration", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+            procs.append(p)
+            outs.append(p)
+        problems = []
+        for p in outs:
+            out, err = p.communicate(timeout=40)
+            evs = [json.loads(l) for l in out.splitlines() if l.strip()]
+            sel = [e for e in evs if e.get("event") == "selected-pair"]
+            if p.returncode != 0:
+                problems.append(f"exit {p.returncode}: {err.strip()[-300:]}")
+            elif not sel or sel[-1]["path"] != "lan" or sel[-1]["local"]["address"] not in ("127.0.0.1", "::1"):
+                problems.append(f"selected {sel[-1] if sel else None}")
+        return problems
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        subprocess.run(["ip", "netns", "del", ns])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", help="write measured times here")
@@ -207,6 +243,14 @@ def main():
             else:
                 passed += 1
                 print(f"ok   {name}: {beh.get('mapping')} mapping, {beh.get('filtering')} filtering = {nat_type}")
+    if not args.only or args.only in "loopback-only":
+        problems = loopback_only()
+        if problems:
+            failed += 1
+            print("FAIL loopback-only: " + "; ".join(problems))
+        else:
+            passed += 1
+            print("ok   loopback-only: a namespace with only lo connects over loopback (path lan)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
