@@ -604,8 +604,9 @@ struct Agent::Impl {
 
     void startCheck(Timestamp now, Session& s, size_t pi) {
         Pair& p = s.pairs[pi];
-        Check c{{}, {}, stun::TransactionTimer(checkPolicy(), now), p.useCandidate, now};
-        c.request = buildCheck(s, p, c.tid, p.useCandidate);
+        bool nominate = p.useCandidate || (config.aggressiveNomination && role == Role::Controlling);
+        Check c{{}, {}, stun::TransactionTimer(checkPolicy(), now), nominate, now};
+        c.request = buildCheck(s, p, c.tid, nominate);
         p.check = std::move(c);
         // A pair that already works stays Succeeded while it is re-checked (nomination).
         if (p.state != PairState::Succeeded) p.state = PairState::InProgress;

@@ -88,6 +88,9 @@ struct AgentConfig {
     Duration nominationDelay = 150ms;
     // ... and this long when the best valid pair is relayed but direct pairs are still in flight.
     Duration relayNominationDelay = 2s;
+    // Controlling side: put USE-CANDIDATE on every check (RFC 5245 aggressive nomination, as
+    // aiortc and older stacks do) instead of regular nomination. For interop tests.
+    bool aggressiveNomination = false;
     // RFC 7675: consent checks every consentInterval (randomised ±20 %); consent is lost after
     // consentTimeout without a response. `disconnected` after disconnectedTimeout.
     Duration consentInterval = 5s;

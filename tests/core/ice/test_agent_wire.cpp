@@ -316,3 +316,48 @@ TEST(AgentWire, NoRemoteCandidatesFailsAfterCheckingTimeout) {
     ASSERT_TRUE(w.runUntil([&] { return w.a().agent->state() == IceState::Failed; }, 20s));
     EXPECT_FALSE(w.a().agent->failureReason().empty());
 }
+
+TEST(AgentWire, AcceptsAggressiveNominationAsControlled) {
+    Wire w;
+    AgentConfig ca = config(Role::Controlling);
+    ca.aggressiveNomination = true;
+    w.add(ca, "192.0.2.1:1000", 21);
+    w.add(config(Role::Controlled), "192.0.2.2:2000", 22);
+    w.start();
+    ASSERT_TRUE(w.runUntil([&] { return w.connected(); }, 5s));
+    // The first check already carried USE-CANDIDATE: B's pair is nominated without any
+    // separate nomination round.
+    auto st = w.b().agent->stats();
+    auto selected = std::find_if(st.pairs.begin(), st.pairs.end(), [](auto& p) { return p.selected; });
+    ASSERT_NE(selected, st.pairs.end());
+    EXPECT_TRUE(selected->nominated);
+}
+
+TEST(AgentWire, ResolvesMdnsCandidatesWithoutBlocking) {
+    Wire w;
+    w.add(config(Role::Controlling), "192.0.2.1:1000", 23);
+    Peer& b = w.add(config(Role::Controlled), "192.0.2.2:2000", 24);
+    b.signalCandidates = false;
+    w.exchangeCredentials();
+    w.a().agent->startGathering(w.now());
+    // B signals its host candidate behind an mDNS name, as browsers do.
+    w.a().agent->addRemoteCandidate(w.now(), "candidate:1 1 udp 2122260223 1f4712db-ea17-4bcf-a596-105139dfd8bf.local 2000 typ host");
+    std::optional<std::string> query;
+    while (auto ev = w.a().agent->pollEvent())
+        if (auto* q = std::get_if<event::MdnsQuery>(&*ev)) query = q->hostname;
+    ASSERT_TRUE(query);
+    EXPECT_EQ(*query, "1f4712db-ea17-4bcf-a596-105139dfd8bf.local");
+    // Nothing to check yet: the name is unresolved and the agent is not blocked on it.
+    EXPECT_TRUE(w.a().agent->stats().pairs.empty());
+    w.a().agent->resolvedMdns(w.now(), *query, IpAddress::parse("192.0.2.2"));
+    b.agent->startGathering(w.now());
+    ASSERT_TRUE(w.runUntil([&] { return w.connected(); }, 5s));
+    auto sel = w.a().agent->selectedPair();
+    ASSERT_TRUE(sel);
+    EXPECT_EQ(sel->remote.type, CandidateType::Host);
+    EXPECT_EQ(sel->remote.address.toString(), "192.0.2.2:2000");
+    // An unresolvable name is simply dropped.
+    w.a().agent->addRemoteCandidate(w.now(), "candidate:2 1 udp 2122260223 nobody.local 9 typ host");
+    w.a().agent->resolvedMdns(w.now(), "nobody.local", std::nullopt);
+    EXPECT_EQ(w.a().agent->stats().remoteCandidates.size(), 1u);
+}
