@@ -16,6 +16,8 @@ PACKAGES=(
   qt6-base-dev qt6-websockets-dev
   # network lab (tests/net): TURN/STUN server, NAT, namespaces
   coturn nftables iproute2 procps python3
+  # interop anchors for benchmarks (tests/bench/bench_ice_nat.py): aiortc's ICE library
+  python3-aioice
   # fuzzing (libFuzzer with clang)
   clang libclang-rt-14-dev libfuzzer-14-dev
   ca-certificates
