@@ -1185,7 +1185,7 @@ void Runtime::Impl::endStream(Stream& s, const std::string& reason) {
     bool report = s.phase != Phase::Lingering;
     StreamState state = s.wasOpen ? StreamState::Closed : StreamState::Failed;
     if (report && state == StreamState::Failed)
-        spdlog::info("net: {} stream {} -> {} failed: {}", toString(s.protocol),
+        spdlog::warn("net: {} stream {} -> {} failed: {}", toString(s.protocol),
                      s.localIp.toString(), s.remote.toString(), reason);
     else
         spdlog::debug("net: {} stream {} -> {} closed: {}", toString(s.protocol),

@@ -190,6 +190,35 @@ def loopback_only():
         subprocess.run(["ip", "netns", "del", ns])
 
 
+def turns_untrusted():
+    """turns: to a server whose CA we were not told to trust: no relay, a clear reason, exit 1."""
+    with netlab.Lab("cone", "cone") as lab:
+        coturn = lab.start_coturn()
+        sig = start_signal(lab)
+        procs = []
+        try:
+            for host in ("a", "b"):
+                procs.append(lab.popen(host, [CLI, "connect", "--signal", f"ws://{netlab.SERVER_IP}:{SIGNAL_PORT}/tls",
+                                              "--turn", coturn.turns_uri(), "--turn-user", "alice",
+                                              "--turn-pass", "secret", "--ice-policy", "relay", "--duration", "15"],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            problems = []
+            for p in procs:
+                out, err = p.communicate(timeout=40)
+                if p.returncode == 0:
+                    problems.append("connected through an untrusted TURN server")
+                if "certificate verification failed" not in err:
+                    problems.append(f"no certificate reason on stderr: {err.strip()[-300:]!r}")
+                if "selected-pair" in out:
+                    problems.append("a pair was selected")
+            return problems
+        finally:
+            for p in procs:
+                p.kill()
+            sig.kill()
+            sig.wait()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", help="write measured times here")
@@ -251,6 +280,14 @@ def main():
         else:
             passed += 1
             print("ok   loopback-only: a namespace with only lo connects over loopback (path lan)")
+    if not args.only or args.only in "turns-untrusted":
+        problems = turns_untrusted()
+        if problems:
+            failed += 1
+            print("FAIL turns-untrusted: " + "; ".join(problems))
+        else:
+            passed += 1
+            print("ok   turns-untrusted: an untrusted TURN certificate is refused with its reason")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
