@@ -10,14 +10,15 @@ PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config git
   # libraries
   libssl-dev openssl libfmt-dev libspdlog-dev nlohmann-json3-dev libcli11-dev
+  libsrtp2-dev libusrsctp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # desktop app
   qt6-base-dev qt6-websockets-dev
   # network lab (tests/net): TURN/STUN server, NAT, namespaces
   coturn nftables iproute2 procps python3
-  # interop anchors for benchmarks (tests/bench/bench_ice_nat.py): aiortc's ICE library
-  python3-aioice
+  # interop peers and anchors (tests/interop, tests/bench): aiortc and headless Chromium
+  python3-aioice python3-aiortc chromium
   # fuzzing (libFuzzer with clang)
   clang libclang-rt-14-dev libfuzzer-14-dev
   ca-certificates
