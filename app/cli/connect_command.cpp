@@ -98,7 +98,7 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
         if (transport) {
             auto stats = transport->stats();
             auto state = transport->state();
-            Json report = iceStatsJson(stats, state);
+            Json report = pc::iceStatsReport(stats, state);
             events().print({{"event", "stats"}, {"report", report}});
             if (!common.statsJson.empty() && !writeStatsFile(common.statsJson, report.dump(2)) && code == 0)
                 exitCode = 1;

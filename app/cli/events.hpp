@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/ice/agent.hpp"
+#include "core/pc/stats.hpp"
 
 namespace tincan::cli {
 
@@ -23,11 +24,8 @@ private:
 
 EventWriter& events();
 
-// {"type":"srflx","protocol":"udp","address":"...","port":1[,"relayProtocol":"tcp"]}
-Json candidateJson(const ice::Candidate& c);
+using pc::candidateJson;
 // The selected-pair event of CLI.md.
 Json selectedPairJson(const ice::CandidatePairInfo& pair);
-// getStats()-style report with W3C webrtc-stats names.
-Json iceStatsJson(const ice::AgentStats& stats, ice::IceState state);
 
 }  // namespace tincan::cli
