@@ -5,21 +5,10 @@
 
 #include <fmt/format.h>
 
+#include "core/common/text.hpp"
+
 namespace tincan::ice {
 namespace {
-
-std::vector<std::string_view> splitSpaces(std::string_view s) {
-    std::vector<std::string_view> out;
-    size_t i = 0;
-    while (i < s.size()) {
-        while (i < s.size() && s[i] == ' ') ++i;
-        size_t j = i;
-        while (j < s.size() && s[j] != ' ') ++j;
-        if (j > i) out.push_back(s.substr(i, j - i));
-        i = j;
-    }
-    return out;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -28,12 +17,6 @@ bool iequals(std::string_view a, std::string_view b) {
             std::tolower(static_cast<unsigned char>(b[i])))
             return false;
     return true;
-}
-
-template <typename T>
-bool parseNumber(std::string_view s, T& out) {
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && p == s.data() + s.size();
 }
 
 // RFC 8839 §5.1: foundation is 1*32 ice-char.
