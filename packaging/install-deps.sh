@@ -18,7 +18,7 @@ PACKAGES=(
   # network lab (tests/net): TURN/STUN server, NAT, namespaces
   coturn nftables iproute2 procps python3
   # interop peers and anchors (tests/interop, tests/bench): aiortc and headless Chromium
-  python3-aioice python3-aiortc chromium
+  python3-aioice python3-aiortc python3-websockets chromium
   # fuzzing (libFuzzer with clang)
   clang libclang-rt-14-dev libfuzzer-14-dev
   ca-certificates
