@@ -39,12 +39,17 @@ def ms():
     return round((time.monotonic() - T0) * 1000, 3)
 
 
+_result_printed = False
+
+
 def emit(event, **fields):
+    """One event line on stdout; nothing after the result line, which is always the last."""
     ev = {"event": event}
     ev.update(fields)
     ev["t_ms"] = ms()
-    sys.stdout.write(json.dumps(ev) + "\n")
-    sys.stdout.flush()
+    if not _result_printed:
+        sys.stdout.write(json.dumps(ev) + "\n")
+        sys.stdout.flush()
     return ev
 
 
@@ -972,7 +977,10 @@ async def amain(opts):
 
 
 def print_result(res):
-    print(json.dumps(res), flush=True)
+    global _result_printed
+    if not _result_printed:
+        print(json.dumps(res), flush=True)
+        _result_printed = True
 
 
 def main(argv=None):
