@@ -898,8 +898,7 @@ struct SctpTransport::Impl {
 
 // ---- public API ----
 
-SctpTransport::SctpTransport(SctpConfig config)
-    : impl_(std::make_unique<Impl>(config)) {}
+SctpTransport::SctpTransport(SctpConfig config) : impl_(std::make_unique<Impl>(config)) {}
 SctpTransport::~SctpTransport() = default;
 SctpTransport::SctpTransport(SctpTransport&&) noexcept = default;
 SctpTransport& SctpTransport::operator=(SctpTransport&&) noexcept = default;

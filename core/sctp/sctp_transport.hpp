@@ -12,7 +12,8 @@
 // Messages are delivered through the handler set with setMessageHandler(), called from inside
 // handleIncoming()/handleTimeout() (and pollEvent(), see there) with a view that is valid only
 // during the call: no copy per message. The handler may call send(), createChannel(),
-// closeChannel() and the accessors, but must not destroy the transport.
+// closeChannel() and the accessors, but must not destroy the transport nor replace the
+// handler.
 //
 // Threading: usrsctp is one stack per process, shared by all transports (glue in
 // usrsctp_glue.hpp). Any number of transports may live in one process, on one thread or on
@@ -183,7 +184,7 @@ public:
     const SctpConfig& config() const;
     AssociationState state() const;
 
-    // Both sides connect: SCTP resolves the simultaneous open (RFC 8841 §9.3, RFC 4960 §5.2.4).
+    // Both sides connect: SCTP resolves the simultaneous open (INIT collision, RFC 4960 §5.2.1).
     // Packets that arrive before start() are kept (a few) and fed in here.
     void start(Timestamp now);
     // One SCTP packet from DTLS.

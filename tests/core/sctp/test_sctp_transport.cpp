@@ -36,6 +36,7 @@ TEST(SctpTransport, AssociationComesUpWithFixedMtu) {
     EXPECT_EQ(stats.outboundStreams, 1024);
     EXPECT_EQ(stats.inboundStreams, 1024);
     EXPECT_EQ(stats.mtu, 1188u);  // usrsctp's path MTU counts chunks only: 1200 - 12
+    EXPECT_GT(stats.receiverWindow, 3u * 1024 * 1024);  // the peer's 4 MiB receive buffer
 
     // Full-size DATA packets are exactly the configured 1200 bytes.
     const uint16_t id = openChannel(pair, pair.a);
@@ -487,6 +488,21 @@ TEST(SctpTransport, GracefulShutdownClosesEverything) {
     EXPECT_EQ(pair.b.transport.state(), AssociationState::Closed);
     EXPECT_FALSE(pair.a.transport.pollTimeout());
     EXPECT_TRUE(std::holds_alternative<std::string>(pair.a.transport.createChannel({})));
+}
+
+TEST(SctpTransport, PortMismatchFailsTheAssociation) {
+    SctpConfig a = clientConfig();
+    a.remotePort = 5001;  // B listens on 5000: each side ABORTs the other's INIT
+    Pair pair(a, serverConfig());
+    pair.start();
+    ASSERT_TRUE(pair.run([&] {
+        return pair.a.countOf<event::AssociationFailed>() == 1 &&
+               pair.b.countOf<event::AssociationFailed>() == 1;
+    }));
+    EXPECT_EQ(pair.a.transport.state(), AssociationState::Failed);
+    EXPECT_FALSE(pair.a.eventsOf<event::AssociationFailed>()[0].reason.empty());
+    EXPECT_EQ(pair.a.countOf<event::AssociationUp>(), 0u);
+    EXPECT_FALSE(pair.a.transport.pollTimeout());
 }
 
 TEST(SctpTransport, TwoPairsInOneProcessStayApart) {
