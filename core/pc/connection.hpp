@@ -1,0 +1,115 @@
+// One WebRTC transport stack for data channels, as a single sans-IO machine:
+//
+//   UDP ── ice::Agent ──(RFC 7983 demux)── dtls::DtlsTransport ── sctp::SctpTransport ── channels
+//
+// It is driven like every other machine (packets, timeouts in; packets, deadline, events out)
+// and knows nothing of SDP: the PeerConnection above it negotiates and hands it the DTLS role,
+// the remote fingerprints and the remote SCTP parameters. DTLS starts as soon as ICE has a
+// working pair and the role is known; SCTP as soon as DTLS is up.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <variant>
+
+#include "core/dtls/dtls_transport.hpp"
+#include "core/ice/agent.hpp"
+#include "core/sctp/sctp_transport.hpp"
+
+namespace tincan::pc {
+
+// W3C RTCPeerConnectionState.
+enum class ConnectionState : uint8_t { New = 1, Connecting, Connected, Disconnected, Failed, Closed };
+const char* toString(ConnectionState s);
+
+struct ConnectionConfig {
+    ice::AgentConfig ice;
+    std::shared_ptr<dtls::Certificate> certificate;
+    size_t localMaxMessageSize = 256 * 1024;
+    uint16_t localSctpPort = 5000;
+};
+
+namespace event {
+struct DtlsStateChanged {
+    dtls::State state;
+    std::string reason;
+};
+struct ConnectionStateChanged {
+    ConnectionState state;
+};
+// The SCTP association is up: data channels can open.
+struct SctpReady {};
+}  // namespace event
+
+using Event = std::variant<ice::Event, event::DtlsStateChanged, event::ConnectionStateChanged, event::SctpReady,
+                           sctp::Event>;
+
+struct ConnectionStats {
+    uint64_t rtpDropped = 0;      // RTP/RTCP before media exists
+    uint64_t unknownDropped = 0;  // first byte in no RFC 7983 range
+    uint64_t earlyDtlsBuffered = 0;
+};
+
+class Connection final : public SansIoMachine {
+public:
+    Connection(ConnectionConfig config, Random& random);
+    ~Connection() override;
+
+    ice::Agent& ice() { return agent_; }
+    const ice::Agent& ice() const { return agent_; }
+    dtls::DtlsTransport* dtls() { return dtls_.get(); }
+    sctp::SctpTransport* sctp() { return sctpUp_ ? sctp_.get() : nullptr; }
+    const std::shared_ptr<dtls::Certificate>& certificate() const { return config_.certificate; }
+
+    // From negotiation. Both may be called once; DTLS datagrams that arrive before the role is
+    // known (the answerer can connect before the offerer has read the answer) are kept.
+    void setDtlsParameters(Timestamp now, dtls::Role role, std::vector<sdp::Fingerprint> remoteFingerprints);
+    void setSctpParameters(Timestamp now, uint16_t remotePort, size_t remoteMaxMessageSize);
+    bool dtlsRoleKnown() const { return dtls_ != nullptr; }
+
+    // Messages for every channel, on the driving thread: (stream id, payload, binary).
+    void setMessageHandler(std::function<void(uint16_t, ByteView, bool)> handler);
+
+    ConnectionState state() const { return state_; }
+    const ConnectionStats& stats() const { return stats_; }
+    void close(Timestamp now);
+
+    // SansIoMachine
+    void handlePacket(Timestamp now, const PacketView& packet) override;
+    void handleStreamState(Timestamp now, TransportProtocol protocol, const Endpoint& local,
+                           const Endpoint& remote, StreamState state) override;
+    void handleTimeout(Timestamp now) override;
+    std::optional<Packet> pollTransmit() override;
+    std::optional<Timestamp> pollTimeout() override;
+    std::optional<Event> pollEvent();
+
+private:
+    void onIceData(ByteView data);
+    void pump(Timestamp now);
+    void maybeStartDtls(Timestamp now);
+    void maybeStartSctp(Timestamp now);
+    void updateState();
+
+    ConnectionConfig config_;
+    Random& random_;
+    ice::Agent agent_;
+    std::unique_ptr<dtls::DtlsTransport> dtls_;
+    std::unique_ptr<sctp::SctpTransport> sctp_;
+    std::optional<std::pair<uint16_t, size_t>> remoteSctp_;
+    bool dtlsStarted_ = false;
+    bool sctpStarted_ = false;
+    bool sctpUp_ = false;
+    bool closed_ = false;
+    std::deque<Bytes> earlyDtls_;
+    std::deque<Event> events_;
+    std::function<void(uint16_t, ByteView, bool)> messageHandler_;
+    ice::IceState iceState_ = ice::IceState::New;
+    dtls::State dtlsState_ = dtls::State::New;
+    ConnectionState state_ = ConnectionState::New;
+    ConnectionStats stats_;
+    Timestamp now_{};
+};
+
+}  // namespace tincan::pc
