@@ -29,6 +29,11 @@ int runStun(const CommonOptions& common, const StunOptions& options);
 // `connect`: ICE only, between two tincan-cli peers through tincan-signal. Exits 0 once the
 // selected pair has carried data both ways.
 int runConnect(int argc, char** argv, const CommonOptions& common);
+// Data channels (../shared/CLI.md, ../shared/FILE_TRANSFER.md).
+int runEcho(int argc, char** argv, const CommonOptions& common);
+int runSend(int argc, char** argv, const CommonOptions& common, const std::vector<std::string>& files);
+int runReceive(int argc, char** argv, const CommonOptions& common, const std::string& outDir, size_t count,
+               bool overwrite);
 
 // Prints "tincan-cli: <message>" on stderr (the one-line failure of CLI.md).
 void printError(const std::string& message);

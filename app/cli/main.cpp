@@ -69,6 +69,25 @@ int main(int argc, char** argv) {
         "connect", "meet a peer in a signaling room, connect ICE, and report the path (ICE only)");
     addCommon(connectCmd);
 
+    auto* echoCmd = app.add_subcommand(
+        "echo", "join the room and echo every message on every data channel the peer opens, until it hangs up");
+    addCommon(echoCmd);
+
+    std::vector<std::string> sendFiles;
+    auto* sendCmd = app.add_subcommand("send", "send files over data channels (FILE_TRANSFER.md)");
+    sendCmd->add_option("files", sendFiles, "files to send")->required()->check(CLI::ExistingFile);
+    addCommon(sendCmd);
+
+    std::string outDir;
+    size_t count = 1;
+    bool overwrite = false;
+    auto* receiveCmd = app.add_subcommand("receive", "receive files into a folder (FILE_TRANSFER.md)");
+    receiveCmd->add_option("--out", outDir, "folder to write the files to")->required();
+    receiveCmd->add_option("--count", count, "how many files to receive before exiting (default 1)")
+        ->check(CLI::PositiveNumber);
+    receiveCmd->add_flag("--overwrite", overwrite, "replace existing files instead of choosing a new name");
+    addCommon(receiveCmd);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -91,6 +110,9 @@ int main(int argc, char** argv) {
     try {
         if (*stunCmd) return runStun(common, stun);
         if (*connectCmd) return runConnect(argc, argv, common);
+        if (*echoCmd) return runEcho(argc, argv, common);
+        if (*sendCmd) return runSend(argc, argv, common, sendFiles);
+        if (*receiveCmd) return runReceive(argc, argv, common, outDir, count, overwrite);
     } catch (const std::exception& e) {
         printError(std::string("internal error: ") + e.what());
         return 1;

@@ -1,0 +1,131 @@
+// tincan-cli echo | send | receive (../shared/CLI.md, ../shared/FILE_TRANSFER.md).
+#include <QCoreApplication>
+
+#include <atomic>
+#include <mutex>
+
+#include "app/cli/commands.hpp"
+#include "app/cli/events.hpp"
+#include "app/cli/peer_session.hpp"
+#include "core/transfer/file_transfer.hpp"
+
+namespace tincan::cli {
+
+int runEcho(int argc, char** argv, const CommonOptions& common) {
+    QCoreApplication app(argc, argv);
+    std::mutex m;
+    std::vector<std::shared_ptr<pc::DataChannel>> channels;
+    PeerSession* self = nullptr;
+    PeerSession::Hooks hooks;
+    hooks.onDataChannel = [&](std::shared_ptr<pc::DataChannel> ch) {
+        std::weak_ptr<pc::DataChannel> weak = ch;
+        ch->setCallbacks({.onOpen = {},
+                          .onMessage =
+                              [weak](ByteView data, bool binary) {
+                                  // Same channel, same kind: text as text, binary as binary.
+                                  if (auto c = weak.lock()) binary ? c->sendBinary(data) : c->send(asString(data));
+                              },
+                          .onClose = {},
+                          .onBufferedAmountLow = {}});
+        std::lock_guard lock(m);
+        channels.push_back(std::move(ch));
+    };
+    hooks.onRemoteHangup = [&] { self->finish(0); };
+    PeerSession session(app, common, hooks);
+    self = &session;
+    if (!session.start()) return session.exec();
+    return session.exec();
+}
+
+int runSend(int argc, char** argv, const CommonOptions& common, const std::vector<std::string>& files) {
+    QCoreApplication app(argc, argv);
+    PeerSession* self = nullptr;
+    std::vector<std::shared_ptr<transfer::FileSender>> senders;
+    std::atomic<size_t> done{0};
+    PeerSession::Hooks hooks;
+    hooks.onRemoteHangup = [&] {
+        if (done < files.size()) self->finish(1, "the receiver hung up before every file was acknowledged");
+    };
+    PeerSession session(app, common, hooks);
+    self = &session;
+    for (const auto& f : files) {
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(f, ec)) {
+            printError(f + ": no such file (or not a regular file)");
+            return 1;
+        }
+    }
+    if (!session.start()) return session.exec();
+    // One ordered, reliable channel labelled "file" per file (FILE_TRANSFER.md), all at once.
+    for (const auto& f : files) {
+        auto ch = session.pc().createDataChannel("file");
+        std::string err;
+        std::string name = std::filesystem::path(f).filename().string();
+        auto sender = transfer::FileSender::start(
+            ch, f,
+            {.onProgress =
+                 [](const transfer::Progress& p) {
+                     events().print({{"event", "transfer-progress"}, {"name", p.name}, {"bytes", p.bytes}, {"size", p.size}});
+                 },
+             .onDone =
+                 [&, n = files.size()](const transfer::Done& d) {
+                     events().print({{"event", "transfer-done"}, {"name", d.name}, {"bytes", d.bytes}, {"sha256", d.sha256},
+                                     {"seconds", d.seconds}, {"resumed_from", d.resumedFrom}});
+                     if (++done == n) session.onQt([&] { session.finish(0); });
+                 },
+             .onError = [&, name](const std::string& e) { session.onQt([&, e, name] { session.finish(1, name + ": " + e); }); }},
+            &err);
+        if (!sender) {
+            printError(err);
+            return 1;
+        }
+        senders.push_back(sender);
+    }
+    return session.exec();
+}
+
+int runReceive(int argc, char** argv, const CommonOptions& common, const std::string& outDir, size_t count,
+               bool overwrite) {
+    QCoreApplication app(argc, argv);
+    std::error_code ec;
+    std::filesystem::create_directories(outDir, ec);
+    if (ec || !std::filesystem::is_directory(outDir)) {
+        printError("--out " + outDir + ": cannot create or use this folder");
+        return 2;
+    }
+    PeerSession* self = nullptr;
+    std::mutex m;
+    std::vector<std::shared_ptr<transfer::FileReceiver>> receivers;
+    std::atomic<size_t> done{0};
+    PeerSession::Hooks hooks;
+    hooks.onDataChannel = [&](std::shared_ptr<pc::DataChannel> ch) {
+        if (ch->label() != "file") return;  // not ours: leave it alone
+        auto r = transfer::FileReceiver::start(
+            ch, {.directory = outDir, .overwrite = overwrite, .keepPartial = true},
+            {.onProgress =
+                 [](const transfer::Progress& p) {
+                     events().print({{"event", "transfer-progress"}, {"name", p.name}, {"bytes", p.bytes}, {"size", p.size}});
+                 },
+             .onDone =
+                 [&](const transfer::Done& d) {
+                     events().print({{"event", "transfer-done"}, {"name", d.name}, {"bytes", d.bytes}, {"sha256", d.sha256},
+                                     {"seconds", d.seconds}, {"path", d.path.string()}, {"resumed_from", d.resumedFrom}});
+                     // Linger a moment so the ack reaches the sender before we close.
+                     if (++done == count)
+                         self->onQt([&] { QTimer::singleShot(300, [&] { self->finish(0); }); });
+                 },
+             .onError = [&](const std::string& e) { self->onQt([&, e] { self->finish(1, e); }); }});
+        std::lock_guard lock(m);
+        receivers.push_back(r);
+    };
+    hooks.onRemoteHangup = [&] {
+        if (done < count) self->finish(1, "the sender hung up after " + std::to_string(done.load()) + " of " +
+                                              std::to_string(count) + " files");
+    };
+    PeerSession session(app, common, hooks);
+    self = &session;
+    if (!session.start()) return session.exec();
+    return session.exec();
+}
+
+}  // namespace tincan::cli

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""tincan-cli against real WebRTC stacks through tincan-signal on loopback: headless Chromium
+(with its default privacy behaviour: mDNS host names, so Tincan connects through the
+peer-reflexive candidates it learns) and aiortc. Echo of text and binary messages from 0 B to
+256 KiB, and files both ways with sha256 checked, with Tincan as offerer and as answerer.
+
+Exit 77 (skipped) when Chromium or aiortc is missing, unless CI=true. Ends with
+'N passed, N failed'. -k NAME runs only matching cases.
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (ProcessPeer, SignalServer, pattern_sha256, skip_or_fail,  # noqa: E402
+                    write_pattern_file)
+
+BUILD = os.environ.get("TINCAN_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+CLI = os.path.join(BUILD, "app", "cli", "tincan-cli")
+FILE_SIZE = 20_000_003
+SEED = 11
+
+
+def other_peer(kind, sig, room, mode, **params):
+    if kind == "chromium":
+        from chromium import ChromiumPeer
+        return ChromiumPeer(sig.base, room, mode, **params)
+    from aiortc_peer import AiortcPeer
+    return AiortcPeer(sig.base, room, mode, **params)
+
+
+def run_case(sig, kind, tincan_argv, other_mode, tincan_first, other_params, check_tincan=None):
+    """One peer joins, then the other (the newcomer offers). Returns a list of problems."""
+    room = f"r{int(time.monotonic() * 1000) % 10**9}"
+    problems = []
+    cli_argv = [CLI] + tincan_argv + ["--signal", sig.url(room), "--duration", "60"]
+    if tincan_first:
+        with ProcessPeer(cli_argv, name="tincan") as cli:
+            if not cli.wait_event("signaling", 15, state="joined"):
+                return ["tincan-cli did not join the room"]
+            with other_peer(kind, sig, room, other_mode, **other_params) as other:
+                res = other.wait(90)
+                cres = cli.wait(30)
+    else:
+        with other_peer(kind, sig, room, other_mode, **other_params) as other:
+            if not other.wait_event("signaling", 30, state="joined"):
+                return [f"{kind} did not join the room"]
+            with ProcessPeer(cli_argv, name="tincan") as cli:
+                cres = cli.wait(90)
+                res = other.wait(30)
+    if not res.get("ok"):
+        problems.append(f"{kind}: {res.get('error') or res}"[:400])
+    if cres.get("exit_code") != 0:
+        problems.append(f"tincan-cli exited {cres.get('exit_code')}: {cres.get('stderr', '')[-400:]}")
+    if check_tincan and not problems:
+        problems += check_tincan(cli)
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", help="run only cases whose name contains this")
+    args = ap.parse_args()
+    if not os.path.exists(CLI):
+        print(f"FAIL: {CLI} is not built")
+        print("0 passed, 1 failed")
+        return 1
+    kinds = []
+    if os.path.exists("/usr/bin/chromium") or os.environ.get("TINCAN_CHROMIUM"):
+        kinds.append("chromium")
+    try:
+        import aiortc  # noqa: F401
+        kinds.append("aiortc")
+    except ImportError:
+        pass
+    if len(kinds) < 2:
+        skip_or_fail("Chromium or aiortc is not installed (packaging/install-deps.sh installs them)")
+
+    tmp = tempfile.mkdtemp(prefix="tincan-interop-")
+    src = os.path.join(tmp, "pattern.bin")
+    write_pattern_file(src, SEED, FILE_SIZE)
+    want = pattern_sha256(SEED, FILE_SIZE)
+    passed = failed = 0
+
+    def received_ok(outdir):
+        def check(cli):
+            path = os.path.join(outdir, "pattern.bin")
+            done = [e for e in cli.events if e.get("event") == "transfer-done"]
+            if not os.path.exists(path):
+                return [f"no file in {outdir}: {os.listdir(outdir)}"]
+            import hashlib
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            if h.hexdigest() != want or not done or done[-1]["sha256"] != want:
+                return ["the received file does not match"]
+            return []
+        return check
+
+    with SignalServer() as sig:
+        for kind in kinds:
+            # aiortc advertises a=max-message-size:65536: nothing larger can go to it.
+            echo_sizes = "0,1,2,100,1000,16384,65535,65536,65537,262144" if kind == "chromium" else \
+                "0,1,2,100,1000,16384,65535,65536"
+            for tincan_first in (True, False):
+                role = "answerer" if tincan_first else "offerer"
+                cases = [
+                    (f"{kind}-echo-tincan-{role}", ["echo"], "echo-client",
+                     {"count": 20, "sizes": echo_sizes}, None),
+                    (f"{kind}-file-to-tincan-{role}", ["receive", "--out", os.path.join(tmp, f"in-{kind}-{role}")],
+                     "send", {"size": FILE_SIZE, "seed": SEED, "name": "pattern.bin"},
+                     received_ok(os.path.join(tmp, f"in-{kind}-{role}"))),
+                    (f"{kind}-file-from-tincan-{role}", ["send", src], "receive", {"count": 1}, None),
+                ]
+                for name, argv, mode, params, check in cases:
+                    if args.k and args.k not in name:
+                        continue
+                    t = time.monotonic()
+                    problems = run_case(sig, kind, argv, mode, tincan_first, params, check)
+                    if problems:
+                        failed += 1
+                        print(f"FAIL {name}: " + "; ".join(problems), flush=True)
+                    else:
+                        passed += 1
+                        print(f"ok   {name} ({time.monotonic() - t:.1f} s)", flush=True)
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
