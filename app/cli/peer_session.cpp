@@ -103,6 +103,8 @@ bool PeerSession::start() {
     SignalingClient::Callbacks scb;
     scb.onWelcome = [this](int peers) {
         events().print({{"event", "signaling"}, {"state", "joined"}, {"peers", peers}});
+        if (joinedOnce_) return;  // back after a drop: the call goes on, nothing to negotiate
+        joinedOnce_ = true;
         polite_ = peers == 0;  // SIGNALING.md: the first in the room is polite
         if (peers >= 1 && pc_->signalingState() == pc::SignalingState::Stable && !pc_->remoteDescription())
             makeOffer();
@@ -116,15 +118,14 @@ bool PeerSession::start() {
     };
     scb.onMessage = [this](const nlohmann::json& msg) { onSignal(msg); };
     scb.onError = [this](const std::string& e) {
-        if (finished_) return;
-        if (everConnected_) {
-            // Keep an established call when signaling goes away (SIGNALING.md is only for setup).
-            spdlog::warn("{}; the call goes on", e);
-            return;
-        }
-        finish(1, e);
+        if (!finished_) finish(1, e);
+    };
+    scb.onReconnecting = [](const std::string& why) {
+        // The call does not depend on the signaling socket: keep it, and rejoin the room.
+        events().print({{"event", "signaling"}, {"state", "reconnecting"}, {"reason", why}});
     };
     signaling_ = std::make_unique<SignalingClient>(QUrl(QString::fromStdString(options_.signal)), scb);
+    signaling_->setReconnect(true);
     signaling_->open();
 
     if (options_.durationSeconds) {

@@ -58,6 +58,7 @@ private:
     bool polite_ = true;
     bool finished_ = false;
     bool everConnected_ = false;
+    bool joinedOnce_ = false;  // a later welcome is a rejoin after a signaling drop
     int exitCode_ = 0;
     QTimer deadline_;
 };

@@ -12,6 +12,10 @@ SignalingClient::SignalingClient(QUrl url, Callbacks callbacks, QObject* parent)
     connect(&socket_, &QWebSocket::disconnected, this, [this] {
         if (closing_) return;
         std::string why = socket_.errorString().toStdString();
+        if (reconnect_ && welcomed_) {
+            scheduleReconnect(why.empty() ? "signaling connection lost" : why);
+            return;
+        }
         if (callbacks_.onError)
             callbacks_.onError(welcomed_ ? "signaling connection lost" + (why.empty() ? "" : ": " + why)
                                          : "cannot reach signaling server " + url_.toString().toStdString() +
@@ -28,7 +32,22 @@ std::string SignalingClient::validateUrl(const std::string& url) {
 
 void SignalingClient::open() { socket_.open(url_); }
 
+void SignalingClient::scheduleReconnect(const std::string& why) {
+    if (callbacks_.onReconnecting) callbacks_.onReconnecting(why);
+    int delay = backoffMs_;
+    backoffMs_ = std::min(backoffMs_ * 2, 5000);
+    QTimer::singleShot(delay, this, [this] {
+        if (closing_) return;
+        socket_.abort();
+        socket_.open(url_);
+    });
+}
+
 void SignalingClient::send(const nlohmann::json& message) {
+    if (!isOpen() && reconnect_ && welcomed_ && !closing_) {
+        if (pending_.size() < 256) pending_.push_back(message);
+        return;
+    }
     if (!isOpen()) {
         spdlog::warn("signaling: not connected, dropping a '{}' message", message.value("type", "?"));
         return;
@@ -54,7 +73,11 @@ void SignalingClient::onText(const QString& text) {
     std::string type = msg["type"];
     if (type == "welcome") {
         welcomed_ = true;
+        backoffMs_ = 500;
         int peers = msg.value("peers", 0);
+        auto pending = std::move(pending_);
+        pending_.clear();
+        for (const auto& m : pending) socket_.sendTextMessage(QString::fromStdString(m.dump()));
         if (callbacks_.onWelcome) callbacks_.onWelcome(peers);
     } else if (type == "peer-joined") {
         if (callbacks_.onPeerJoined) callbacks_.onPeerJoined();

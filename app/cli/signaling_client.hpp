@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,11 +26,16 @@ public:
         std::function<void(const nlohmann::json&)> onMessage;
         // The server refused us ("room full", "bad room", ...) or the socket could not open.
         std::function<void(const std::string&)> onError;
+        // The socket dropped after we had joined; reconnecting (only with setReconnect(true)).
+        std::function<void(const std::string& why)> onReconnecting;
     };
 
     SignalingClient(QUrl url, Callbacks callbacks, QObject* parent = nullptr);
 
     void open();
+    // After a drop, reopen with backoff (0.5 s doubling to 5 s) instead of reporting an error;
+    // messages sent meanwhile are kept (up to 256) and go out once the room is joined again.
+    void setReconnect(bool on) { reconnect_ = on; }
     void send(const nlohmann::json& message);
     void close();
     bool isOpen() const { return socket_.state() == QAbstractSocket::ConnectedState; }
@@ -43,8 +49,13 @@ private:
     QUrl url_;
     Callbacks callbacks_;
     QWebSocket socket_;
+    void scheduleReconnect(const std::string& why);
+
     bool closing_ = false;
     bool welcomed_ = false;
+    bool reconnect_ = false;
+    int backoffMs_ = 500;
+    std::vector<nlohmann::json> pending_;
 };
 
 }  // namespace tincan::cli
