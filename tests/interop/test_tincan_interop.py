@@ -126,8 +126,44 @@ def main():
                     else:
                         passed += 1
                         print(f"ok   {name} ({time.monotonic() - t:.1f} s)", flush=True)
+        # FILE_TRANSFER.md refusals: one clear error, nothing under the final name.
+        if "chromium" in kinds:
+            for corrupt in ("extra-bytes", "no-header", "not-json", "bad-sha"):
+                name = f"chromium-refused-{corrupt}"
+                if args.k and args.k not in name:
+                    continue
+                out = os.path.join(tmp, f"refuse-{corrupt}")
+                problems = refusal_case(sig, out, corrupt)
+                if problems:
+                    failed += 1
+                    print(f"FAIL {name}: " + "; ".join(problems), flush=True)
+                else:
+                    passed += 1
+                    print(f"ok   {name}", flush=True)
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
+
+
+def refusal_case(sig, out, corrupt):
+    from chromium import ChromiumPeer
+    room = f"x{int(time.monotonic() * 1000) % 10**9}"
+    cli_argv = [CLI, "receive", "--out", out, "--signal", sig.url(room), "--duration", "60"]
+    with ProcessPeer(cli_argv, name="tincan") as cli:
+        if not cli.wait_event("signaling", 15, state="joined"):
+            return ["tincan-cli did not join the room"]
+        with ChromiumPeer(sig.base, room, "send", size=300_000, seed=5, name="bad.bin", corrupt=corrupt) as br:
+            cres = cli.wait(60)
+            br.wait(10)
+    problems = []
+    if cres.get("exit_code") in (0, None):
+        problems.append(f"tincan-cli accepted a corrupt transfer ({cres})")
+    err = [l for l in cres.get("stderr", "").splitlines() if l.startswith("tincan-cli:")]
+    if len(err) != 1:
+        problems.append(f"expected one error line, got {err!r}")
+    kept = [f for f in os.listdir(out) if not f.startswith(".")] if os.path.isdir(out) else []
+    if kept:
+        problems.append(f"kept {kept} under a final name")
+    return problems
 
 
 if __name__ == "__main__":
