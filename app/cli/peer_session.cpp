@@ -45,13 +45,13 @@ bool PeerSession::start() {
     runtime_.start();
 
     pc::PeerConnectionCallbacks cb;
+    cb.onLocalCandidate = [](const ice::Candidate& c) {
+        Json ev = candidateJson(c);
+        ev["event"] = "local-candidate";
+        events().print(ev);
+    };
     cb.onIceCandidate = [this](std::optional<pc::IceCandidateInit> c) {
         if (c) {
-            if (auto parsed = ice::parseCandidate(c->candidate); auto* cand = std::get_if<ice::Candidate>(&parsed)) {
-                Json ev = candidateJson(*cand);
-                ev["event"] = "local-candidate";
-                events().print(ev);
-            }
             Json msg = {{"type", "candidate"},
                         {"candidate", {{"candidate", c->candidate}, {"sdpMid", c->sdpMid}, {"sdpMLineIndex", c->sdpMLineIndex}}}};
             onQt([this, msg] { sendSignal(msg); });

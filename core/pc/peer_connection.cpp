@@ -406,6 +406,7 @@ std::optional<std::string> PeerConnection::addIceCandidate(const std::optional<I
 }
 
 void PeerConnection::emitCandidate(const ice::Candidate& c) {
+    if (callbacks_.onLocalCandidate) callbacks_.onLocalCandidate(c);
     if (callbacks_.onIceCandidate) callbacks_.onIceCandidate(IceCandidateInit{c.toSdp(), mid_, 0});
 }
 
@@ -418,14 +419,8 @@ void PeerConnection::close() {
         if (signalingState_ == SignalingState::Closed) return;
         connection_->close(runtime_.now());
         setSignalingState(SignalingState::Closed);
-        for (auto& [id, ch] : channels_) {
-            ch->state_ = DataChannelState::Closed;
-            ch->fire([](const DataChannel::Callbacks& cb) {
-                if (cb.onClose) cb.onClose();
-            });
-        }
-        channels_.clear();
         onActivity();
+        closeAllChannels();
     });
 }
 
@@ -563,6 +558,7 @@ void PeerConnection::onActivity() {
                     ch->id_ = o->id;
                     channels_[o->id] = ch;
                     ch->state_ = DataChannelState::Open;
+                    channelsOpened_++;
                     if (callbacks_.onDataChannel) callbacks_.onDataChannel(ch);
                     ch->fire([](const DataChannel::Callbacks& cb) {
                         if (cb.onOpen) cb.onOpen();
@@ -579,6 +575,7 @@ void PeerConnection::onActivity() {
                 }
                 if (ch && ch->state_.load() == DataChannelState::Connecting) {
                     ch->state_ = DataChannelState::Open;
+                    channelsOpened_++;
                     ch->fire([](const DataChannel::Callbacks& cb) {
                         if (cb.onOpen) cb.onOpen();
                     });
@@ -587,8 +584,10 @@ void PeerConnection::onActivity() {
                 auto it = channels_.find(c->id);
                 if (it == channels_.end()) continue;
                 auto ch = it->second;
-                channels_.erase(it);
                 ch->state_ = DataChannelState::Closed;
+                closedChannelStats_.push_back(channelStatsJson(c->id, *ch));
+                channelsClosed_++;
+                channels_.erase(it);
                 ch->fire([](const DataChannel::Callbacks& cb) {
                     if (cb.onClose) cb.onClose();
                 });
@@ -602,20 +601,44 @@ void PeerConnection::onActivity() {
                 });
             } else if (std::holds_alternative<sctp::event::AssociationFailed>(*se) ||
                        std::holds_alternative<sctp::event::AssociationClosed>(*se)) {
-                auto all = std::move(channels_);
-                channels_.clear();
-                for (auto& [id, ch] : all) {
-                    ch->state_ = DataChannelState::Closed;
-                    ch->fire([](const DataChannel::Callbacks& cb) {
-                        if (cb.onClose) cb.onClose();
-                    });
-                }
+                closeAllChannels();
             }
         }
     }
 }
 
+// Every channel ends Closed, keeps its stats, and hears onClose.
+void PeerConnection::closeAllChannels() {
+    auto all = std::move(channels_);
+    channels_.clear();
+    for (auto& [id, ch] : all) {
+        ch->state_ = DataChannelState::Closed;
+        closedChannelStats_.push_back(channelStatsJson(id, *ch));
+        channelsClosed_++;
+        ch->fire([](const DataChannel::Callbacks& cb) {
+            if (cb.onClose) cb.onClose();
+        });
+    }
+}
+
 // ---------------------------------------------------------------- stats
+
+nlohmann::json PeerConnection::channelStatsJson(uint16_t id, const DataChannel& ch) {
+    nlohmann::json j = {{"id", fmt::format("D{}-{}", id, ch.label_)},
+                        {"type", "data-channel"},
+                        {"label", ch.label_},
+                        {"protocol", ch.init_.protocol},
+                        {"dataChannelIdentifier", id},
+                        {"state", toString(ch.state_.load())}};
+    auto* sctp = connection_->sctp();
+    if (auto s = sctp ? sctp->channelStats(id) : std::nullopt) {
+        j["messagesSent"] = s->messagesSent;
+        j["bytesSent"] = s->bytesSent;
+        j["messagesReceived"] = s->messagesReceived;
+        j["bytesReceived"] = s->bytesReceived;
+    }
+    return j;
+}
 
 nlohmann::json PeerConnection::getStats() const {
     return onLoop([this] {
@@ -645,25 +668,12 @@ nlohmann::json PeerConnection::getStats() const {
                               {"fingerprintAlgorithm", remote.algorithm},
                               {"fingerprint", remote.toString()}});
         }
-        auto* sctp = const_cast<Connection&>(*connection_).sctp();
-        uint64_t opened = 0;
-        for (const auto& [id, ch] : channels_) {
-            ++opened;
-            nlohmann::json j = {{"id", fmt::format("D{}", id)},
-                                {"type", "data-channel"},
-                                {"label", ch->label_},
-                                {"protocol", ch->init_.protocol},
-                                {"dataChannelIdentifier", id},
-                                {"state", toString(ch->state_.load())}};
-            if (auto s = sctp ? sctp->channelStats(id) : std::nullopt) {
-                j["messagesSent"] = s->messagesSent;
-                j["bytesSent"] = s->bytesSent;
-                j["messagesReceived"] = s->messagesReceived;
-                j["bytesReceived"] = s->bytesReceived;
-            }
-            report.push_back(j);
-        }
-        report.push_back({{"id", "P"}, {"type", "peer-connection"}, {"dataChannelsOpened", opened}});
+        for (const auto& [id, ch] : channels_) report.push_back(const_cast<PeerConnection*>(this)->channelStatsJson(id, *ch));
+        for (const auto& closed : closedChannelStats_) report.push_back(closed);
+        report.push_back({{"id", "P"},
+                          {"type", "peer-connection"},
+                          {"dataChannelsOpened", channelsOpened_},
+                          {"dataChannelsClosed", channelsClosed_}});
         return report;
     });
 }

@@ -108,6 +108,8 @@ private:
 
 struct PeerConnectionCallbacks {
     std::function<void(std::optional<IceCandidateInit>)> onIceCandidate;  // nullopt: gathering done
+    // The same candidate with what SDP does not carry (base, relay transport, server URL).
+    std::function<void(const ice::Candidate&)> onLocalCandidate;
     std::function<void(std::shared_ptr<DataChannel>)> onDataChannel;
     std::function<void(SignalingState)> onSignalingState;
     std::function<void(ice::IceState)> onIceConnectionState;
@@ -171,6 +173,8 @@ private:
     void setSignalingState(SignalingState s);
     bool sendOnLoop(DataChannel& ch, ByteView data, bool binary);
     void refreshBuffered(DataChannel& ch);
+    nlohmann::json channelStatsJson(uint16_t id, const DataChannel& ch);
+    void closeAllChannels();
 
     net::Runtime& runtime_;
     Configuration config_;
@@ -203,6 +207,10 @@ private:
     std::vector<std::optional<IceCandidateInit>> earlyRemoteCandidates_;
     std::vector<std::shared_ptr<DataChannel>> pendingChannels_;
     std::map<uint16_t, std::shared_ptr<DataChannel>> channels_;
+    // W3C webrtc-stats keep closed channels and count channels cumulatively.
+    std::vector<nlohmann::json> closedChannelStats_;
+    uint64_t channelsOpened_ = 0;
+    uint64_t channelsClosed_ = 0;
     // Messages that arrived with the DATA_CHANNEL_OPEN, before the channel was announced.
     std::map<uint16_t, std::vector<std::pair<Bytes, bool>>> earlyMessages_;
     std::optional<ice::CandidatePairInfo> selected_;

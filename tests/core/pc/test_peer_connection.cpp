@@ -224,6 +224,18 @@ TEST(PeerConnection, DataChannelEchoTextBinaryEmptyAndLarge) {
     }
     EXPECT_TRUE(sawChannel);
     EXPECT_TRUE(sawCert);
+    // A closed channel keeps its stats, and the counts are cumulative (W3C webrtc-stats).
+    p.side[0].pc->close();
+    bool closedKept = false;
+    for (const auto& e : p.side[0].pc->getStats()) {
+        if (e["type"] == "data-channel" && e["label"] == "chat")
+            closedKept = e["state"] == "closed" && e["messagesSent"].get<uint64_t>() >= sent.size();
+        if (e["type"] == "peer-connection") {
+            EXPECT_EQ(e["dataChannelsOpened"], 1);
+            EXPECT_EQ(e["dataChannelsClosed"], 1);
+        }
+    }
+    EXPECT_TRUE(closedKept);
 }
 
 TEST(PeerConnection, FingerprintMismatchStopsAManInTheMiddle) {
