@@ -21,7 +21,7 @@ constexpr size_t kMaxEarlyDtls = 32;
 }
 
 Connection::Connection(ConnectionConfig config, Random& random)
-    : config_(std::move(config)), random_(random), agent_(config_.ice, random) {
+    : config_(std::move(config)), agent_(config_.ice, random) {
     if (!config_.certificate) config_.certificate = dtls::Certificate::generate();
     agent_.setDataHandler([this](ByteView data) { onIceData(data); });
 }

@@ -93,7 +93,6 @@ private:
     void updateState();
 
     ConnectionConfig config_;
-    Random& random_;
     ice::Agent agent_;
     std::unique_ptr<dtls::DtlsTransport> dtls_;
     std::unique_ptr<sctp::SctpTransport> sctp_;

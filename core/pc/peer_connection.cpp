@@ -566,9 +566,9 @@ void PeerConnection::onActivity() {
                     if (auto early = earlyMessages_.find(o->id); early != earlyMessages_.end()) {
                         auto msgs = std::move(early->second);
                         earlyMessages_.erase(early);
-                        for (auto& [data, binary] : msgs)
-                            ch->fire([&](const DataChannel::Callbacks& cb) {
-                                if (cb.onMessage) cb.onMessage(data, binary);
+                        for (auto& msg : msgs)
+                            ch->fire([&msg](const DataChannel::Callbacks& cb) {
+                                if (cb.onMessage) cb.onMessage(msg.first, msg.second);
                             });
                     }
                     continue;
