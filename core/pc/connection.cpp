@@ -18,11 +18,18 @@ const char* toString(ConnectionState s) {
 
 namespace {
 constexpr size_t kMaxEarlyDtls = 32;
-}
+
+struct Nested {
+    explicit Nested(int& depth) : depth_(depth) { ++depth_; }
+    ~Nested() { --depth_; }
+    int& depth_;
+};
+}  // namespace
 
 Connection::Connection(ConnectionConfig config, Random& random)
     : config_(std::move(config)), agent_(config_.ice, random) {
     if (!config_.certificate) config_.certificate = dtls::Certificate::generate();
+    sctp::SctpTransport::prepare();  // not on the first association's path (DTLS up -> SCTP INIT)
     agent_.setDataHandler([this](ByteView data) { onIceData(data); });
 }
 
@@ -100,6 +107,7 @@ void Connection::maybeStartSctp(Timestamp now) {
 // Moves bytes down the stack and events up until nothing moves.
 void Connection::pump(Timestamp now) {
     now_ = now;
+    Nested nested(depth_);
     for (int round = 0; round < 64; ++round) {
         bool moved = false;
         while (auto ev = agent_.pollEvent()) {
@@ -178,8 +186,13 @@ void Connection::close(Timestamp now) {
     pump(now);
 }
 
+void Connection::update(Timestamp now) {
+    if (depth_ == 0) pump(now);
+}
+
 void Connection::handlePacket(Timestamp now, const PacketView& packet) {
     now_ = now;
+    Nested nested(depth_);
     agent_.handlePacket(now, packet);
     pump(now);
 }
@@ -187,12 +200,14 @@ void Connection::handlePacket(Timestamp now, const PacketView& packet) {
 void Connection::handleStreamState(Timestamp now, TransportProtocol protocol, const Endpoint& local,
                                    const Endpoint& remote, StreamState state) {
     now_ = now;
+    Nested nested(depth_);
     agent_.handleStreamState(now, protocol, local, remote, state);
     pump(now);
 }
 
 void Connection::handleTimeout(Timestamp now) {
     now_ = now;
+    Nested nested(depth_);
     if (auto t = agent_.pollTimeout(); t && *t <= now) agent_.handleTimeout(now);
     if (dtls_) {
         if (auto t = dtls_->pollTimeout(); t && *t <= now) dtls_->handleTimeout(now);

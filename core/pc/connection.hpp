@@ -75,6 +75,12 @@ public:
     ConnectionState state() const { return state_; }
     const ConnectionStats& stats() const { return stats_; }
     void close(Timestamp now);
+    // Moves what direct calls on ice() produced (gathering, remote candidates, credentials,
+    // mDNS answers) up the stack, as every input does: without it the agent's events
+    // (LocalCandidate, StateChanged, ...) would wait in the agent for the next packet or timer.
+    // Inside an input (a message handler calling back in) it does nothing: that input's own
+    // pump moves everything on its way out.
+    void update(Timestamp now);
 
     // SansIoMachine
     void handlePacket(Timestamp now, const PacketView& packet) override;
@@ -109,6 +115,7 @@ private:
     ConnectionState state_ = ConnectionState::New;
     ConnectionStats stats_;
     Timestamp now_{};
+    int depth_ = 0;  // inputs and pumps on the stack (update() must not nest in them)
 };
 
 }  // namespace tincan::pc

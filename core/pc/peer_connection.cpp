@@ -165,6 +165,7 @@ bool PeerConnection::start(std::string* error) {
     runtime_.post([this, bases] {
         for (const auto& b : bases) connection_->ice().addHostBase(b);
         connection_->ice().startGathering(runtime_.now());
+        connection_->update(runtime_.now());  // host candidates are known now: into gathered_
     });
     return true;
 }
@@ -220,6 +221,7 @@ PeerConnection::DescriptionOrError PeerConnection::createOffer() {
         if (restartPending_) {
             restartPending_ = false;
             connection_->ice().restart(runtime_.now());
+            connection_->update(runtime_.now());
             gatheringComplete_ = false;
             endAnnounced_ = false;
         }
@@ -339,6 +341,7 @@ std::optional<std::string> PeerConnection::applyRemote(const sdp::SessionDescrip
             }
         }
     }
+    connection_->update(now);
     return std::nullopt;
 }
 
@@ -399,9 +402,12 @@ std::optional<std::string> PeerConnection::addIceCandidate(const std::optional<I
         auto& agent = connection_->ice();
         if (!c || c->candidate.empty()) {
             agent.endOfRemoteCandidates(runtime_.now());
+            connection_->update(runtime_.now());
             return std::nullopt;
         }
-        return agent.addRemoteCandidate(runtime_.now(), c->candidate);
+        auto err = agent.addRemoteCandidate(runtime_.now(), c->candidate);
+        connection_->update(runtime_.now());
+        return err;
     });
 }
 
@@ -534,7 +540,10 @@ void PeerConnection::onActivity() {
                     if (!a || !*a) return;
                     runtime_.post([this, name, ip, alive] {
                         auto still = alive.lock();
-                        if (still && *still) connection_->ice().resolvedMdns(runtime_.now(), name, ip);
+                        if (still && *still) {
+                            connection_->ice().resolvedMdns(runtime_.now(), name, ip);
+                            connection_->update(runtime_.now());
+                        }
                     });
                 });
             }

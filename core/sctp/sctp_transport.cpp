@@ -184,7 +184,12 @@ struct SctpTransport::Impl {
     uint16_t streamsIn = 0;
 
     std::deque<Item> items;
-    Bytes rxBuffer;
+    // usrsctp_recvv()'s buffer: one whole message of up to localMaxMessageSize. Not zeroed, so
+    // that an idle association does not keep 256 KiB resident: its pages are only touched as
+    // far as the largest message received reaches (bench_pc_memory: -250 KiB RSS per idle
+    // connection).
+    std::unique_ptr<uint8_t[]> rxBuffer;
+    size_t rxBufferSize = 0;
     Bytes rxPartial;
     bool rxInProgress = false;
     bool rxDiscarding = false;
@@ -202,8 +207,9 @@ struct SctpTransport::Impl {
         config.mtu = std::clamp<size_t>(config.mtu, 512, 65535);
         fragmentPoint = config.mtu - kCommonHeaderSize - kDataChunkHeaderSize;
         const size_t local = config.localMaxMessageSize;
-        rxBuffer.resize(std::clamp<size_t>(local == 0 ? kMaxReceiveBuffer : local + 1,
-                                           kMinReceiveBuffer, kMaxReceiveBuffer));
+        rxBufferSize = std::clamp<size_t>(local == 0 ? kMaxReceiveBuffer : local + 1, kMinReceiveBuffer,
+                                          kMaxReceiveBuffer);
+        rxBuffer.reset(new uint8_t[rxBufferSize]);  // default-initialised: not zeroed
         detail::registerSink(&sink);
         sock = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, nullptr, nullptr, 0, nullptr);
         if (sock == nullptr) {
@@ -341,7 +347,7 @@ struct SctpTransport::Impl {
             unsigned int infoType = 0;
             int flags = 0;
             socklen_t fromLength = 0;
-            const ssize_t n = usrsctp_recvv(sock, rxBuffer.data(), rxBuffer.size(), nullptr,
+            const ssize_t n = usrsctp_recvv(sock, rxBuffer.get(), rxBufferSize, nullptr,
                                             &fromLength, &info, &infoLength, &infoType, &flags);
             if (n < 0) {
                 const int e = errno;
@@ -350,7 +356,7 @@ struct SctpTransport::Impl {
                 return;
             }
             if (n == 0) return;  // the peer shut down; the notification told us already
-            const ByteView bytes(rxBuffer.data(), size_t(n));
+            const ByteView bytes(rxBuffer.get(), size_t(n));
             const bool eor = (flags & MSG_EOR) != 0;
             if (flags & MSG_NOTIFICATION) {
                 if (eor && notificationPartial.empty()) {
@@ -897,6 +903,8 @@ struct SctpTransport::Impl {
 };
 
 // ---- public API ----
+
+void SctpTransport::prepare() { detail::ensureUsrsctp(); }
 
 SctpTransport::SctpTransport(SctpConfig config) : impl_(std::make_unique<Impl>(config)) {}
 SctpTransport::~SctpTransport() = default;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include "core/pc/peer_connection.hpp"
 #include "core/transfer/file_transfer.hpp"
@@ -165,6 +166,17 @@ TEST(PeerConnection, GlareRollsBackThePoliteOffer) {
     ASSERT_FALSE(p.side[0].pc->setLocalDescription(answer));
     ASSERT_FALSE(p.side[1].pc->setRemoteDescription(answer));
     EXPECT_TRUE(p.waitConnected());
+}
+
+// Host candidates are gathered as soon as the PeerConnection exists: an offer made later carries
+// them (and end-of-candidates), so that the answerer can start its checks at once and a peer
+// that does not trickle can connect at all. They used to wait in the agent for the next packet.
+TEST(PeerConnection, OfferCarriesTheCandidatesGatheredBeforeIt) {
+    Pair p;
+    std::this_thread::sleep_for(100ms);
+    auto offer = std::get<pc::SessionDescriptionInit>(p.side[0].pc->createOffer());
+    EXPECT_NE(offer.sdp.find("a=candidate:"), std::string::npos) << offer.sdp;
+    EXPECT_NE(offer.sdp.find("a=end-of-candidates"), std::string::npos) << offer.sdp;
 }
 
 TEST(PeerConnection, DataChannelEchoTextBinaryEmptyAndLarge) {
