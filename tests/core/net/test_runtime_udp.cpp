@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
 #include <future>
 #include <memory>
 
@@ -411,4 +412,66 @@ TEST(RuntimeUdp, WildcardSocketsServeTheirPortAndCloseUdpClosesThem) {
     EXPECT_EQ(b.receivedCount(), 1u);
     // The port is free again.
     EXPECT_TRUE(rt.openUdp(ida, *wild));
+}
+
+// A machine that queues many datagrams in one drain (a bulk data-channel sender): runs of one
+// size to one remote leave together (UDP GSO where the kernel has it) and must still arrive
+// as the same datagrams, in order, whatever the sizes, the run lengths and the remotes.
+TEST(RuntimeUdp, BurstsOfDatagramsArriveWholeAndInOrder) {
+    TestMachine a, b, c;
+    Runtime rt;
+    rt.start();
+    MachineId ida = rt.attach(a, nullptr);
+    MachineId idb = rt.attach(b, nullptr);
+    MachineId idc = rt.attach(c, nullptr);
+    auto ea = rt.openUdp(ida, kLoopbackAny);
+    auto eb = rt.openUdp(idb, kLoopbackAny);
+    auto ec = rt.openUdp(idc, kLoopbackAny);
+    ASSERT_TRUE(ea && eb && ec);
+    std::vector<Bytes> toB, toC;
+    auto make = [](size_t n, uint32_t tag) {
+        Bytes d(n);
+        for (size_t i = 0; i < n; ++i) d[i] = uint8_t(tag * 31 + i * 7);
+        if (n >= 4) std::memcpy(d.data(), &tag, 4);
+        return d;
+    };
+    std::vector<Packet> burst;
+    uint32_t tag = 0;
+    auto add = [&](const Endpoint& to, size_t n, std::vector<Bytes>& expect) {
+        Bytes d = make(n, tag++);
+        expect.push_back(d);
+        burst.push_back(Packet{TransportProtocol::Udp, *ea, to, std::move(d)});
+    };
+    for (int i = 0; i < 150; ++i) add(*eb, 1200, toB);  // longer than one GSO batch (64, 65000 B)
+    add(*eb, 700, toB);                                 // a shorter last one ends a run
+    add(*eb, 1200, toB);                                // and a new run starts
+    for (int i = 0; i < 5; ++i) add(*ec, 1200, toC);    // another remote
+    add(*eb, 1200, toB);
+    add(*eb, 1300, toB);  // larger than the run it follows: a run of its own
+    for (size_t n : {1u, 2u, 1200u, 1200u, 3u, 9000u, 9000u, 100u}) add(*eb, n, toB);
+    size_t total = 0;
+    for (const auto& p : burst) total += p.data.size();
+    rt.post([&] {
+        for (auto& p : burst) a.queue(std::move(p));
+    });
+    ASSERT_TRUE(eventually([&] { return b.receivedCount() == toB.size() && c.receivedCount() == toC.size(); }))
+        << b.receivedCount() << " of " << toB.size() << ", " << c.receivedCount() << " of " << toC.size();
+    {
+        std::lock_guard lk(b.mu);
+        for (size_t i = 0; i < toB.size(); ++i) {
+            EXPECT_EQ(b.received[i].data, toB[i]) << "datagram " << i << " to b";
+            EXPECT_EQ(b.received[i].remote, *ea);
+        }
+    }
+    {
+        std::lock_guard lk(c.mu);
+        for (size_t i = 0; i < toC.size(); ++i) EXPECT_EQ(c.received[i].data, toC[i]) << "datagram " << i << " to c";
+    }
+    auto st = rt.stats();
+    EXPECT_EQ(st.udpTx, toB.size() + toC.size());
+    EXPECT_EQ(st.bytesTx, total);
+    EXPECT_EQ(st.udpTxDropped, 0u);
+    rt.detach(ida);
+    rt.detach(idb);
+    rt.detach(idc);
 }
