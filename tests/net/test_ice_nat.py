@@ -16,11 +16,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import netlab  # noqa: E402
+from tincan_peers import CLI, SIGNAL, SIGNAL_PORT, read_events, start_signal  # noqa: E402,F401
 
-BUILD = os.environ.get("TINCAN_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
-CLI = os.path.join(BUILD, "app", "cli", "tincan-cli")
-SIGNAL = os.path.join(BUILD, "app", "signal", "tincan-signal")
-SIGNAL_PORT = 8765
 
 # (name, nat_a, nat_b, same_lan, expected path, expected relayProtocol, options)
 SCENARIOS = [
@@ -37,29 +34,6 @@ SCENARIOS = [
 # (name, nat, expected nat_type)
 BEHAVIOR = [("nat-behavior-cone", "cone", "port-restricted cone"),
             ("nat-behavior-symmetric", "symmetric", "symmetric")]
-
-
-def read_events(proc, sink, t0):
-    for line in proc.stdout:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            ev = json.loads(line)
-        except ValueError:
-            sink.append({"event": "unparsable", "line": line})
-            continue
-        ev["_t"] = time.monotonic() - t0
-        sink.append(ev)
-
-
-def start_signal(lab):
-    proc = lab.popen("server", [SIGNAL, "--listen", f"{netlab.SERVER_IP}:{SIGNAL_PORT}"],
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    if '"listening"' not in line:
-        raise RuntimeError(f"tincan-signal did not start: {line!r} {proc.stderr.read()[-500:]}")
-    return proc
 
 
 def peer_args(coturn, opts):

@@ -27,12 +27,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import netlab  # noqa: E402
+from tincan_peers import CLI, SIGNAL, SIGNAL_PORT, read_events, start_signal  # noqa: E402,F401
 
-BUILD = os.environ.get("TINCAN_BUILD_DIR", os.path.join(HERE, "..", "..", "build"))
-CLI = os.path.join(BUILD, "app", "cli", "tincan-cli")
-SIGNAL = os.path.join(BUILD, "app", "signal", "tincan-signal")
 AIORTC_PEER = os.path.join(HERE, "..", "interop", "aiortc_peer.py")
-SIGNAL_PORT = 8765
 FILE_SIZE = 20_000_003  # not a multiple of the 64 KiB chunk
 DURATION = 60
 
@@ -46,29 +43,6 @@ SCENARIOS = [
 ]
 ECHO_NAME = "echo-symmetric-aiortc"
 ECHO_SIZES = "0,1,2,100,1000,16384,65535,65536"  # aiortc takes at most 64 KiB messages
-
-
-def read_events(proc, sink, t0):
-    for line in proc.stdout:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            ev = json.loads(line)
-        except ValueError:
-            sink.append({"event": "unparsable", "line": line})
-            continue
-        ev["_t"] = time.monotonic() - t0
-        sink.append(ev)
-
-
-def start_signal(lab):
-    proc = lab.popen("server", [SIGNAL, "--listen", f"{netlab.SERVER_IP}:{SIGNAL_PORT}"],
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    if '"listening"' not in line:
-        raise RuntimeError(f"tincan-signal did not start: {line!r} {proc.stderr.read()[-500:]}")
-    return proc
 
 
 def server_args(coturn, opts):
