@@ -1,6 +1,7 @@
 // tincan-cli subcommands (../shared/CLI.md).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,20 @@ struct CommonOptions {
     std::vector<std::string> interfaces;
 };
 
+// bench-open / bench-throughput (tests/interop/README.md, "Modes").
+struct BenchOptions {
+    int rounds = 1;               // bench-open: sessions in rooms ROOM-0, ROOM-1, ...
+    uint64_t bytes = 0;           // bench-throughput: what the sender sends
+    std::string role;             // send | receive; default: send iff bytes > 0
+    size_t chunk = 65536;           // message size, capped at the remote's max-message-size
+    // Pacing: queue while bufferedAmount <= high, resume at bufferedamountlow (threshold low).
+    // Tuned on loopback (docs/BENCHMARKS.md): 1 MiB / 256 KiB beat the harness's 4 MiB / 1 MiB
+    // by ~30 %. Tincan's bufferedAmount counts bytes until the peer acknowledges them, so
+    // `high` also bounds the bytes in flight: raise it on paths with a large RTT.
+    size_t high = 1024 * 1024;
+    size_t low = 256 * 1024;
+};
+
 struct StunOptions {
     std::string uri;
     bool natBehavior = false;
@@ -34,6 +49,10 @@ int runEcho(int argc, char** argv, const CommonOptions& common);
 int runSend(int argc, char** argv, const CommonOptions& common, const std::vector<std::string>& files);
 int runReceive(int argc, char** argv, const CommonOptions& common, const std::string& outDir, size_t count,
                bool overwrite);
+
+// Benchmarks that pair with the interop harness's peers (bench_command.cpp).
+int runBenchOpen(int argc, char** argv, const CommonOptions& common, const BenchOptions& options);
+int runBenchThroughput(int argc, char** argv, const CommonOptions& common, const BenchOptions& options);
 
 // Prints "tincan-cli: <message>" on stderr (the one-line failure of CLI.md).
 void printError(const std::string& message);

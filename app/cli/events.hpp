@@ -2,6 +2,8 @@
 // stdout"). Thread-safe: the network thread and the Qt thread both write events.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -16,10 +18,17 @@ using Json = nlohmann::json;
 
 class EventWriter {
 public:
+    using Observer = std::function<void(const Json& event)>;
+
     void print(const Json& event);
+    // Also hands every printed event to `observer` (on the printing thread, after the line is
+    // out, outside the writer's lock), so that a command can follow its own session's
+    // milestones (the bench commands time `signaling joined` etc.). Empty: none.
+    void setObserver(Observer observer);
 
 private:
     std::mutex mutex_;
+    std::shared_ptr<const Observer> observer_;
 };
 
 EventWriter& events();

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Baseline numbers for Tincan's data channels to be compared against (not a test): the same
-measurements with two reference stacks, on loopback through tincan-signal.
+"""Tincan's data-channel benchmarks and their baselines (not a test): the same measurements with
+Tincan (tincan-cli) and two reference stacks, side by side in one run, on loopback through
+tincan-signal.
 
 - open time: signaling `welcome` -> `datachannel-open` on the newcomer (the offerer), i.e.
   offer, answer, ICE, DTLS, SCTP and DCEP; `--rounds` sessions per pair (default 12), in fresh
@@ -10,11 +11,16 @@ measurements with two reference stacks, on loopback through tincan-signal.
   paced with bufferedAmount (high 4 MiB, low 1 MiB), measured by the receiver from the
   header message to the last byte; MB = 10^6 bytes.
 
-Pairs (first in the room - newcomer): chromium-chromium and aiortc-aiortc by default;
---pairs also takes chromium-aiortc and aiortc-chromium. Prints a table, writes --json.
+Pairs (first in the room - newcomer): chromium-chromium, aiortc-aiortc and tincan-tincan by
+default; --pairs takes any two of chromium, aiortc, tincan (e.g. tincan-chromium: Tincan first
+in the room, Chromium the newcomer and sender). Tincan is `tincan-cli bench-open` /
+`bench-throughput` (--cli, else $TINCAN_CLI, $TINCAN_BUILD_DIR/app/cli, the newest
+build*/app/cli/tincan-cli that has them). Prints a table and the ratios against Chromium and
+aiortc measured in the same run, writes --json.
 
     bench_baselines.py                         # everything, 1 GiB
     bench_baselines.py --bytes 200000000 --rounds 10 --json /tmp/baselines.json
+    bench_baselines.py --pairs tincan-tincan --tincan-bytes 4294967296
 """
 import argparse
 import datetime
@@ -28,14 +34,52 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from aiortc_peer import AiortcPeer  # noqa: E402
 from chromium import ChromiumPeer  # noqa: E402
-from common import SignalServer, find_chromium, loopback_only, median  # noqa: E402
+from common import REPO, ProcessPeer, SignalServer, build_dir, find_chromium, loopback_only, median, room_url  # noqa: E402
 
 LOOPBACK_ONLY = False
+KINDS = ("chromium", "aiortc", "tincan")
+TINCAN_CLI = None
+TINCAN_EXTRA = {}  # --tincan-high/--tincan-low/--tincan-chunk for bench-throughput
+
+
+def has_bench(cli):
+    try:
+        return subprocess.run([cli, "bench-open", "--help"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def find_cli():
+    """tincan-cli with the bench commands: $TINCAN_CLI, $TINCAN_BUILD_DIR/app/cli, else the most
+    recently built build*/app/cli/tincan-cli."""
+    if os.environ.get("TINCAN_CLI"):
+        return os.environ["TINCAN_CLI"]
+    if os.environ.get("TINCAN_BUILD_DIR"):
+        return os.path.join(build_dir(), "app", "cli", "tincan-cli")
+    found = [os.path.join(REPO, d, "app", "cli", "tincan-cli") for d in os.listdir(REPO) if d.startswith("build")]
+    found = sorted((c for c in found if os.access(c, os.X_OK)), key=os.path.getmtime, reverse=True)
+    return next((c for c in found if has_bench(c)), None)
+
+
+class TincanPeer(ProcessPeer):
+    """tincan-cli bench-open / bench-throughput with the harness peers' parameters
+    (rounds, bytes, role, chunk, high, low; timeout -> --duration)."""
+
+    def __init__(self, signal_url, room, mode, *, timeout=120, **params):
+        argv = [TINCAN_CLI, mode, "--signal", room_url(signal_url, room), "--duration", str(timeout)]
+        for k, v in params.items():
+            if v is not None:
+                argv += ["--" + k, str(v)]
+        super().__init__(argv, name="tincan-cli")
 
 
 def make(kind, sig, room, mode, **params):
     if kind == "chromium":
         return ChromiumPeer(sig.base, room, mode, mdns=not LOOPBACK_ONLY, **params)
+    if kind == "tincan":
+        if mode == "bench-throughput":
+            params = {**params, **TINCAN_EXTRA}
+        return TincanPeer(sig.base, room, mode, **params)
     return AiortcPeer(sig.base, room, mode, **params)
 
 
@@ -101,24 +145,58 @@ def machine():
     return {"cpus": os.cpu_count(), "loadavg_before": os.getloadavg(), "kernel": platform.release(),
             "chromium": cmd([chromium, "--version"]) if chromium else None,
             "aiortc": cmd(["/usr/bin/python3", "-c", "import aiortc; print(aiortc.__version__)"]),
-            "loopback_only": LOOPBACK_ONLY}
+            "tincan_cli": TINCAN_CLI, "loopback_only": LOOPBACK_ONLY}
+
+
+def ratios(out, pairs):
+    """Same-stack anchors measured in this run against every pair with tincan in it: open
+    time anchor/tincan (how many times faster), throughput tincan/anchor."""
+    res = {}
+    names = {"-".join(p) for p in pairs}
+    for anchor in ("chromium-chromium", "aiortc-aiortc"):
+        if anchor not in names:
+            continue
+        for p in pairs:
+            name = "-".join(p)
+            if "tincan" not in p:
+                continue
+            o_a = ((out["open"].get(anchor) or {}).get("open_ms") or {}).get("median")
+            o_t = ((out["open"].get(name) or {}).get("open_ms") or {}).get("median")
+            t_a = (out["throughput"].get(anchor) or {}).get("receiver_mbps")
+            t_t = (out["throughput"].get(name) or {}).get("receiver_mbps")
+            res[f"{name} vs {anchor}"] = {
+                "open_speedup": round(o_a / o_t, 2) if o_a and o_t else None,
+                "throughput_ratio": round(t_t / t_a, 2) if t_a and t_t else None}
+    return res
 
 
 def main():
     global LOOPBACK_ONLY
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pairs", default="chromium-chromium,aiortc-aiortc")
+    ap.add_argument("--pairs", default="chromium-chromium,aiortc-aiortc,tincan-tincan")
     ap.add_argument("--rounds", type=int, default=12, help="open-time sessions per pair (>= 10 for a median)")
     ap.add_argument("--bytes", type=int, default=1 << 30, help="throughput bytes per pair (default 1 GiB)")
     ap.add_argument("--skip-open", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--json", default="bench_baselines.json", help="where to write the results")
+    ap.add_argument("--cli", help="tincan-cli to use (default: see above)")
+    ap.add_argument("--tincan-bytes", type=int, help="throughput bytes when a Tincan peer sends (default --bytes)")
+    ap.add_argument("--tincan-high", type=int, help="tincan-cli bench-throughput --high (bufferedAmount high mark)")
+    ap.add_argument("--tincan-low", type=int, help="tincan-cli bench-throughput --low (bufferedamountlow threshold)")
+    ap.add_argument("--tincan-chunk", type=int, help="tincan-cli bench-throughput --chunk (message size)")
     a = ap.parse_args()
+    global TINCAN_CLI
     LOOPBACK_ONLY = loopback_only()
     pairs = [tuple(p.split("-")) for p in a.pairs.split(",") if p]
     for p in pairs:
-        if len(p) != 2 or not set(p) <= {"chromium", "aiortc"}:
+        if len(p) != 2 or not set(p) <= set(KINDS):
             ap.error(f"bad pair {'-'.join(p)}")
+    if any("tincan" in p for p in pairs):
+        TINCAN_CLI = a.cli or find_cli()
+        if not TINCAN_CLI or not has_bench(TINCAN_CLI):
+            ap.error(f"no tincan-cli with bench-open/bench-throughput ({TINCAN_CLI}); build it or pass --cli")
+        TINCAN_EXTRA.update({k: v for k, v in (("high", a.tincan_high), ("low", a.tincan_low),
+                                               ("chunk", a.tincan_chunk)) if v is not None})
     out = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
            "machine": machine(), "rounds": a.rounds, "bytes": a.bytes, "open": {}, "throughput": {}}
     with SignalServer() as sig:
@@ -131,7 +209,8 @@ def main():
                       f"({time.monotonic() - t:.0f} s){'' if r['ok'] else ' ERRORS ' + str(r['errors'])}", flush=True)
             if not a.skip_throughput:
                 t = time.monotonic()
-                out["throughput"][name] = r = bench_throughput(sig, first, second, a.bytes)
+                nbytes = a.tincan_bytes if a.tincan_bytes and second == "tincan" else a.bytes
+                out["throughput"][name] = r = bench_throughput(sig, first, second, nbytes)
                 print(f"throughput {name:18} {r['receiver_mbps']} MB/s ({time.monotonic() - t:.0f} s)"
                       f"{'' if r['ok'] else ' ERRORS ' + str(r['errors'])}", flush=True)
     out["machine"]["loadavg_after"] = os.getloadavg()
@@ -150,6 +229,9 @@ def main():
         print(f"{name:24} {f(o.get('median'), ' ms'):>12} {f(o.get('min')):>7} {f(o.get('p90')):>7} "
               f"{f(o.get('max')):>7} {f(r0):>8} {o.get('n', '-'):>3} | {f(t.get('receiver_mbps')):>7} "
               f"{t.get('bytes', '-'):>11} {f(t.get('seconds')):>7}")
+    out["ratios"] = ratios(out, pairs)
+    for k, v in out["ratios"].items():
+        print(f"{k:44} open {v['open_speedup'] or '-'}x faster, throughput {v['throughput_ratio'] or '-'}x")
     print(f"(load average before {out['machine']['loadavg_before'][0]:.2f}, after "
           f"{out['machine']['loadavg_after'][0]:.2f}, {out['machine']['cpus']} CPUs)")
     if a.json:
