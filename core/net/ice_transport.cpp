@@ -22,26 +22,30 @@ IceTransport::~IceTransport() {
     if (id_ != kInvalidMachine) runtime_.detach(id_);
 }
 
-bool IceTransport::start(std::string* error) {
-    auto interfaces = selectHostInterfaces(listInterfaces(), config_.hostPolicy);
-    id_ = runtime_.attach(*agent_, [this] { onActivity(); });
+std::vector<Endpoint> bindHostSockets(Runtime& runtime, MachineId machine, const HostPolicy& policy,
+                                      uint16_t port, std::string* error) {
+    auto interfaces = selectHostInterfaces(listInterfaces(), policy);
     std::vector<Endpoint> bases;
     std::string lastError;
     for (const auto& itf : interfaces) {
         std::string err;
-        if (auto bound = runtime_.openUdp(id_, Endpoint{itf.address, config_.port}, &err)) {
+        if (auto bound = runtime.openUdp(machine, Endpoint{itf.address, port}, &err)) {
             bases.push_back(*bound);
         } else {
             lastError = itf.name + " " + itf.address.toString() + ": " + err;
             spdlog::warn("ice: cannot bind {}", lastError);
         }
     }
-    if (bases.empty()) {
-        if (error)
-            *error = interfaces.empty() ? "no usable network interface"
-                                        : "could not bind any local address (" + lastError + ")";
-        return false;
-    }
+    if (bases.empty() && error)
+        *error = interfaces.empty() ? "no usable network interface"
+                                    : "could not bind any local address (" + lastError + ")";
+    return bases;
+}
+
+bool IceTransport::start(std::string* error) {
+    id_ = runtime_.attach(*agent_, [this] { onActivity(); });
+    auto bases = bindHostSockets(runtime_, id_, config_.hostPolicy, config_.port, error);
+    if (bases.empty()) return false;
     runtime_.post([this, bases] {
         for (const auto& b : bases) agent_->addHostBase(b);
         agent_->startGathering(runtime_.now());

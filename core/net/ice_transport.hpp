@@ -18,6 +18,12 @@
 
 namespace tincan::net {
 
+// Binds one UDP socket for `machine` on every address `policy` selects (port 0: ephemeral) and
+// returns the bound endpoints: the ICE host candidates' bases. Empty, with *error set, when
+// nothing could be bound. Shared by IceTransport and pc::PeerConnection.
+std::vector<Endpoint> bindHostSockets(Runtime& runtime, MachineId machine, const HostPolicy& policy,
+                                      uint16_t port, std::string* error);
+
 struct IceTransportConfig {
     ice::AgentConfig agent;
     HostPolicy hostPolicy;

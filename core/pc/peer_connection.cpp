@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/net/ice_transport.hpp"
 #include "core/pc/stats.hpp"
 
 namespace tincan::pc {
@@ -145,23 +146,9 @@ PeerConnection::~PeerConnection() {
 }
 
 bool PeerConnection::start(std::string* error) {
-    auto interfaces = net::selectHostInterfaces(net::listInterfaces(), config_.hostPolicy);
     machine_ = runtime_.attach(*connection_, [this] { onActivity(); });
-    std::vector<Endpoint> bases;
-    std::string lastError;
-    for (const auto& itf : interfaces) {
-        std::string err;
-        if (auto bound = runtime_.openUdp(machine_, Endpoint{itf.address, 0}, &err))
-            bases.push_back(*bound);
-        else
-            lastError = itf.name + " " + itf.address.toString() + ": " + err;
-    }
-    if (bases.empty()) {
-        if (error)
-            *error = interfaces.empty() ? "no usable network interface"
-                                        : "could not bind any local address (" + lastError + ")";
-        return false;
-    }
+    auto bases = net::bindHostSockets(runtime_, machine_, config_.hostPolicy, 0, error);
+    if (bases.empty()) return false;
     runtime_.post([this, bases] {
         for (const auto& b : bases) connection_->ice().addHostBase(b);
         connection_->ice().startGathering(runtime_.now());
