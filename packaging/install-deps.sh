@@ -13,8 +13,15 @@ PACKAGES=(
   libsrtp2-dev libusrsctp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # media (tincan_media): codecs, audio I/O, camera
+  libvpx-dev libopus-dev portaudio19-dev qt6-multimedia-dev
   # desktop app
-  qt6-base-dev qt6-websockets-dev
+  qt6-base-dev qt6-websockets-dev qt6-svg-dev
+  # sound and windows on machines without either (tests, demo): a user-space PulseAudio,
+  # PortAudio's ALSA->pulse bridge, Xvfb, and ImageMagick for screenshots
+  pulseaudio pulseaudio-utils libasound2-plugins xvfb xauth imagemagick
+  # WAN benchmarks: TCP on the same lab path as the anchor
+  iperf3
   # network lab (tests/net): TURN/STUN server, NAT, namespaces
   coturn nftables iproute2 procps python3
   # interop peers and anchors (tests/interop, tests/bench): aiortc and headless Chromium
