@@ -144,10 +144,10 @@ Json runOpenRound(QCoreApplication& app, const CommonOptions& options, int round
     auto st = std::make_shared<OpenRound>();
     PeerSession* self = nullptr;
     QObject roundContext;  // timers of this round die with it
-    std::shared_ptr<pc::DataChannel> own;
+    std::shared_ptr<DataChannel> own;
 
     PeerSession::Hooks hooks;
-    hooks.onDataChannel = [st](std::shared_ptr<pc::DataChannel> ch) {
+    hooks.onDataChannel = [st](std::shared_ptr<DataChannel> ch) {
         // Network thread; remote channels arrive open.
         if (ch->label() == "bench-open") st->times.mark("datachannel-open");
     };
@@ -171,8 +171,10 @@ Json runOpenRound(QCoreApplication& app, const CommonOptions& options, int round
         if (!st->times.mark("welcome")) return;  // a rejoin after a signaling drop
         st->newcomer = ev.value("peers", 0) >= 1;
         if (!st->newcomer) return;
-        own = session.pc().createDataChannel("bench-open");
-        std::weak_ptr<pc::DataChannel> weak = own;
+        auto created = session.pc().createDataChannel("bench-open");
+        if (!created) return session.finish(1, "cannot open a data channel: " + created.message());
+        own = *created;
+        std::weak_ptr<DataChannel> weak = own;
         own->setCallbacks({.onOpen =
                                [st, weak, &session, &roundContext] {
                                    auto t = Steady::now();
@@ -215,7 +217,9 @@ public:
     bool done() const { return done_; }
 
     void start() {
-        ch_ = session_.pc().createDataChannel("bench");
+        auto created = session_.pc().createDataChannel("bench");
+        if (!created) return session_.finish(1, "cannot open a data channel: " + created.message());
+        ch_ = *created;
         // Before it opens: the threshold goes to SCTP with the channel (no race with the first drain).
         ch_->setBufferedAmountLowThreshold(std::min(o_.low, o_.high));
         std::weak_ptr<Sender> weak = shared_from_this();
@@ -282,7 +286,7 @@ private:
 
     PeerSession& session_;
     BenchOptions o_;
-    std::shared_ptr<pc::DataChannel> ch_;
+    std::shared_ptr<DataChannel> ch_;
     bool opened_ = false;
     std::atomic<bool> done_{false};
     size_t chunk_ = 0;
@@ -294,7 +298,7 @@ private:
 
 // The receiving side: counts, answers `done`. Network thread, except `reported`.
 struct Receiver {
-    std::shared_ptr<pc::DataChannel> ch;
+    std::shared_ptr<DataChannel> ch;
     int64_t want = -1;
     uint64_t got = 0;
     Steady::time_point t0, lastProgress;
@@ -340,10 +344,10 @@ int runBenchThroughput(int argc, char** argv, const CommonOptions& common, const
 
     PeerSession::Hooks hooks;
     if (role == "receive") {
-        hooks.onDataChannel = [&, rx](std::shared_ptr<pc::DataChannel> ch) {
+        hooks.onDataChannel = [&, rx](std::shared_ptr<DataChannel> ch) {
             if (ch->label() != "bench" || rx->ch) return;
             rx->ch = ch;
-            pc::DataChannel* raw = ch.get();
+            DataChannel* raw = ch.get();
             ch->setCallbacks({.onOpen = {},
                               .onMessage =
                                   [&, rx, raw](ByteView data, bool binary) {

@@ -13,7 +13,7 @@
 #include "app/cli/commands.hpp"
 #include "app/cli/events.hpp"
 #include "app/cli/signaling_client.hpp"
-#include "core/net/ice_transport.hpp"
+#include "tincan/ice_transport.hpp"
 
 namespace tincan::cli {
 
@@ -21,7 +21,7 @@ namespace {
 
 // The smallest session description that carries what ICE needs; the data-channel m-line
 // keeps it a valid WebRTC offer. Candidates trickle separately.
-std::string iceOnlySdp(const ice::Credentials& creds) {
+std::string iceOnlySdp(const IceCredentials& creds) {
     std::ostringstream s;
     s << "v=0\r\no=- " << std::hash<std::string>{}(creds.ufrag) % 1000000000 << " 2 IN IP4 127.0.0.1\r\n"
       << "s=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
@@ -32,7 +32,7 @@ std::string iceOnlySdp(const ice::Credentials& creds) {
 }
 
 struct RemoteDescription {
-    ice::Credentials creds;
+    IceCredentials creds;
     std::vector<std::string> candidates;
     bool endOfCandidates = false;
 };
@@ -70,18 +70,19 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
         return 2;
     }
     QCoreApplication app(argc, argv);
-    net::Runtime runtime;
-    net::IceTransportConfig config;
-    config.agent.policy = common.icePolicy == "relay" ? ice::TransportPolicy::Relay : ice::TransportPolicy::All;
-    config.hostPolicy.includeLoopback = common.allowLoopback;
-    config.hostPolicy.onlyInterfaces = common.interfaces;
-    if (auto err = configureServers(common.servers, config.agent, runtime)) {
-        printError(*err);
+    auto servers = iceServers(common.servers);
+    if (!servers) {
+        printError(servers.message());
         return 2;
     }
-    runtime.start();
+    IceTransportConfig config;
+    config.iceServers = *servers;
+    config.tlsCaFile = common.servers.turnCaFile;
+    config.iceTransportPolicy = common.icePolicy == "relay" ? IceTransportPolicy::Relay : IceTransportPolicy::All;
+    config.allowLoopback = common.allowLoopback;
+    config.interfaces = common.interfaces;
 
-    std::unique_ptr<net::IceTransport> transport;
+    std::unique_ptr<IceTransport> transport;
     std::unique_ptr<SignalingClient> signaling;
     bool descriptionSent = false, haveRemote = false, finished = false;
     std::vector<nlohmann::json> outbox;  // our candidates, held until our description is out
@@ -96,9 +97,7 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
         exitCode = code;
         if (!error.empty()) printError(error);
         if (transport) {
-            auto stats = transport->stats();
-            auto state = transport->state();
-            Json report = pc::iceStatsReport(stats, state);
+            Json report = Json::parse(toJson(transport->getStats()));
             events().print({{"event", "stats"}, {"report", report}});
             if (!common.statsJson.empty() && !writeStatsFile(common.statsJson, report.dump(2)) && code == 0)
                 exitCode = 1;
@@ -116,31 +115,31 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
         else signaling->send(msg);
     };
 
-    auto createTransport = [&](ice::Role role) {
-        config.agent.role = role;
-        net::IceTransportCallbacks cb;
-        cb.onLocalCandidate = [&](const ice::Candidate& c) {
+    auto createTransport = [&](bool controlling) {
+        config.controlling = controlling;
+        IceTransportCallbacks cb;
+        cb.onLocalCandidate = [&](const CandidateInfo& c) {
             Json ev = candidateJson(c);
             ev["event"] = "local-candidate";
             events().print(ev);
-            std::string line = c.toSdp();
+            std::string line = c.sdp;
             onQt([&, line] {
                 sendSignal({{"type", "candidate"},
                             {"candidate", {{"candidate", line}, {"sdpMid", "0"}, {"sdpMLineIndex", 0}}}});
             });
         };
-        cb.onGatheringState = [&](ice::GatheringState g) {
-            events().print({{"event", "gathering-state"}, {"state", ice::toString(g)}});
-            if (g == ice::GatheringState::Complete)
+        cb.onGatheringState = [&](IceGatheringState g) {
+            events().print({{"event", "gathering-state"}, {"state", toString(g)}});
+            if (g == IceGatheringState::Complete)
                 onQt([&] { sendSignal({{"type", "candidate"}, {"candidate", nullptr}}); });
         };
-        cb.onState = [&](ice::IceState s) {
-            events().print({{"event", "ice-state"}, {"state", ice::toString(s)}});
-            if (s == ice::IceState::Failed) {
+        cb.onState = [&](IceConnectionState s) {
+            events().print({{"event", "ice-state"}, {"state", toString(s)}});
+            if (s == IceConnectionState::Failed) {
                 onQt([&] { finish(1, "ICE failed: " + transport->failureReason()); });
             }
         };
-        cb.onSelectedPair = [&](const ice::CandidatePairInfo& pair) { events().print(selectedPairJson(pair)); };
+        cb.onSelectedPair = [&](const CandidatePair& pair) { events().print(selectedPairJson(pair)); };
         cb.onData = [&](ByteView data) {
             std::string_view text = asString(data);
             if (text.starts_with(kPing)) {
@@ -152,16 +151,16 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
                 auto sp = text.rfind(' ');
                 uint64_t sentUs = 0;
                 if (sp != std::string_view::npos) sentUs = std::strtoull(std::string(text.substr(sp + 1)).c_str(), nullptr, 10);
-                uint64_t nowUs = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count());
+                uint64_t nowUs = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
                 pongRttUs = nowUs >= sentUs ? nowUs - sentUs : 0;
             }
         };
-        transport = std::make_unique<net::IceTransport>(runtime, config, std::move(cb));
-        std::string err;
-        if (!transport->start(&err)) {
-            finish(1, "cannot start ICE: " + err);
+        auto created = IceTransport::create(config, std::move(cb));
+        if (!created) {
+            finish(1, created.message());
             return false;
         }
+        transport = std::move(*created);
         return true;
     };
 
@@ -174,7 +173,7 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
         }
         transport->setRemoteCredentials(remote->creds);
         for (const auto& c : remote->candidates) {
-            if (auto bad = transport->addRemoteCandidate(c)) spdlog::warn("ignoring remote candidate: {}", *bad);
+            if (auto ok = transport->addRemoteCandidate(c); !ok) spdlog::warn("ignoring remote candidate: {}", ok.message());
         }
         if (remote->endOfCandidates) transport->endOfRemoteCandidates();
         haveRemote = true;
@@ -191,7 +190,7 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
     scb.onWelcome = [&](int peers) {
         events().print({{"event", "signaling"}, {"state", "joined"}, {"peers", peers}});
         bool offerer = peers >= 1;  // SIGNALING.md: the newcomer offers
-        if (!createTransport(offerer ? ice::Role::Controlling : ice::Role::Controlled)) return;
+        if (!createTransport(offerer)) return;
         if (offerer) {
             signaling->send({{"type", "offer"}, {"sdp", iceOnlySdp(transport->localCredentials())}});
             flushOutbox();
@@ -203,7 +202,8 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
         if (!finished && !(gotPing && gotPong)) finish(1, "the peer left before the connection was proven");
     };
     scb.onMessage = [&](const nlohmann::json& msg) {
-        std::string type = msg["type"];
+        if (!msg.contains("type") || !msg["type"].is_string()) return;
+        const std::string type = msg["type"].get<std::string>();
         if (!transport) return;
         if (type == "offer" || type == "answer") {
             if (!msg.contains("sdp") || !msg["sdp"].is_string()) {
@@ -221,18 +221,19 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
                 transport->endOfRemoteCandidates();
                 return;
             }
-            std::string line = c.is_object() ? c.value("candidate", std::string()) : std::string();
+            std::string line =
+                c.is_object() && c.contains("candidate") && c["candidate"].is_string() ? c["candidate"].get<std::string>() : "";
             if (line.empty()) {
                 // An empty candidate string is the browser's end-of-candidates.
                 transport->endOfRemoteCandidates();
                 return;
             }
-            if (auto parsed = ice::parseCandidate(line); auto* cand = std::get_if<ice::Candidate>(&parsed)) {
-                Json ev = candidateJson(*cand);
+            if (auto parsed = parseCandidate(line)) {
+                Json ev = candidateJson(*parsed);
                 ev["event"] = "remote-candidate";
                 events().print(ev);
             }
-            if (auto bad = transport->addRemoteCandidate(line)) spdlog::warn("ignoring remote candidate: {}", *bad);
+            if (auto ok = transport->addRemoteCandidate(line); !ok) spdlog::warn("ignoring remote candidate: {}", ok.message());
         } else if (type == "bye") {
             if (!finished && !(gotPing && gotPong)) finish(1, "the peer hung up before the connection was proven");
         }
@@ -252,12 +253,12 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
             proven = true;
             auto pair = transport->selectedPair();
             Json ev = {{"event", "connected"}, {"rtt_ms", double(pongRttUs.load()) / 1000.0}};
-            if (pair) ev["path"] = ice::toString(pair->path);
+            if (pair) ev["path"] = toString(pair->path);
             events().print(ev);
             QTimer::singleShot(1000, &app, [&] { finish(0, ""); });
         }
         if (!gotPong) {
-            auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
+            auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
             std::string p = std::string(kPing) + " " + std::to_string(++seq) + " " + std::to_string(us);
             transport->send(asBytes(p));
         }
@@ -276,7 +277,6 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
     int code = app.exec();
     ping.stop();
     transport.reset();
-    runtime.stop();
     return code;
 }
 

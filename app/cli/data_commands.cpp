@@ -7,18 +7,18 @@
 #include "app/cli/commands.hpp"
 #include "app/cli/events.hpp"
 #include "app/cli/peer_session.hpp"
-#include "core/transfer/file_transfer.hpp"
+#include "transfer/file_transfer.hpp"
 
 namespace tincan::cli {
 
 int runEcho(int argc, char** argv, const CommonOptions& common) {
     QCoreApplication app(argc, argv);
     std::mutex m;
-    std::vector<std::shared_ptr<pc::DataChannel>> channels;
+    std::vector<std::shared_ptr<DataChannel>> channels;
     PeerSession* self = nullptr;
     PeerSession::Hooks hooks;
-    hooks.onDataChannel = [&](std::shared_ptr<pc::DataChannel> ch) {
-        std::weak_ptr<pc::DataChannel> weak = ch;
+    hooks.onDataChannel = [&](std::shared_ptr<DataChannel> ch) {
+        std::weak_ptr<DataChannel> weak = ch;
         ch->setCallbacks({.onOpen = {},
                           .onMessage =
                               [weak](ByteView data, bool binary) {
@@ -58,12 +58,22 @@ int runSend(int argc, char** argv, const CommonOptions& common, const std::vecto
     if (!session.start()) return session.exec();
     // One ordered, reliable channel labelled "file" per file (FILE_TRANSFER.md), all at once.
     for (const auto& f : files) {
-        auto ch = session.pc().createDataChannel("file");
+        auto created = session.pc().createDataChannel("file");
+        if (!created) {
+            printError("cannot open a data channel: " + created.message());
+            return 1;
+        }
+        auto ch = *created;
         std::string err;
         std::string name = std::filesystem::path(f).filename().string();
         auto sender = transfer::FileSender::start(
             ch, f,
-            {.onProgress =
+            {.onOpen =
+                 [ch] {
+                     // CLI.md: datachannel-open for every channel that opens, ours too.
+                     events().print({{"event", "datachannel-open"}, {"label", ch->label()}, {"id", ch->id().value_or(0)}});
+                 },
+             .onProgress =
                  [](const transfer::Progress& p) {
                      events().print({{"event", "transfer-progress"}, {"name", p.name}, {"bytes", p.bytes}, {"size", p.size}});
                  },
@@ -98,7 +108,7 @@ int runReceive(int argc, char** argv, const CommonOptions& common, const std::st
     std::vector<std::shared_ptr<transfer::FileReceiver>> receivers;
     std::atomic<size_t> done{0};
     PeerSession::Hooks hooks;
-    hooks.onDataChannel = [&](std::shared_ptr<pc::DataChannel> ch) {
+    hooks.onDataChannel = [&](std::shared_ptr<DataChannel> ch) {
         if (ch->label() != "file") return;  // not ours: leave it alone
         auto r = transfer::FileReceiver::start(
             ch, {.directory = outDir, .overwrite = overwrite, .keepPartial = true},

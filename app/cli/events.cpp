@@ -28,13 +28,24 @@ EventWriter& events() {
     return writer;
 }
 
-Json selectedPairJson(const ice::CandidatePairInfo& pair) {
+Json candidateJson(const CandidateInfo& c) {
+    Json j = {{"type", toString(c.type)},
+              {"protocol", toString(c.protocol)},
+              {"address", c.address},
+              {"port", c.port},
+              {"priority", c.priority}};
+    if (c.relayProtocol) j["relayProtocol"] = toString(*c.relayProtocol);
+    if (!c.url.empty()) j["url"] = c.url;
+    return j;
+}
+
+Json selectedPairJson(const CandidatePair& pair) {
     Json j = {{"event", "selected-pair"},
               {"local", candidateJson(pair.local)},
               {"remote", candidateJson(pair.remote)},
-              {"path", ice::toString(pair.path)},
-              {"rtt_ms", toMillis(pair.rtt)}};
-    if (pair.relayProtocol) j["relayProtocol"] = tincan::toString(*pair.relayProtocol);
+              {"path", toString(pair.path)},
+              {"rtt_ms", pair.rttMs}};
+    if (pair.relayProtocol) j["relayProtocol"] = toString(*pair.relayProtocol);
     return j;
 }
 

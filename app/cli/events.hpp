@@ -9,8 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/ice/agent.hpp"
-#include "core/pc/stats.hpp"
+#include "tincan/candidate.hpp"
 
 namespace tincan::cli {
 
@@ -33,8 +32,9 @@ private:
 
 EventWriter& events();
 
-using pc::candidateJson;
+// {"type":"srflx","protocol":"udp","address":"...","port":1,"priority":...[,"relayProtocol":"tcp"][,"url":...]}
+Json candidateJson(const CandidateInfo& c);
 // The selected-pair event of CLI.md.
-Json selectedPairJson(const ice::CandidatePairInfo& pair);
+Json selectedPairJson(const CandidatePair& pair);
 
 }  // namespace tincan::cli

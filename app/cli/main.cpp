@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/cli/commands.hpp"
+#include "tincan/version.hpp"
 
 namespace tincan::cli {
 
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
     CLI::App app{"Tincan headless WebRTC peer: ICE/STUN/TURN connectivity, data channels and calls.\n"
                  "Events are printed on stdout as one JSON object per line.",
                  "tincan-cli"};
-    app.set_version_flag("--version", std::string("tincan-cli ") + TINCAN_VERSION);
+    app.set_version_flag("--version", std::string("tincan-cli ") + tincan::version());
     app.require_subcommand(1);
     CommonOptions common;
     auto addCommon = [&](CLI::App* cmd) {

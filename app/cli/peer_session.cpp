@@ -12,7 +12,6 @@ PeerSession::PeerSession(QCoreApplication& app, const CommonOptions& options, Ho
 PeerSession::~PeerSession() {
     if (pc_) pc_->close();
     pc_.reset();
-    runtime_.stop();
 }
 
 void PeerSession::onQt(std::function<void()> fn) {
@@ -30,27 +29,26 @@ bool PeerSession::start() {
         exitCode_ = 2;
         return false;
     }
-    pc::Configuration config;
-    ice::AgentConfig agentConfig;
-    if (auto err = configureServers(options_.servers, agentConfig, runtime_)) {
-        printError(*err);
+    auto servers = iceServers(options_.servers);
+    if (!servers) {
+        printError(servers.message());
         exitCode_ = 2;
         return false;
     }
-    config.stunServers = agentConfig.stunServers;
-    config.turnServers = agentConfig.turnServers;
-    config.policy = options_.icePolicy == "relay" ? ice::TransportPolicy::Relay : ice::TransportPolicy::All;
-    config.hostPolicy.includeLoopback = options_.allowLoopback;
-    config.hostPolicy.onlyInterfaces = options_.interfaces;
-    runtime_.start();
+    Configuration config;
+    config.iceServers = *servers;
+    config.tlsCaFile = options_.servers.turnCaFile;
+    config.iceTransportPolicy = options_.icePolicy == "relay" ? IceTransportPolicy::Relay : IceTransportPolicy::All;
+    config.allowLoopback = options_.allowLoopback;
+    config.interfaces = options_.interfaces;
 
-    pc::PeerConnectionCallbacks cb;
-    cb.onLocalCandidate = [](const ice::Candidate& c) {
+    PeerConnectionCallbacks cb;
+    cb.onLocalCandidate = [](const CandidateInfo& c) {
         Json ev = candidateJson(c);
         ev["event"] = "local-candidate";
         events().print(ev);
     };
-    cb.onIceCandidate = [this](std::optional<pc::IceCandidateInit> c) {
+    cb.onIceCandidate = [this](const std::optional<IceCandidate>& c) {
         if (c) {
             Json msg = {{"type", "candidate"},
                         {"candidate", {{"candidate", c->candidate}, {"sdpMid", c->sdpMid}, {"sdpMLineIndex", c->sdpMLineIndex}}}};
@@ -59,46 +57,46 @@ bool PeerSession::start() {
             onQt([this] { sendSignal({{"type", "candidate"}, {"candidate", nullptr}}); });
         }
     };
-    cb.onIceConnectionState = [](ice::IceState s) {
-        events().print({{"event", "ice-state"}, {"state", ice::toString(s)}});
+    cb.onIceConnectionState = [](IceConnectionState s) {
+        events().print({{"event", "ice-state"}, {"state", toString(s)}});
     };
-    cb.onIceGatheringState = [](ice::GatheringState g) {
-        events().print({{"event", "gathering-state"}, {"state", ice::toString(g)}});
+    cb.onIceGatheringState = [](IceGatheringState g) {
+        events().print({{"event", "gathering-state"}, {"state", toString(g)}});
     };
-    cb.onSelectedPair = [](const ice::CandidatePairInfo& pair) { events().print(selectedPairJson(pair)); };
-    cb.onDtlsState = [this](dtls::State s, const std::string& reason) {
-        Json ev = {{"event", "dtls-state"}, {"state", dtls::toString(s)}};
+    cb.onSelectedPair = [](const CandidatePair& pair) { events().print(selectedPairJson(pair)); };
+    cb.onDtlsState = [this](DtlsState s, const std::string& reason) {
+        Json ev = {{"event", "dtls-state"}, {"state", toString(s)}};
         if (!reason.empty()) ev["reason"] = reason;
         events().print(ev);
-        if (s == dtls::State::Failed) onQt([this, reason] { finish(1, "DTLS failed: " + reason); });
+        if (s == DtlsState::Failed) onQt([this, reason] { finish(1, "DTLS failed: " + reason); });
     };
-    cb.onConnectionState = [this](pc::ConnectionState s) {
-        events().print({{"event", "connection-state"}, {"state", pc::toString(s)}});
-        if (s == pc::ConnectionState::Connected && !everConnected_) {
+    cb.onConnectionState = [this](PeerConnectionState s) {
+        events().print({{"event", "connection-state"}, {"state", toString(s)}});
+        if (s == PeerConnectionState::Connected && !everConnected_) {
             everConnected_ = true;
             if (hooks_.onConnected) hooks_.onConnected();
         }
-        if (s == pc::ConnectionState::Failed) {
+        if (s == PeerConnectionState::Failed) {
             onQt([this] {
                 auto stats = pc_->getStats();
                 std::string why = "the connection failed";
-                for (const auto& e : stats)
-                    if (e.value("type", "") == "transport" && e.value("iceState", "") == "failed") why = "ICE failed";
+                if (stats.transport && stats.transport->iceState == "failed") why = "ICE failed";
                 finish(1, why);
             });
         }
     };
-    cb.onDataChannel = [this](std::shared_ptr<pc::DataChannel> ch) {
+    cb.onDataChannel = [this](std::shared_ptr<DataChannel> ch) {
         events().print({{"event", "datachannel-open"}, {"label", ch->label()}, {"id", ch->id().value_or(0)}, {"remote", true}});
         if (hooks_.onDataChannel) hooks_.onDataChannel(std::move(ch));
     };
-    std::string err;
-    pc_ = pc::PeerConnection::create(runtime_, config, cb, &err);
-    if (!pc_) {
-        printError("cannot start: " + err);
-        exitCode_ = 1;
+    auto created = PeerConnection::create(config, cb);
+    if (!created) {
+        printError(created.message());
+        // A bad server entry is a usage error; anything else (no interface) a failure.
+        exitCode_ = created.message().find("ICE server") != std::string::npos ? 2 : 1;
         return false;
     }
+    pc_ = *created;
 
     SignalingClient::Callbacks scb;
     scb.onWelcome = [this](int peers) {
@@ -106,7 +104,7 @@ bool PeerSession::start() {
         if (joinedOnce_) return;  // back after a drop: the call goes on, nothing to negotiate
         joinedOnce_ = true;
         polite_ = peers == 0;  // SIGNALING.md: the first in the room is polite
-        if (peers >= 1 && pc_->signalingState() == pc::SignalingState::Stable && !pc_->remoteDescription())
+        if (peers >= 1 && pc_->signalingState() == SignalingState::Stable && !pc_->remoteDescription())
             makeOffer();
     };
     scb.onPeerJoined = [] { events().print({{"event", "signaling"}, {"state", "peer-joined"}}); };
@@ -114,7 +112,7 @@ bool PeerSession::start() {
         events().print({{"event", "signaling"}, {"state", "peer-left"}});
         // A peer whose signaling socket dropped may still be in the call: only a peer that
         // never connected, or whose connection is gone, has left for good.
-        if (pc_->connectionState() != pc::ConnectionState::Connected && hooks_.onRemoteHangup) hooks_.onRemoteHangup();
+        if (pc_->connectionState() != PeerConnectionState::Connected && hooks_.onRemoteHangup) hooks_.onRemoteHangup();
     };
     scb.onMessage = [this](const nlohmann::json& msg) { onSignal(msg); };
     scb.onError = [this](const std::string& e) {
@@ -138,52 +136,66 @@ bool PeerSession::start() {
 
 void PeerSession::makeOffer() {
     auto offer = pc_->createOffer();
-    if (auto* e = std::get_if<std::string>(&offer)) return finish(1, "cannot create an offer: " + *e);
-    auto& d = std::get<pc::SessionDescriptionInit>(offer);
-    if (auto e = pc_->setLocalDescription(d)) return finish(1, "cannot apply our offer: " + *e);
-    sendSignal({{"type", "offer"}, {"sdp", d.sdp}});
+    if (!offer) return finish(1, "cannot create an offer: " + offer.message());
+    if (auto ok = pc_->setLocalDescription(*offer); !ok) return finish(1, "cannot apply our offer: " + ok.message());
+    sendSignal({{"type", "offer"}, {"sdp", offer->sdp}});
 }
 
 void PeerSession::sendSignal(const nlohmann::json& msg) {
     if (signaling_ && !finished_) signaling_->send(msg);
 }
 
+// What the other peer relays is untrusted input: a message of the wrong shape is ignored and
+// counted, never fatal (../shared/SIGNALING.md; W3C allows null sdpMid/sdpMLineIndex).
 void PeerSession::onSignal(const nlohmann::json& msg) {
     if (finished_) return;
-    std::string type = msg["type"];
+    auto ignore = [this](const std::string& why) {
+        ignoredSignals_++;
+        spdlog::warn("signaling: ignored a message: {}", why);
+    };
+    if (!msg.is_object() || !msg.contains("type") || !msg["type"].is_string()) return ignore("no string 'type'");
+    const std::string type = msg["type"].get<std::string>();
     if (type == "offer" || type == "answer") {
-        if (!msg.contains("sdp") || !msg["sdp"].is_string()) {
-            spdlog::warn("signaling: '{}' without an sdp string ignored", type);
-            return;
-        }
-        std::string sdp = msg["sdp"];
+        if (!msg.contains("sdp") || !msg["sdp"].is_string()) return ignore("'" + type + "' without an sdp string");
+        std::string sdp = msg["sdp"].get<std::string>();
         if (type == "offer") {
-            bool glare = pc_->signalingState() != pc::SignalingState::Stable;
+            bool glare = pc_->signalingState() != SignalingState::Stable;
             if (glare && !polite_) {
                 spdlog::info("signaling: ignoring a colliding offer (impolite peer)");
                 return;
             }
-            if (auto e = pc_->setRemoteDescription({"offer", sdp})) return finish(1, "bad remote offer: " + *e);
+            if (auto ok = pc_->setRemoteDescription({SdpType::Offer, sdp}); !ok)
+                return finish(1, "bad remote offer: " + ok.message());
             auto answer = pc_->createAnswer();
-            if (auto* e = std::get_if<std::string>(&answer)) return finish(1, "cannot answer: " + *e);
-            auto& d = std::get<pc::SessionDescriptionInit>(answer);
-            if (auto e = pc_->setLocalDescription(d)) return finish(1, "cannot apply our answer: " + *e);
-            sendSignal({{"type", "answer"}, {"sdp", d.sdp}});
-        } else if (pc_->signalingState() == pc::SignalingState::HaveLocalOffer) {
-            if (auto e = pc_->setRemoteDescription({"answer", sdp})) return finish(1, "bad remote answer: " + *e);
+            if (!answer) return finish(1, "cannot answer: " + answer.message());
+            if (auto ok = pc_->setLocalDescription(*answer); !ok)
+                return finish(1, "cannot apply our answer: " + ok.message());
+            sendSignal({{"type", "answer"}, {"sdp", answer->sdp}});
+        } else if (pc_->signalingState() == SignalingState::HaveLocalOffer) {
+            if (auto ok = pc_->setRemoteDescription({SdpType::Answer, sdp}); !ok)
+                return finish(1, "bad remote answer: " + ok.message());
         }
     } else if (type == "candidate") {
-        const auto& c = msg.contains("candidate") ? msg["candidate"] : nlohmann::json();
-        std::optional<pc::IceCandidateInit> init;
-        if (c.is_object() && c.contains("candidate") && c["candidate"].is_string() && !c["candidate"].get<std::string>().empty()) {
-            init = pc::IceCandidateInit{c["candidate"], c.value("sdpMid", std::string("0")), c.value("sdpMLineIndex", 0)};
-            if (auto parsed = ice::parseCandidate(init->candidate); auto* cand = std::get_if<ice::Candidate>(&parsed)) {
-                Json ev = candidateJson(*cand);
+        const auto c = msg.contains("candidate") ? msg["candidate"] : nlohmann::json();
+        if (!c.is_null() && !c.is_object()) return ignore("'candidate' is neither an object nor null");
+        std::optional<IceCandidate> init;
+        if (c.is_object()) {
+            if (!c.contains("candidate") || !c["candidate"].is_string()) return ignore("candidate without a string");
+            IceCandidate ic;
+            ic.candidate = c["candidate"].get<std::string>();
+            if (c.contains("sdpMid") && c["sdpMid"].is_string()) ic.sdpMid = c["sdpMid"].get<std::string>();
+            if (c.contains("sdpMLineIndex") && c["sdpMLineIndex"].is_number_integer())
+                ic.sdpMLineIndex = c["sdpMLineIndex"].get<int>();
+            if (!ic.candidate.empty()) {
+                auto parsed = parseCandidate(ic.candidate);
+                if (!parsed) return ignore(parsed.message());
+                Json ev = candidateJson(*parsed);
                 ev["event"] = "remote-candidate";
                 events().print(ev);
+                init = std::move(ic);
             }
         }
-        if (auto e = pc_->addIceCandidate(init)) spdlog::warn("ignoring a remote candidate: {}", *e);
+        if (auto ok = pc_->addIceCandidate(init); !ok) spdlog::warn("ignoring a remote candidate: {}", ok.message());
     } else if (type == "bye") {
         if (hooks_.onRemoteHangup) hooks_.onRemoteHangup();
     }
@@ -200,7 +212,8 @@ void PeerSession::finish(int code, const std::string& error) {
     exitCode_ = code;
     if (!error.empty()) printError(error);
     if (pc_) {
-        auto report = pc_->getStats();
+        auto report = nlohmann::json::parse(toJson(pc_->getStats()));
+        report.push_back({{"id", "S"}, {"type", "signaling"}, {"messagesIgnored", ignoredSignals_}});
         events().print({{"event", "stats"}, {"report", report}});
         if (!options_.statsJson.empty() && !writeStatsFile(options_.statsJson, report.dump(2)) && code == 0) exitCode_ = 1;
     }

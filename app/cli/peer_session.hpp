@@ -13,7 +13,7 @@
 
 #include "app/cli/commands.hpp"
 #include "app/cli/signaling_client.hpp"
-#include "core/pc/peer_connection.hpp"
+#include "tincan/peer_connection.hpp"
 
 namespace tincan::cli {
 
@@ -21,7 +21,7 @@ class PeerSession {
 public:
     struct Hooks {
         // Network thread.
-        std::function<void(std::shared_ptr<pc::DataChannel>)> onDataChannel;
+        std::function<void(std::shared_ptr<DataChannel>)> onDataChannel;
         std::function<void()> onConnected;
         // Qt thread: the peer said bye (or left while we were not connected).
         std::function<void()> onRemoteHangup;
@@ -32,8 +32,7 @@ public:
 
     // Creates the PeerConnection and joins the room; false (and the error printed) on failure.
     bool start();
-    pc::PeerConnection& pc() { return *pc_; }
-    net::Runtime& runtime() { return runtime_; }
+    PeerConnection& pc() { return *pc_; }
 
     // Runs fn on the Qt thread.
     void onQt(std::function<void()> fn);
@@ -51,8 +50,7 @@ private:
     QCoreApplication& app_;
     CommonOptions options_;
     Hooks hooks_;
-    net::Runtime runtime_;
-    std::shared_ptr<pc::PeerConnection> pc_;
+    std::shared_ptr<PeerConnection> pc_;
     std::unique_ptr<SignalingClient> signaling_;
     QObject qtContext_;
     bool polite_ = true;
@@ -60,6 +58,7 @@ private:
     bool everConnected_ = false;
     bool joinedOnce_ = false;  // a later welcome is a rejoin after a signaling drop
     int exitCode_ = 0;
+    uint64_t ignoredSignals_ = 0;  // relayed messages of the wrong shape
     QTimer deadline_;
 };
 

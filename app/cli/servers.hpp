@@ -1,11 +1,11 @@
-// --stun / --turn options → resolved server configurations for the ICE agent.
+// --stun / --turn options → the ICE servers of the public API (the library parses, resolves
+// and configures them).
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "core/ice/agent.hpp"
-#include "core/net/runtime.hpp"
+#include "tincan/ice_server.hpp"
 
 namespace tincan::cli {
 
@@ -17,9 +17,7 @@ struct ServerOptions {
     std::string turnCaFile;  // extra trust anchor for turns: servers
 };
 
-// Fills config.stunServers/turnServers; sets TLS options on the runtime for turns: servers.
-// Returns an error message for the first bad URI or unresolvable host.
-std::optional<std::string> configureServers(const ServerOptions& options, ice::AgentConfig& config,
-                                            net::Runtime& runtime);
+// The servers as IceServer entries, or the first bad option in words (no network access).
+Result<std::vector<IceServer>> iceServers(const ServerOptions& options);
 
 }  // namespace tincan::cli

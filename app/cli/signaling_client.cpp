@@ -9,6 +9,25 @@ namespace tincan::cli {
 SignalingClient::SignalingClient(QUrl url, Callbacks callbacks, QObject* parent)
     : QObject(parent), url_(std::move(url)), callbacks_(std::move(callbacks)) {
     connect(&socket_, &QWebSocket::textMessageReceived, this, &SignalingClient::onText);
+    connectTimer_.setSingleShot(true);
+    connect(&connectTimer_, &QTimer::timeout, this, [this] {
+        if (isOpen() || closing_) return;
+        if (reconnect_ && welcomed_) {
+            scheduleReconnect("no answer from the signaling server");
+            return;
+        }
+        fail("cannot reach signaling server " + url_.toString().toStdString() + ": no answer within " +
+             std::to_string(kConnectTimeoutMs / 1000) + " s");
+    });
+    connect(&socket_, &QWebSocket::connected, this, [this] { connectTimer_.stop(); });
+    // A TLS handshake with a plain server, a refused connection, a bad certificate: the socket
+    // may report the error without ever having connected (so without `disconnected`).
+    connect(&socket_, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), this,
+            [this](QAbstractSocket::SocketError) {
+        if (closing_ || isOpen() || (reconnect_ && welcomed_)) return;
+        fail("cannot reach signaling server " + url_.toString().toStdString() + ": " +
+             socket_.errorString().toStdString());
+    });
     connect(&socket_, &QWebSocket::disconnected, this, [this] {
         if (closing_) return;
         std::string why = socket_.errorString().toStdString();
@@ -16,21 +35,41 @@ SignalingClient::SignalingClient(QUrl url, Callbacks callbacks, QObject* parent)
             scheduleReconnect(why.empty() ? "signaling connection lost" : why);
             return;
         }
-        if (callbacks_.onError)
-            callbacks_.onError(welcomed_ ? "signaling connection lost" + (why.empty() ? "" : ": " + why)
-                                         : "cannot reach signaling server " + url_.toString().toStdString() +
-                                               (why.empty() ? "" : ": " + why));
+        fail(welcomed_ ? "signaling connection lost" + (why.empty() ? "" : ": " + why)
+                       : "cannot reach signaling server " + url_.toString().toStdString() +
+                             (why.empty() ? "" : ": " + why));
     });
 }
 
+void SignalingClient::fail(const std::string& why) {
+    if (failed_) return;  // one error line, whichever signal reports it first
+    failed_ = true;
+    connectTimer_.stop();
+    if (callbacks_.onError) callbacks_.onError(why);
+}
+
 std::string SignalingClient::validateUrl(const std::string& url) {
-    static const std::regex re(R"(^wss?://[^/\s]+/([A-Za-z0-9_-]{1,64})$)");
-    if (!std::regex_match(url, re))
-        return "bad --signal '" + url + "': expected ws://HOST:PORT/ROOM with a room of 1-64 characters [A-Za-z0-9_-]";
+    static const std::regex re(R"(^wss?://[^/\s?#]+/([A-Za-z0-9_-]{1,64})$)");
+    const std::string expected = "expected ws://HOST:PORT/ROOM with a room of 1-64 characters [A-Za-z0-9_-]";
+    if (!std::regex_match(url, re)) return "bad --signal '" + url + "': " + expected;
+    QUrl parsed(QString::fromStdString(url), QUrl::StrictMode);
+    if (!parsed.isValid() || parsed.host().isEmpty())
+        return "bad --signal '" + url + "': " + (parsed.isValid() ? std::string("no host") : parsed.errorString().toStdString());
+    // QUrl takes "host:99999" as a valid URL with no port: check the digits ourselves.
+    static const std::regex portRe(R"(^wss?://(\[[^\]]*\]|[^:/]*)(:([0-9]*))?/)");
+    std::smatch m;
+    if (std::regex_search(url, m, portRe) && m[2].matched) {
+        const std::string digits = m[3].str();
+        if (digits.empty() || digits.size() > 5 || std::stoul(digits) == 0 || std::stoul(digits) > 65535)
+            return "bad --signal '" + url + "': the port must be a number from 1 to 65535";
+    }
     return {};
 }
 
-void SignalingClient::open() { socket_.open(url_); }
+void SignalingClient::open() {
+    connectTimer_.start(kConnectTimeoutMs);
+    socket_.open(url_);
+}
 
 void SignalingClient::scheduleReconnect(const std::string& why) {
     if (callbacks_.onReconnecting) callbacks_.onReconnecting(why);
@@ -39,6 +78,7 @@ void SignalingClient::scheduleReconnect(const std::string& why) {
     QTimer::singleShot(delay, this, [this] {
         if (closing_) return;
         socket_.abort();
+        connectTimer_.start(kConnectTimeoutMs);
         socket_.open(url_);
     });
 }
@@ -49,7 +89,7 @@ void SignalingClient::send(const nlohmann::json& message) {
         return;
     }
     if (!isOpen()) {
-        spdlog::warn("signaling: not connected, dropping a '{}' message", message.value("type", "?"));
+        spdlog::warn("signaling: not connected, dropping a message");
         return;
     }
     socket_.sendTextMessage(QString::fromStdString(message.dump()));
@@ -70,11 +110,11 @@ void SignalingClient::onText(const QString& text) {
         spdlog::warn("signaling: ignoring a malformed message");
         return;
     }
-    std::string type = msg["type"];
+    const std::string type = msg["type"].get<std::string>();
     if (type == "welcome") {
         welcomed_ = true;
         backoffMs_ = 500;
-        int peers = msg.value("peers", 0);
+        int peers = msg.contains("peers") && msg["peers"].is_number_integer() ? msg["peers"].get<int>() : 0;
         auto pending = std::move(pending_);
         pending_.clear();
         for (const auto& m : pending) socket_.sendTextMessage(QString::fromStdString(m.dump()));
@@ -85,7 +125,8 @@ void SignalingClient::onText(const QString& text) {
         if (callbacks_.onPeerLeft) callbacks_.onPeerLeft();
     } else if (type == "error") {
         closing_ = true;
-        if (callbacks_.onError) callbacks_.onError("signaling server: " + msg.value("reason", std::string("error")));
+        std::string reason = msg.contains("reason") && msg["reason"].is_string() ? msg["reason"].get<std::string>() : "error";
+        fail("signaling server: " + reason);
     } else if (callbacks_.onMessage) {
         callbacks_.onMessage(msg);
     }

@@ -53,8 +53,12 @@ private:
 
     bool closing_ = false;
     bool welcomed_ = false;
+    bool failed_ = false;
+    static constexpr int kConnectTimeoutMs = 10000;
     bool reconnect_ = false;
     int backoffMs_ = 500;
+    QTimer connectTimer_;  // a listener that never answers the upgrade
+    void fail(const std::string& why);
     std::vector<nlohmann::json> pending_;
 };
 

@@ -8,17 +8,11 @@
 #include <string_view>
 #include <vector>
 
+#include "tincan/bytes.hpp"
+
 namespace tincan {
 
-using Bytes = std::vector<uint8_t>;
-using ByteView = std::span<const uint8_t>;
 
-inline ByteView asBytes(std::string_view s) {
-    return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-inline std::string_view asString(ByteView b) {
-    return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
 
 inline uint16_t readU16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
 inline uint32_t readU32(const uint8_t* p) {

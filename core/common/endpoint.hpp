@@ -10,14 +10,14 @@
 #include <string>
 #include <string_view>
 
+#include "tincan/transport.hpp"
+
 struct sockaddr;
 struct sockaddr_storage;
 
 namespace tincan {
 
 // Zero is never a valid enum value (see STYLE.md).
-enum class TransportProtocol : uint8_t { Udp = 1, Tcp = 2, Tls = 3 };
-const char* toString(TransportProtocol p);  // "udp", "tcp", "tls"
 
 class IpAddress {
 public:

@@ -47,7 +47,8 @@ void Connection::onIceData(ByteView data) {
             stats_.earlyDtlsBuffered++;
         }
     } else if (b >= 128 && b <= 191) {
-        stats_.rtpDropped++;
+        if (media_ && srtp_) media_->handleRtpOrRtcp(now_, data);
+        else stats_.rtpDropped++;
     } else {
         stats_.unknownDropped++;
     }
@@ -74,9 +75,14 @@ void Connection::setSctpParameters(Timestamp now, uint16_t remotePort, size_t re
     pump(now);
 }
 
-void Connection::setMessageHandler(std::function<void(uint16_t, ByteView, bool)> handler) {
-    messageHandler_ = std::move(handler);
-    if (sctp_) sctp_->setMessageHandler(messageHandler_);
+void Connection::setMediaTransport(MediaTransport* media) {
+    media_ = media;
+    if (media_ && srtp_) media_->handleSrtpKeys(now_, srtp_->keys, srtp_->role);
+}
+
+void Connection::sendRtp(Timestamp now, ByteView packet) {
+    if (closed_ || !agent_.selectedPair()) return;
+    agent_.send(now, packet);
 }
 
 void Connection::maybeStartDtls(Timestamp now) {
@@ -99,7 +105,6 @@ void Connection::maybeStartSctp(Timestamp now) {
     cfg.remoteMaxMessageSize = remoteSctp_->second;
     cfg.dtlsClient = dtls_->role() == dtls::Role::Client;
     sctp_ = std::make_unique<sctp::SctpTransport>(cfg);
-    if (messageHandler_) sctp_->setMessageHandler(messageHandler_);
     sctpStarted_ = true;
     sctp_->start(now);
 }
@@ -124,7 +129,11 @@ void Connection::pump(Timestamp now) {
             }
             while (auto ev = dtls_->pollEvent()) {
                 moved = true;
-                if (auto* s = std::get_if<dtls::event::StateChanged>(&*ev)) {
+                if (auto* k = std::get_if<dtls::event::SrtpReady>(&*ev)) {
+                    srtp_ = event::SrtpReady{k->keys, dtls_->role()};
+                    events_.emplace_back(*srtp_);
+                    if (media_) media_->handleSrtpKeys(now, k->keys, dtls_->role());
+                } else if (auto* s = std::get_if<dtls::event::StateChanged>(&*ev)) {
                     dtlsState_ = s->state;
                     spdlog::debug("pc: DTLS {}{}{}", int(s->state), s->reason.empty() ? "" : ": ", s->reason);
                     events_.emplace_back(event::DtlsStateChanged{s->state, s->reason});
@@ -133,17 +142,10 @@ void Connection::pump(Timestamp now) {
             }
         }
         if (sctp_) {
+            // SCTP's events and messages stay in it until pollEvent() (one ordered route).
             while (auto out = sctp_->pollOutgoing()) {
                 moved = true;
                 if (dtls_) dtls_->send(*out);
-            }
-            while (auto ev = sctp_->pollEvent()) {
-                moved = true;
-                if (std::holds_alternative<sctp::event::AssociationUp>(*ev)) {
-                    sctpUp_ = true;
-                    events_.emplace_back(event::SctpReady{});
-                }
-                events_.emplace_back(std::move(*ev));
             }
         }
         updateState();
@@ -218,7 +220,12 @@ void Connection::handleTimeout(Timestamp now) {
     pump(now);
 }
 
-std::optional<Packet> Connection::pollTransmit() { return agent_.pollTransmit(); }
+std::optional<Packet> Connection::pollTransmit() {
+    // Draining events read from SCTP, which may have queued SACKs, window updates or replies
+    // (an echo): move them down before the runtime takes what is ready.
+    if (depth_ == 0 && sctp_) pump(now_);
+    return agent_.pollTransmit();
+}
 
 std::optional<Timestamp> Connection::pollTimeout() {
     std::optional<Timestamp> t = agent_.pollTimeout();
@@ -231,10 +238,20 @@ std::optional<Timestamp> Connection::pollTimeout() {
 }
 
 std::optional<Event> Connection::pollEvent() {
-    if (events_.empty()) return std::nullopt;
-    Event e = std::move(events_.front());
-    events_.pop_front();
-    return e;
+    if (!events_.empty()) {
+        Event e = std::move(events_.front());
+        events_.pop_front();
+        return e;
+    }
+    if (!sctp_) return std::nullopt;
+    auto ev = sctp_->pollEvent();
+    if (!ev) return std::nullopt;
+    if (std::holds_alternative<sctp::event::AssociationUp>(*ev)) {
+        sctpUp_ = true;
+        events_.emplace_back(std::move(*ev));
+        return Event{event::SctpReady{}};
+    }
+    return Event{std::move(*ev)};
 }
 
 }  // namespace tincan::pc

@@ -1,11 +1,18 @@
-// One WebRTC transport stack for data channels, as a single sans-IO machine:
+// One WebRTC transport stack as a single sans-IO machine:
 //
-//   UDP ── ice::Agent ──(RFC 7983 demux)── dtls::DtlsTransport ── sctp::SctpTransport ── channels
+//   UDP ── ice::Agent ──(RFC 7983 demux)──┬─ dtls::DtlsTransport ── sctp::SctpTransport ── channels
+//                                          └─ RTP/RTCP ── MediaTransport (SRTP, keyed by DTLS)
 //
 // It is driven like every other machine (packets, timeouts in; packets, deadline, events out)
 // and knows nothing of SDP: the PeerConnection above it negotiates and hands it the DTLS role,
-// the remote fingerprints and the remote SCTP parameters. DTLS starts as soon as ICE has a
-// working pair and the role is known; SCTP as soon as DTLS is up.
+// the remote fingerprints and, when a data section was agreed, the remote SCTP parameters.
+// DTLS starts as soon as ICE has a working pair and the role is known; SCTP (optional: a
+// media-only session has none) as soon as DTLS is up.
+//
+// One ordered route upward: pollEvent() yields ICE, DTLS, connection and SCTP events and the
+// data-channel messages, in the order they happened. Messages are read from SCTP lazily, as
+// the owner drains, so a sctp::event::Message's view stays valid until the next call into
+// the connection — no copy, no reorder buffer.
 #pragma once
 
 #include <deque>
@@ -41,13 +48,29 @@ struct ConnectionStateChanged {
 };
 // The SCTP association is up: data channels can open.
 struct SctpReady {};
+// DTLS negotiated use_srtp (RFC 5764): the keys for the media transport. Emitted before
+// DtlsStateChanged{Connected}; the connection also hands them to its MediaTransport.
+struct SrtpReady {
+    dtls::SrtpKeyingMaterial keys;
+    dtls::Role role;
+};
 }  // namespace event
 
 using Event = std::variant<ice::Event, event::DtlsStateChanged, event::ConnectionStateChanged, event::SctpReady,
-                           sctp::Event>;
+                           event::SrtpReady, sctp::Event>;
+
+// Where RTP and RTCP go (RFC 7983 bytes 128..191): the media layer's SRTP session and RTP
+// stack, plugged in by the media pipeline. Called on the driving thread; `packet` (still
+// SRTP-protected) is valid during the call only.
+class MediaTransport {
+public:
+    virtual ~MediaTransport() = default;
+    virtual void handleSrtpKeys(Timestamp now, const dtls::SrtpKeyingMaterial& keys, dtls::Role role) = 0;
+    virtual void handleRtpOrRtcp(Timestamp now, ByteView packet) = 0;
+};
 
 struct ConnectionStats {
-    uint64_t rtpDropped = 0;      // RTP/RTCP before media exists
+    uint64_t rtpDropped = 0;      // RTP/RTCP with no media transport to take it
     uint64_t unknownDropped = 0;  // first byte in no RFC 7983 range
     uint64_t earlyDtlsBuffered = 0;
 };
@@ -69,8 +92,10 @@ public:
     void setSctpParameters(Timestamp now, uint16_t remotePort, size_t remoteMaxMessageSize);
     bool dtlsRoleKnown() const { return dtls_ != nullptr; }
 
-    // Messages for every channel, on the driving thread: (stream id, payload, binary).
-    void setMessageHandler(std::function<void(uint16_t, ByteView, bool)> handler);
+    // RTP/RTCP go here once set (not owned; must outlive the connection or be reset to null).
+    void setMediaTransport(MediaTransport* media);
+    // Sends a protected RTP/RTCP packet over the selected pair.
+    void sendRtp(Timestamp now, ByteView packet);
 
     ConnectionState state() const { return state_; }
     const ConnectionStats& stats() const { return stats_; }
@@ -109,7 +134,8 @@ private:
     bool closed_ = false;
     std::deque<Bytes> earlyDtls_;
     std::deque<Event> events_;
-    std::function<void(uint16_t, ByteView, bool)> messageHandler_;
+    MediaTransport* media_ = nullptr;
+    std::optional<event::SrtpReady> srtp_;
     ice::IceState iceState_ = ice::IceState::New;
     dtls::State dtlsState_ = dtls::State::New;
     ConnectionState state_ = ConnectionState::New;

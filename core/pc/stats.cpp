@@ -1,82 +1,72 @@
 #include "core/pc/stats.hpp"
 
+#include <chrono>
+
 namespace tincan::pc {
 
-nlohmann::json candidateJson(const ice::Candidate& c) {
-    nlohmann::json j = {{"type", ice::toString(c.type)},
-                        {"protocol", c.transport == TransportProtocol::Udp ? "udp" : "tcp"},
-                        {"address", c.isMdns() ? c.hostname : c.address.ip.toString()},
-                        {"port", c.address.port},
-                        {"priority", c.priority}};
-    if (c.relayProtocol) j["relayProtocol"] = tincan::toString(*c.relayProtocol);
-    if (!c.url.empty()) j["url"] = c.url;
-    return j;
-}
-
 namespace {
+
 std::string candidateId(const char* prefix, const ice::Candidate& c) {
     return std::string(prefix) + "-" + c.address.toString() + "-" + ice::toString(c.type);
 }
+
+IceCandidateStats candidateStats(const ice::Candidate& c, bool local) {
+    IceCandidateStats s;
+    s.id = candidateId(local ? "L" : "R", c);
+    s.local = local;
+    s.candidateType = ice::toString(c.type);
+    s.protocol = c.transport == TransportProtocol::Udp ? "udp" : "tcp";
+    s.address = c.isMdns() ? c.hostname : c.address.ip.toString();
+    s.port = c.address.port;
+    s.priority = c.priority;
+    s.foundation = c.foundation;
+    if (c.relayProtocol) s.relayProtocol = tincan::toString(*c.relayProtocol);
+    if (!c.url.empty()) s.url = c.url;
+    return s;
+}
+
 }  // namespace
 
-nlohmann::json iceStatsReport(const ice::AgentStats& stats, ice::IceState state) {
-    nlohmann::json report = nlohmann::json::array();
-    std::string selectedId;
-    uint64_t bytesSent = 0, bytesReceived = 0, packetsSent = 0, packetsReceived = 0;
-    for (const auto& c : stats.localCandidates) {
-        nlohmann::json j = candidateJson(c);
-        j["id"] = candidateId("L", c);
-        j["type"] = "local-candidate";
-        j["candidateType"] = ice::toString(c.type);
-        report.push_back(j);
-    }
-    for (const auto& c : stats.remoteCandidates) {
-        nlohmann::json j = candidateJson(c);
-        j["id"] = candidateId("R", c);
-        j["type"] = "remote-candidate";
-        j["candidateType"] = ice::toString(c.type);
-        report.push_back(j);
-    }
+void addIceStats(StatsReport& report, const ice::AgentStats& stats, ice::IceState state, ice::Role role) {
+    using namespace std::chrono;
+    report.timestampMs = duration<double, std::milli>(system_clock::now().time_since_epoch()).count();
+    for (const auto& c : stats.localCandidates) report.candidates.push_back(candidateStats(c, true));
+    for (const auto& c : stats.remoteCandidates) report.candidates.push_back(candidateStats(c, false));
+    TransportStats t;
     for (const auto& p : stats.pairs) {
-        std::string id = "CP-" + candidateId("L", p.local) + "_" + candidateId("R", p.remote);
-        nlohmann::json j = {{"id", id},
-                  {"type", "candidate-pair"},
-                  {"localCandidateId", candidateId("L", p.local)},
-                  {"remoteCandidateId", candidateId("R", p.remote)},
-                  {"state", ice::toString(p.state)},
-                  {"nominated", p.nominated},
-                  {"priority", p.priority},
-                  {"requestsSent", p.requestsSent},
-                  {"requestsReceived", p.requestsReceived},
-                  {"responsesSent", p.responsesSent},
-                  {"responsesReceived", p.responsesReceived},
-                  {"consentRequestsSent", p.consentRequestsSent},
-                  {"packetsSent", p.packetsSent},
-                  {"packetsReceived", p.packetsReceived},
-                  {"bytesSent", p.bytesSent},
-                  {"bytesReceived", p.bytesReceived},
-                  {"totalRoundTripTime", std::chrono::duration<double>(p.totalRtt).count()}};
-        if (p.currentRtt) j["currentRoundTripTime"] = std::chrono::duration<double>(*p.currentRtt).count();
+        CandidatePairStats s;
+        s.localCandidateId = candidateId("L", p.local);
+        s.remoteCandidateId = candidateId("R", p.remote);
+        s.id = "CP-" + s.localCandidateId + "_" + s.remoteCandidateId;
+        s.state = ice::toString(p.state);
+        s.nominated = p.nominated;
+        s.selected = p.selected;
+        s.priority = p.priority;
+        s.requestsSent = p.requestsSent;
+        s.requestsReceived = p.requestsReceived;
+        s.responsesSent = p.responsesSent;
+        s.responsesReceived = p.responsesReceived;
+        s.consentRequestsSent = p.consentRequestsSent;
+        s.packetsSent = p.packetsSent;
+        s.packetsReceived = p.packetsReceived;
+        s.bytesSent = p.bytesSent;
+        s.bytesReceived = p.bytesReceived;
+        s.totalRoundTripTime = duration<double>(p.totalRtt).count();
+        if (p.currentRtt) s.currentRoundTripTime = duration<double>(*p.currentRtt).count();
         if (p.selected) {
-            selectedId = id;
-            bytesSent = p.bytesSent, bytesReceived = p.bytesReceived;
-            packetsSent = p.packetsSent, packetsReceived = p.packetsReceived;
+            t.selectedCandidatePairId = s.id;
+            t.bytesSent = p.bytesSent, t.bytesReceived = p.bytesReceived;
+            t.packetsSent = p.packetsSent, t.packetsReceived = p.packetsReceived;
         }
-        report.push_back(j);
+        report.candidatePairs.push_back(std::move(s));
     }
-    nlohmann::json transport = {{"id", "T01"},
-                      {"type", "transport"},
-                      {"iceState", ice::toString(state)},
-                      {"bytesSent", bytesSent},
-                      {"bytesReceived", bytesReceived},
-                      {"packetsSent", packetsSent},
-                      {"packetsReceived", packetsReceived},
-                      {"stunMalformedDropped", stats.stunMalformedDropped},
-                      {"stunUnauthorized", stats.stunUnauthorized},
-                      {"iceRoleConflicts", stats.roleConflicts}};
-    if (!selectedId.empty()) transport["selectedCandidatePairId"] = selectedId;
-    report.push_back(transport);
-    return report;
+    t.iceState = ice::toString(state);
+    t.dtlsState = "new";
+    t.iceRole = role == ice::Role::Controlling ? "controlling" : "controlled";
+    t.stunMalformedDropped = stats.stunMalformedDropped;
+    t.stunUnauthorized = stats.stunUnauthorized;
+    t.iceRoleConflicts = stats.roleConflicts;
+    report.transport = std::move(t);
 }
 
 }  // namespace tincan::pc

@@ -1,15 +1,14 @@
-// getStats() reports with W3C webrtc-stats type and member names.
+// The ICE part of a getStats() report (tincan/stats.hpp), shared by PeerConnection and
+// IceTransport: candidates, candidate pairs, and the transport's ICE members.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include "core/ice/agent.hpp"
+#include "tincan/stats.hpp"
 
 namespace tincan::pc {
 
-// {"type":"srflx","protocol":"udp","address":"...","port":1,"priority":...[,"relayProtocol":"tcp"]}
-nlohmann::json candidateJson(const ice::Candidate& c);
-// transport, candidate-pair, local-candidate and remote-candidate entries.
-nlohmann::json iceStatsReport(const ice::AgentStats& stats, ice::IceState state);
+// Fills report.candidates, report.candidatePairs and report.transport (ICE members and the
+// STUN drop counters); timestampMs is set to the wall clock.
+void addIceStats(StatsReport& report, const ice::AgentStats& stats, ice::IceState state, ice::Role role);
 
 }  // namespace tincan::pc

@@ -4,10 +4,11 @@
 //   callback). Its AF_CONN address is the transport's PacketSink: both bind() and connect() use
 //   that same cookie, so every packet of the association comes back to the output callback
 //   with it (usrsctp_glue.cpp) and every packet we feed is matched to it.
-// - Pull model: after every input (packet, timer tick, start) pump() reads everything usrsctp
-//   has for us with usrsctp_recvv(), flushes our send queue, requests pending stream resets and
-//   updates bufferedAmount. Nothing of ours ever runs inside a usrsctp callback except the
-//   output callback's queue push, so the message handler may call send() freely.
+// - Pull model: after every input (packet, timer tick, start) pump() flushes our send queue,
+//   requests pending stream resets and updates bufferedAmount; pollEvent() reads from usrsctp
+//   with usrsctp_recvv(), one message or notification at a time, as the owner drains. Nothing
+//   of ours ever runs inside a usrsctp callback except the output callback's queue push, so
+//   the owner may call send() while it handles a message.
 // - Sending: send() hands the message straight to usrsctp_sendv() when nothing is queued (no
 //   copy). With SCTP_EXPLICIT_EOR usrsctp may take only the first part of a message when its
 //   buffer is nearly full; the rest, and any message it refuses (EWOULDBLOCK), is copied into
@@ -149,12 +150,6 @@ struct SctpTransport::Impl {
         uint32_t bytes = 0;
         bool counts = true;
     };
-    struct HeldMessage {
-        uint16_t id = 0;
-        Bytes data;
-        bool binary = false;
-    };
-    using Item = std::variant<Event, HeldMessage>;
 
     struct SendResult {
         size_t accepted = 0;
@@ -169,6 +164,10 @@ struct SctpTransport::Impl {
     AssociationState state = AssociationState::New;
     Stats counters;
     MessageHandler onMessage;
+    // The message the last read produced, waiting in pollEvent(); its view points into
+    // rxBuffer or rxWhole, which stay untouched until the next read.
+    std::optional<event::Message> readMessage;
+    Bytes rxWhole;  // a message reassembled from parts (partial delivery, legacy PPIDs)
     size_t fragmentPoint = 0;
 
     std::map<uint16_t, Channel> channels;
@@ -183,7 +182,7 @@ struct SctpTransport::Impl {
     uint16_t streamsOut = 0;
     uint16_t streamsIn = 0;
 
-    std::deque<Item> items;
+    std::deque<Event> items;
     // usrsctp_recvv()'s buffer: one whole message of up to localMaxMessageSize. Not zeroed, so
     // that an idle association does not keep 256 KiB resident: its pages are only touched as
     // far as the largest message received reaches (bench_pc_memory: -250 KiB RSS per idle
@@ -311,23 +310,16 @@ struct SctpTransport::Impl {
                    : config.maxStreams;
     }
 
-    void deliverMessage(uint16_t id, ByteView data, bool binary) {
-        if (!onMessage) return;
-        // Behind an undrained event (e.g. this channel's ChannelOpened): hold it, in order.
-        if (!items.empty()) {
-            items.emplace_back(HeldMessage{id, Bytes(data.begin(), data.end()), binary});
-            return;
-        }
-        onMessage(id, data, binary);
-    }
+    void deliverMessage(uint16_t id, ByteView data, bool binary) { readMessage = event::Message{id, data, binary}; }
 
     // ---- driving usrsctp ----
 
     void feed(ByteView packet) { usrsctp_conninput(&sink, packet.data(), packet.size(), 0); }
 
+    // Moves what is queued into usrsctp. Reading is pollEvent()'s: messages and notifications
+    // leave usrsctp one at a time, in order, as the owner drains them.
     void pump() {
         if (sock == nullptr) return;
-        readAll();
         if (canHandOver()) {
             flush();
             requestResets();
@@ -340,8 +332,10 @@ struct SctpTransport::Impl {
         updateBuffered();
     }
 
-    void readAll() {
-        while (sock != nullptr) {
+    // One recvv: a notification, a DCEP message, a data message (into readMessage), or a part
+    // of one. False when usrsctp had nothing to read.
+    bool readOne() {
+        {
             sctp_rcvinfo info{};
             socklen_t infoLength = sizeof(info);
             unsigned int infoType = 0;
@@ -353,9 +347,9 @@ struct SctpTransport::Impl {
                 const int e = errno;
                 if (!wouldBlock(e) && e != ENOTCONN && e != ECONNRESET)
                     spdlog::debug("sctp: recvv: {}", errnoText(e));
-                return;
+                return false;
             }
-            if (n == 0) return;  // the peer shut down; the notification told us already
+            if (n == 0) return false;  // the peer shut down; the notification told us already
             const ByteView bytes(rxBuffer.get(), size_t(n));
             const bool eor = (flags & MSG_EOR) != 0;
             if (flags & MSG_NOTIFICATION) {
@@ -371,10 +365,11 @@ struct SctpTransport::Impl {
                 } else {
                     notificationPartial.clear();  // never happens with what we subscribe to
                 }
-                continue;
+                return true;
             }
-            if (infoType != SCTP_RECVV_RCVINFO) continue;  // SCTP_RECVRCVINFO is on: cannot be
+            if (infoType != SCTP_RECVV_RCVINFO) return true;  // SCTP_RECVRCVINFO is on: cannot be
             handleData(info.rcv_sid, ntohl(info.rcv_ppid), bytes, eor);
+            return true;
         }
     }
 
@@ -422,9 +417,9 @@ struct SctpTransport::Impl {
             rxDiscarding = false;
             return;
         }
-        const Bytes whole = std::move(rxPartial);
-        rxPartial.clear();
-        deliver(sid, ppid, whole);
+        rxWhole = std::move(rxPartial);
+        rxPartial = Bytes();
+        deliver(sid, ppid, rxWhole);
     }
 
     void deliver(uint16_t sid, uint32_t ppid, ByteView data) {
@@ -463,12 +458,12 @@ struct SctpTransport::Impl {
         // RFC 8831 §6.6: an empty message travels as one byte with PPID 56/57.
         ByteView payload =
             ppid == dcep::kPpidStringEmpty || ppid == dcep::kPpidBinaryEmpty ? ByteView{} : data;
-        Bytes joined;
         if (!ch->legacyPartial.empty()) {
-            joined = std::move(ch->legacyPartial);
+            Bytes joined = std::move(ch->legacyPartial);
             ch->legacyPartial = Bytes();
             appendBytes(joined, payload);
-            payload = joined;
+            rxWhole = std::move(joined);
+            payload = rxWhole;
         }
         ch->messagesReceived++;
         ch->bytesReceived += payload.size();
@@ -1004,14 +999,21 @@ std::optional<Timestamp> SctpTransport::pollTimeout() {
 
 std::optional<Event> SctpTransport::pollEvent() {
     Impl& s = *impl_;
-    while (!s.items.empty()) {
-        Impl::Item item = std::move(s.items.front());
-        s.items.pop_front();
-        if (auto* e = std::get_if<Event>(&item)) return std::move(*e);
-        auto& held = std::get<Impl::HeldMessage>(item);
-        if (s.onMessage) s.onMessage(held.id, held.data, held.binary);
+    for (;;) {
+        if (!s.items.empty()) {
+            Event e = std::move(s.items.front());
+            s.items.pop_front();
+            return e;
+        }
+        s.readMessage.reset();
+        if (s.sock == nullptr || !s.readOne()) return std::nullopt;
+        s.pump();  // a notification may have unblocked sending or closing
+        if (!s.readMessage) continue;  // a notification or DCEP: its events, if any, come next
+        // A read that yields a message queues no event, and nothing is read before this one
+        // is consumed: the view stays valid until the next call.
+        if (!s.onMessage) return Event{*s.readMessage};
+        s.onMessage(s.readMessage->id, s.readMessage->data, s.readMessage->binary);
     }
-    return std::nullopt;
 }
 
 void SctpTransport::setMessageHandler(MessageHandler handler) {

@@ -9,11 +9,11 @@
 // thread: its timers advance only in handleTimeout(), whose deadline is a tick every 10 ms
 // while anything is in flight (200 ms when idle).
 //
-// Messages are delivered through the handler set with setMessageHandler(), called from inside
-// handleIncoming()/handleTimeout() (and pollEvent(), see there) with a view that is valid only
-// during the call: no copy per message. The handler may call send(), createChannel(),
-// closeChannel() and the accessors, but must not destroy the transport nor replace the
-// handler.
+// Received messages come out of pollEvent() as event::Message, in order with every other event
+// (a channel's ChannelOpened always before its first message), read from usrsctp one at a time
+// as the owner drains: the view points into the transport's receive buffer and stays valid
+// until the next call into the transport — no copy per message. (Tests may instead set a
+// message handler, which pollEvent() then calls in the same order.)
 //
 // Threading: usrsctp is one stack per process, shared by all transports (glue in
 // usrsctp_glue.hpp). Any number of transports may live in one process, on one thread or on
@@ -134,9 +134,15 @@ struct ChannelClosed {
 struct BufferedAmountLow {
     uint16_t id = 0;
 };
+// A message on an open channel. `data` is valid until the next call into the transport.
+struct Message {
+    uint16_t id = 0;
+    ByteView data;
+    bool binary = false;
+};
 }  // namespace event
 using Event = std::variant<event::AssociationUp, event::AssociationFailed, event::AssociationClosed,
-                           event::ChannelOpened, event::ChannelClosed, event::BufferedAmountLow>;
+                           event::ChannelOpened, event::ChannelClosed, event::BufferedAmountLow, event::Message>;
 
 class SctpTransport {
 public:
@@ -199,11 +205,11 @@ public:
     // SCTP packets for DTLS, in order.
     std::optional<Bytes> pollOutgoing();
     std::optional<Timestamp> pollTimeout();
-    // Drain after every call. A message that arrives while events are waiting here is held
-    // and handed to the message handler from inside pollEvent(), after the events before it,
-    // so that e.g. ChannelOpened is always seen before that channel's first message.
+    // Drain after every call: events and messages in the order they happened (reading from
+    // usrsctp happens here). An event::Message's view is valid until the next call.
     std::optional<Event> pollEvent();
 
+    // For tests: pollEvent() hands messages to `handler` instead of returning them.
     void setMessageHandler(MessageHandler handler);
 
     // The channel's id, or why it cannot be created. Allowed before the association is up (the

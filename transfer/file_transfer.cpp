@@ -1,4 +1,4 @@
-#include "core/transfer/file_transfer.hpp"
+#include "transfer/file_transfer.hpp"
 
 #include <openssl/evp.h>
 #include <unistd.h>
@@ -64,7 +64,7 @@ bool hashPrefix(std::FILE* f, uint64_t n, Sha256& hash) {
 
 // ==================================================================== sender
 
-std::shared_ptr<FileSender> FileSender::start(std::shared_ptr<pc::DataChannel> channel, fs::path file,
+std::shared_ptr<FileSender> FileSender::start(std::shared_ptr<DataChannel> channel, fs::path file,
                                               Callbacks callbacks, std::string* error) {
     std::error_code ec;
     if (!fs::is_regular_file(file, ec)) {
@@ -84,7 +84,7 @@ std::shared_ptr<FileSender> FileSender::start(std::shared_ptr<pc::DataChannel> c
     }
     std::weak_ptr<FileSender> weak = s;
     s->channel_->setBufferedAmountLowThreshold(s->lowWater);
-    s->channel_->setCallbacks(pc::DataChannel::Callbacks{
+    s->channel_->setCallbacks(DataChannel::Callbacks{
         .onOpen = [weak] { if (auto p = weak.lock()) p->onOpen(); },
         .onMessage = [weak](ByteView d, bool binary) { if (auto p = weak.lock()) p->onMessage(d, binary); },
         .onClose =
@@ -95,7 +95,7 @@ std::shared_ptr<FileSender> FileSender::start(std::shared_ptr<pc::DataChannel> c
             },
         .onBufferedAmountLow = [weak] { if (auto p = weak.lock()) p->pump(); },
     });
-    if (s->channel_->state() == pc::DataChannelState::Open) s->onOpen();
+    if (s->channel_->state() == DataChannelState::Open) s->onOpen();
     return s;
 }
 
@@ -106,6 +106,7 @@ FileSender::~FileSender() {
 void FileSender::onOpen() {
     if (step_ != Step::WaitOpen) return;
     step_ = Step::WaitAccept;
+    if (callbacks_.onOpen) callbacks_.onOpen();
     Json header = {{"type", "file"}, {"name", name_}, {"size", size_}, {"mime", "application/octet-stream"}};
     channel_->send(header.dump());
 }
@@ -202,14 +203,14 @@ std::string FileReceiver::sanitizeName(std::string_view suggested) {
     return out;
 }
 
-std::shared_ptr<FileReceiver> FileReceiver::start(std::shared_ptr<pc::DataChannel> channel, ReceiverOptions options,
+std::shared_ptr<FileReceiver> FileReceiver::start(std::shared_ptr<DataChannel> channel, ReceiverOptions options,
                                                   Callbacks callbacks) {
     std::shared_ptr<FileReceiver> r(new FileReceiver());
     r->channel_ = std::move(channel);
     r->options_ = std::move(options);
     r->callbacks_ = std::move(callbacks);
     std::weak_ptr<FileReceiver> weak = r;
-    r->channel_->setCallbacks(pc::DataChannel::Callbacks{
+    r->channel_->setCallbacks(DataChannel::Callbacks{
         .onOpen = {},
         .onMessage = [weak](ByteView d, bool binary) { if (auto p = weak.lock()) p->onMessage(d, binary); },
         .onClose = [weak] { if (auto p = weak.lock()) p->onClose(); },

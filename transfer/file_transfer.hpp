@@ -15,7 +15,7 @@
 #include <string>
 
 #include "core/common/time.hpp"
-#include "core/pc/peer_connection.hpp"
+#include "tincan/peer_connection.hpp"
 
 namespace tincan::transfer {
 
@@ -35,6 +35,7 @@ struct Done {
 };
 
 struct Callbacks {
+    std::function<void()> onOpen;                     // the channel opened (sender)
     std::function<void(const Progress&)> onProgress;  // at most every progressInterval
     std::function<void(const Done&)> onDone;
     std::function<void(const std::string& error)> onError;
@@ -45,7 +46,7 @@ class Sha256;
 // Sends one file. Create it right after createDataChannel("file").
 class FileSender : public std::enable_shared_from_this<FileSender> {
 public:
-    static std::shared_ptr<FileSender> start(std::shared_ptr<pc::DataChannel> channel, std::filesystem::path file,
+    static std::shared_ptr<FileSender> start(std::shared_ptr<DataChannel> channel, std::filesystem::path file,
                                              Callbacks callbacks, std::string* error);
     ~FileSender();
 
@@ -61,7 +62,7 @@ private:
     void fail(const std::string& why);
     void progress(bool force);
 
-    std::shared_ptr<pc::DataChannel> channel_;
+    std::shared_ptr<DataChannel> channel_;
     std::filesystem::path path_;
     std::string name_;
     Callbacks callbacks_;
@@ -85,7 +86,7 @@ struct ReceiverOptions {
 // Receives one file on a channel the peer opened with label "file".
 class FileReceiver : public std::enable_shared_from_this<FileReceiver> {
 public:
-    static std::shared_ptr<FileReceiver> start(std::shared_ptr<pc::DataChannel> channel, ReceiverOptions options,
+    static std::shared_ptr<FileReceiver> start(std::shared_ptr<DataChannel> channel, ReceiverOptions options,
                                                Callbacks callbacks);
     ~FileReceiver();
 
@@ -105,7 +106,7 @@ private:
     void progress(bool force);
     std::filesystem::path partialPath() const;
 
-    std::shared_ptr<pc::DataChannel> channel_;
+    std::shared_ptr<DataChannel> channel_;
     ReceiverOptions options_;
     Callbacks callbacks_;
     std::string name_;

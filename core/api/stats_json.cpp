@@ -1,0 +1,134 @@
+// StatsReport → JSON with the W3C member names (tincan/stats.hpp).
+#include <nlohmann/json.hpp>
+
+#include "tincan/stats.hpp"
+
+namespace tincan {
+
+namespace {
+
+using Json = nlohmann::json;
+
+template <typename T>
+void put(Json& j, const char* key, const std::optional<T>& v) {
+    if (v) j[key] = *v;
+}
+
+Json candidateJson(const IceCandidateStats& c, double ts) {
+    Json j = {{"id", c.id},
+              {"timestamp", ts},
+              {"type", c.local ? "local-candidate" : "remote-candidate"},
+              {"candidateType", c.candidateType},
+              {"protocol", c.protocol},
+              {"address", c.address},
+              {"port", c.port},
+              {"priority", c.priority},
+              {"foundation", c.foundation}};
+    put(j, "relayProtocol", c.relayProtocol);
+    put(j, "url", c.url);
+    return j;
+}
+
+Json pairJson(const CandidatePairStats& p, double ts) {
+    Json j = {{"id", p.id},
+              {"timestamp", ts},
+              {"type", "candidate-pair"},
+              {"transportId", "T01"},
+              {"localCandidateId", p.localCandidateId},
+              {"remoteCandidateId", p.remoteCandidateId},
+              {"state", p.state},
+              {"nominated", p.nominated},
+              {"priority", p.priority},
+              {"requestsSent", p.requestsSent},
+              {"requestsReceived", p.requestsReceived},
+              {"responsesSent", p.responsesSent},
+              {"responsesReceived", p.responsesReceived},
+              {"consentRequestsSent", p.consentRequestsSent},
+              {"packetsSent", p.packetsSent},
+              {"packetsReceived", p.packetsReceived},
+              {"bytesSent", p.bytesSent},
+              {"bytesReceived", p.bytesReceived},
+              {"totalRoundTripTime", p.totalRoundTripTime}};
+    put(j, "currentRoundTripTime", p.currentRoundTripTime);
+    return j;
+}
+
+Json transportJson(const TransportStats& t, double ts) {
+    Json j = {{"id", t.id},
+              {"timestamp", ts},
+              {"type", "transport"},
+              {"bytesSent", t.bytesSent},
+              {"bytesReceived", t.bytesReceived},
+              {"packetsSent", t.packetsSent},
+              {"packetsReceived", t.packetsReceived},
+              {"iceState", t.iceState},
+              {"dtlsState", t.dtlsState},
+              {"iceRole", t.iceRole},
+              {"localCertificateId", t.localCertificateId},
+              {"stunMalformedDropped", t.stunMalformedDropped},
+              {"stunUnauthorized", t.stunUnauthorized},
+              {"iceRoleConflicts", t.iceRoleConflicts},
+              {"dtlsRecordsDropped", t.dtlsRecordsDropped},
+              {"rtpPacketsDropped", t.rtpPacketsDropped},
+              {"unknownPacketsDropped", t.unknownPacketsDropped},
+              {"foreignPacketsDropped", t.foreignPacketsDropped},
+              {"earlyDtlsBuffered", t.earlyDtlsBuffered}};
+    put(j, "selectedCandidatePairId", t.selectedCandidatePairId);
+    put(j, "remoteCertificateId", t.remoteCertificateId);
+    put(j, "tlsVersion", t.tlsVersion);
+    put(j, "dtlsCipher", t.dtlsCipher);
+    put(j, "dtlsRole", t.dtlsRole);
+    put(j, "srtpCipher", t.srtpCipher);
+    return j;
+}
+
+}  // namespace
+
+const CandidatePairStats* StatsReport::selectedPair() const {
+    for (const auto& p : candidatePairs)
+        if (p.selected) return &p;
+    return nullptr;
+}
+
+const IceCandidateStats* StatsReport::candidate(const std::string& id) const {
+    for (const auto& c : candidates)
+        if (c.id == id) return &c;
+    return nullptr;
+}
+
+std::string toJson(const StatsReport& r, int indent) {
+    Json out = Json::array();
+    const double ts = r.timestampMs;
+    for (const auto& c : r.candidates) out.push_back(candidateJson(c, ts));
+    for (const auto& p : r.candidatePairs) out.push_back(pairJson(p, ts));
+    if (r.transport) out.push_back(transportJson(*r.transport, ts));
+    for (const auto& c : r.certificates)
+        out.push_back({{"id", c.id},
+                       {"timestamp", ts},
+                       {"type", "certificate"},
+                       {"fingerprint", c.fingerprint},
+                       {"fingerprintAlgorithm", c.fingerprintAlgorithm}});
+    for (const auto& d : r.dataChannels) {
+        Json j = {{"id", d.id},
+                  {"timestamp", ts},
+                  {"type", "data-channel"},
+                  {"label", d.label},
+                  {"protocol", d.protocol},
+                  {"state", d.state},
+                  {"messagesSent", d.messagesSent},
+                  {"bytesSent", d.bytesSent},
+                  {"messagesReceived", d.messagesReceived},
+                  {"bytesReceived", d.bytesReceived}};
+        put(j, "dataChannelIdentifier", d.dataChannelIdentifier);
+        out.push_back(j);
+    }
+    if (r.peerConnection)
+        out.push_back({{"id", r.peerConnection->id},
+                       {"timestamp", ts},
+                       {"type", "peer-connection"},
+                       {"dataChannelsOpened", r.peerConnection->dataChannelsOpened},
+                       {"dataChannelsClosed", r.peerConnection->dataChannelsClosed}});
+    return out.dump(indent);
+}
+
+}  // namespace tincan

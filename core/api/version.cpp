@@ -1,0 +1,7 @@
+#include "tincan/version.hpp"
+
+namespace tincan {
+
+const char* version() { return TINCAN_VERSION; }
+
+}  // namespace tincan
