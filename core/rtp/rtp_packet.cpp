@@ -16,7 +16,7 @@ const char* validateExtensions(uint16_t profile, ByteView block) {
     const uint8_t* end = p + block.size();
     if (profile == kOneByteProfile) {
         while (p < end) {
-            if (*p == 0) {
+            if ((*p >> 4) == 0) {  // padding; an id-0 header is skipped as one byte too
                 ++p;
                 continue;
             }

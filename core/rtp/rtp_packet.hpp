@@ -164,7 +164,7 @@ void RtpPacketView::forEachExtension(F&& f) const {
     const uint8_t* end = p + extensionBlock.size();
     if (extensionProfile == kOneByteProfile) {
         while (p < end) {
-            if (*p == 0) {  // padding
+            if ((*p >> 4) == 0) {  // padding (libwebrtc also skips an id-0 header byte)
                 ++p;
                 continue;
             }

@@ -109,6 +109,19 @@ TEST(RtpPacket, OneByteBlockWithPaddingAndStopId) {
     EXPECT_EQ(asString(v.payload), "p");
 }
 
+TEST(RtpPacket, OneByteIdZeroIsSkippedAsPadding) {
+    // 0x02 is id 0 with a length nibble: not an element (id 0 is reserved), skipped as 1 byte.
+    Bytes wire{0x90, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0xBE, 0xDE, 0, 1, 0x02, 0x10, 0x7F, 0};
+    auto v = mustParse(wire);
+    int elements = 0;
+    v.forEachExtension([&](const Extension& e) {
+        ++elements;
+        EXPECT_EQ(e.id, 1);
+    });
+    EXPECT_EQ(elements, 1);
+    EXPECT_EQ(readAudioLevel(v, 1)->levelDbov, 127);
+}
+
 TEST(RtpPacket, UnknownProfileIsCarriedButNotInterpreted) {
     Bytes wire{0x90, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0x12, 0x34, 0, 1, 0x11, 0x22, 0, 0};
     auto v = mustParse(wire);
