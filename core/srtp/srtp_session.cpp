@@ -194,4 +194,18 @@ std::optional<size_t> SrtpSession::unprotectRtcp(std::span<uint8_t> packet) {
     return size_t(len);
 }
 
+bool SrtpSession::unprotectRtpInto(ByteView packet, Bytes& out) {
+    out.assign(packet.begin(), packet.end());
+    auto n = unprotectRtp(out);
+    out.resize(n.value_or(0));
+    return n.has_value();
+}
+
+bool SrtpSession::unprotectRtcpInto(ByteView packet, Bytes& out) {
+    out.assign(packet.begin(), packet.end());
+    auto n = unprotectRtcp(out);
+    out.resize(n.value_or(0));
+    return n.has_value();
+}
+
 }  // namespace tincan::srtp

@@ -65,6 +65,11 @@ public:
     std::optional<size_t> unprotectRtp(std::span<uint8_t> packet);
     std::optional<size_t> unprotectRtcp(std::span<uint8_t> packet);
 
+    // Into a buffer: `out` receives the plaintext (the input stays as it was). False when
+    // dropped (counted).
+    bool unprotectRtpInto(ByteView packet, Bytes& out);
+    bool unprotectRtcpInto(ByteView packet, Bytes& out);
+
     uint16_t profile() const { return profile_; }
     const SrtpStats& stats() const { return stats_; }
 

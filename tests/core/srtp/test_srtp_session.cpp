@@ -108,6 +108,19 @@ TEST_P(SrtpProfiles, RoundTripBothWaysAndCountsDrops) {
     EXPECT_FALSE(server->unprotectRtcp(pli));
     EXPECT_EQ(server->stats().authFailed, 3u);
 
+    // Into a buffer: the input is left as it was.
+    Bytes third = rtpPacket(9, "into a buffer");
+    const Bytes thirdPlain = third;
+    ASSERT_TRUE(client->protectRtp(third));
+    const Bytes thirdWire = third;
+    Bytes out;
+    ASSERT_TRUE(server->unprotectRtpInto(third, out));
+    EXPECT_EQ(out, thirdPlain);
+    EXPECT_EQ(third, thirdWire);
+    EXPECT_FALSE(server->unprotectRtpInto(third, out));  // replay
+    EXPECT_TRUE(out.empty());
+    EXPECT_EQ(server->stats().replayDropped, 2u);
+
     // Too short to be RTP at all.
     Bytes tiny{0x80, 0x60, 0, 1};
     EXPECT_FALSE(server->unprotectRtp(tiny));
@@ -115,8 +128,8 @@ TEST_P(SrtpProfiles, RoundTripBothWaysAndCountsDrops) {
     EXPECT_EQ(server->stats().otherDropped, 1u);
     EXPECT_EQ(client->stats().otherDropped, 1u);
 
-    EXPECT_EQ(client->stats().rtpProtected, 2u);
-    EXPECT_EQ(server->stats().rtpUnprotected, 1u);
+    EXPECT_EQ(client->stats().rtpProtected, 3u);
+    EXPECT_EQ(server->stats().rtpUnprotected, 2u);
     EXPECT_EQ(server->stats().rtcpProtected, 1u);
     EXPECT_EQ(client->stats().rtcpUnprotected, 1u);
 }
