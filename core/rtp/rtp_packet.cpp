@@ -119,39 +119,44 @@ Bytes serializeRtp(const RtpHeader& h, ByteView payload, uint8_t paddingSize) {
     if (h.extensionFormat == ExtensionFormat::OneByte && !oneByte) return {};
     if (h.extensionFormat == ExtensionFormat::TwoByte) oneByte = false;
 
-    Bytes block;
-    for (const auto& e : h.extensions) {
-        if (oneByte) {
-            block.push_back(uint8_t(e.id << 4 | (e.data.size() - 1)));
-        } else {
-            block.push_back(e.id);
-            block.push_back(uint8_t(e.data.size()));
-        }
-        appendBytes(block, e.data);
-    }
-    while (block.size() % 4) block.push_back(0);  // RFC 8285 §4.1: padding bytes are 0
-    if (block.size() / 4 > 0xFFFF) return {};
-
-    Bytes out;
-    out.reserve(kFixedHeaderSize + 4 * h.csrcs.size() + 4 + block.size() + payload.size() +
-                paddingSize);
+    size_t blockSize = 0;
+    for (const auto& e : h.extensions) blockSize += (oneByte ? 1 : 2) + e.data.size();
+    blockSize = (blockSize + 3) & ~size_t(3);  // RFC 8285 §4.1: zero padding to a word
+    if (blockSize / 4 > 0xFFFF) return {};
     const bool hasExt = !h.extensions.empty();
-    out.push_back(uint8_t(0x80 | (paddingSize ? 0x20 : 0) | (hasExt ? 0x10 : 0) | h.csrcs.size()));
-    out.push_back(uint8_t((h.marker ? 0x80 : 0) | h.payloadType));
-    appendU16(out, h.sequenceNumber);
-    appendU32(out, h.timestamp);
-    appendU32(out, h.ssrc);
-    for (uint32_t c : h.csrcs) appendU32(out, c);
+
+    // One allocation, written front to back (this runs once per packet sent).
+    Bytes out(kFixedHeaderSize + 4 * h.csrcs.size() + (hasExt ? 4 + blockSize : 0) +
+              payload.size() + paddingSize);
+    uint8_t* p = out.data();
+    p[0] = uint8_t(0x80 | (paddingSize ? 0x20 : 0) | (hasExt ? 0x10 : 0) | h.csrcs.size());
+    p[1] = uint8_t((h.marker ? 0x80 : 0) | h.payloadType);
+    writeU16(p + 2, h.sequenceNumber);
+    writeU32(p + 4, h.timestamp);
+    writeU32(p + 8, h.ssrc);
+    p += kFixedHeaderSize;
+    for (uint32_t c : h.csrcs) {
+        writeU32(p, c);
+        p += 4;
+    }
     if (hasExt) {
-        appendU16(out, oneByte ? kOneByteProfile : kTwoByteProfile);
-        appendU16(out, uint16_t(block.size() / 4));
-        appendBytes(out, block);
+        writeU16(p, oneByte ? kOneByteProfile : kTwoByteProfile);
+        writeU16(p + 2, uint16_t(blockSize / 4));
+        uint8_t* block = p + 4;
+        for (const auto& e : h.extensions) {
+            if (oneByte) {
+                *block++ = uint8_t(e.id << 4 | (e.data.size() - 1));
+            } else {
+                *block++ = e.id;
+                *block++ = uint8_t(e.data.size());
+            }
+            if (!e.data.empty()) std::memcpy(block, e.data.data(), e.data.size());
+            block += e.data.size();
+        }
+        p += 4 + blockSize;  // the padding bytes are already zero
     }
-    appendBytes(out, payload);
-    if (paddingSize) {
-        out.insert(out.end(), paddingSize - 1, 0);
-        out.push_back(paddingSize);
-    }
+    if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
+    if (paddingSize) out.back() = paddingSize;  // the other padding bytes are zero
     return out;
 }
 
