@@ -8,6 +8,7 @@
 #include "core/rtp/nack_generator.hpp"
 #include "core/rtp/packet_history.hpp"
 #include "core/rtp/receive_statistics.hpp"
+#include "core/rtp/send_statistics.hpp"
 #include "core/rtp/twcc_generator.hpp"
 
 using namespace tincan;
@@ -226,4 +227,27 @@ TEST(PacketHistory, ResendsOncePerRttAndForgetsByAgeAndBytes) {
     h.put(t0 + 700ms, 2, Bytes(950, 9));  // pushes out everything older by bytes
     EXPECT_EQ(h.packetCount(), 1u);
     EXPECT_EQ(h.byteCount(), 950u);
+}
+
+TEST(SendStatistics, SenderReportMapsNtpToTheExtrapolatedRtpTimestamp) {
+    SendStatistics s(0xABC, 90000);
+    EXPECT_FALSE(s.makeSenderReport(t0, 1));
+    s.onPacketSent(1000, 4'294'960'000u, t0);  // near the 2^32 wrap
+    s.onPacketSent(500, 4'294'960'000u, t0);
+    auto sr = s.makeSenderReport(t0 + 100ms, 0x1234'5678'9ABC'DEF0);
+    ASSERT_TRUE(sr);
+    EXPECT_EQ(sr->ssrc, 0xABCu);
+    EXPECT_EQ(sr->ntpTime, 0x1234'5678'9ABC'DEF0u);
+    EXPECT_EQ(sr->rtpTimestamp, uint32_t(4'294'960'000u + 9000u));  // wrapped
+    EXPECT_EQ(sr->packetCount, 2u);
+    EXPECT_EQ(sr->octetCount, 1500u);
+    // The receiver's report echoes it; RTT follows.
+    RttEstimator rtt;
+    rtt.onSenderReportSent(t0 + 100ms, sr->ntpTime);
+    ReceiveStatistics rs(0xABC, {90000, 1});
+    rs.onPacket(t0, 1, 0);
+    rs.onSenderReport(t0 + 130ms, sr->ntpTime);
+    auto r = rtt.onReportBlock(t0 + 260ms, rs.makeReportBlock(t0 + 230ms));
+    ASSERT_TRUE(r);
+    EXPECT_NEAR(toMillis(*r), 60.0, 0.1);
 }
