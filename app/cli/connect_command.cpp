@@ -12,10 +12,12 @@
 
 #include "app/cli/commands.hpp"
 #include "app/cli/events.hpp"
-#include "app/cli/signaling_client.hpp"
+#include "session/signaling_client.hpp"
 #include "tincan/ice_transport.hpp"
 
 namespace tincan::cli {
+
+using session::SignalingClient;
 
 namespace {
 

@@ -1,7 +1,7 @@
 // A tincan-cli peer: a PeerConnection negotiated through the signaling server
-// (../shared/SIGNALING.md) — the newcomer offers, the first-in-room peer is polite in glare
-// (perfect negotiation), candidates trickle both ways — with the CLI.md event lines printed as
-// things happen. The commands (echo, send, receive) add what they do with data channels.
+// (../shared/SIGNALING.md) by session::Negotiator (perfect negotiation, shared with the desktop
+// app), with the CLI.md event lines printed as things happen. The commands (echo, send, receive)
+// add what they do with data channels.
 #pragma once
 
 #include <QCoreApplication>
@@ -12,7 +12,7 @@
 #include <memory>
 
 #include "app/cli/commands.hpp"
-#include "app/cli/signaling_client.hpp"
+#include "session/negotiator.hpp"
 #include "tincan/peer_connection.hpp"
 
 namespace tincan::cli {
@@ -43,22 +43,15 @@ public:
     int exec();
 
 private:
-    void onSignal(const nlohmann::json& msg);
-    void makeOffer();
-    void sendSignal(const nlohmann::json& msg);
-
     QCoreApplication& app_;
     CommonOptions options_;
     Hooks hooks_;
     std::shared_ptr<PeerConnection> pc_;
-    std::unique_ptr<SignalingClient> signaling_;
+    std::unique_ptr<session::Negotiator> negotiator_;
     QObject qtContext_;
-    bool polite_ = true;
     bool finished_ = false;
     bool everConnected_ = false;
-    bool joinedOnce_ = false;  // a later welcome is a rejoin after a signaling drop
     int exitCode_ = 0;
-    uint64_t ignoredSignals_ = 0;  // relayed messages of the wrong shape
     QTimer deadline_;
 };
 

@@ -1,10 +1,10 @@
-#include "app/cli/signaling_client.hpp"
+#include "session/signaling_client.hpp"
 
 #include <regex>
 
 #include <spdlog/spdlog.h>
 
-namespace tincan::cli {
+namespace tincan::session {
 
 SignalingClient::SignalingClient(QUrl url, Callbacks callbacks, QObject* parent)
     : QObject(parent), url_(std::move(url)), callbacks_(std::move(callbacks)) {
@@ -132,4 +132,4 @@ void SignalingClient::onText(const QString& text) {
     }
 }
 
-}  // namespace tincan::cli
+}  // namespace tincan::session

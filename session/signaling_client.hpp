@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace tincan::cli {
+namespace tincan::session {
 
 class SignalingClient : public QObject {
     Q_OBJECT
@@ -62,4 +62,4 @@ private:
     std::vector<nlohmann::json> pending_;
 };
 
-}  // namespace tincan::cli
+}  // namespace tincan::session

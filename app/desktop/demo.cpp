@@ -1,0 +1,177 @@
+#include "app/desktop/demo.hpp"
+
+#include <QApplication>
+#include <QDir>
+#include <QDockWidget>
+#include <QFile>
+#include <QRandomGenerator>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QTimer>
+
+#include <cstdio>
+#include <memory>
+
+#include "ui/bridge/local_signal_server.hpp"
+#include "ui/diagnostics/diagnostics_panel.hpp"
+#include "ui/models/room.hpp"
+#include "ui/windows/call_window.hpp"
+
+namespace tincan::app {
+
+using namespace tincan::ui;
+
+namespace {
+
+struct Demo {
+    QApplication& app;
+    DemoOptions options;
+    QTemporaryDir work;
+    LocalSignalServer server;
+    std::unique_ptr<CallWindow> a, b;
+    QString sentFile;
+    bool chatted = false, fileDone = false, finishing = false;
+    int exitCode = 0;
+
+    Demo(QApplication& application, DemoOptions o) : app(application), options(std::move(o)) {}
+
+    AppSettings sideSettings(const QString& name) {
+        AppSettings s;
+        s.downloadFolder = work.filePath(name);
+        QDir().mkpath(s.downloadFolder);
+        s.autoAcceptBytes = 64ull * 1024 * 1024;  // the demo's file is accepted without a click
+        return s;
+    }
+
+    void start(const QString& url) {
+        RoomAddress room{"demo-" + newRoomCode(), url};
+        std::printf("demo: signaling %s, room %s\n", qPrintable(url), qPrintable(room.code));
+        a = std::make_unique<CallWindow>(sideSettings("alice"), room);
+        b = std::make_unique<CallWindow>(sideSettings("bob"), room);
+        a->setWindowTitle(a->windowTitle() + " — Alice");
+        b->setWindowTitle(b->windowTitle() + " — Bob");
+        for (auto* w : {a.get(), b.get()}) {
+            w->findChild<QDockWidget*>("diagnosticsDock")->show();
+            w->resize(1100, 820);
+        }
+        a->move(0, 0);
+        b->move(1110, 0);
+        a->show();
+        b->show();
+        CallConfig config;
+        config.allowLoopback = true;
+        config.interfaces = {"lo"};
+        a->start(config);
+        // Bob joins a moment later, so Alice is the first in the room (the polite peer).
+        QTimer::singleShot(300, &app, [this, config] { b->start(config); });
+
+        QObject::connect(b->bridge(), &CallBridge::messageChannelOpen, &app,
+                         [this] { QTimer::singleShot(300, &app, [this] { exchange(); }); });
+        QObject::connect(b.get(), &CallWindow::transferFinished, &app,
+                         [this](int, const QString& path, const QString& sha) {
+                             std::printf("demo: Bob received %s (sha-256 %s)\n", qPrintable(path),
+                                         qPrintable(sha));
+                             fileDone = true;
+                             maybeFinish();
+                         });
+        QObject::connect(a.get(), &CallWindow::transferFailed, &app,
+                         [this](int, const QString& why) { fail("file: " + why); });
+    }
+
+    void exchange() {
+        if (chatted) return;
+        chatted = true;
+        a->sendChat("Hello Bob — this line crossed a Tincan data channel.");
+        b->sendChat("Hi Alice! Send me that file?");
+        // A small file with random content, so the sha-256 proves the bytes.
+        sentFile = work.filePath("tincan-demo.bin");
+        QFile f(sentFile);
+        if (!f.open(QIODevice::WriteOnly)) return fail("cannot write " + sentFile);
+        QByteArray bytes(256 * 1024, '\0');
+        for (auto& c : bytes) c = char(QRandomGenerator::global()->bounded(256));
+        f.write(bytes);
+        f.close();
+        a->sendFiles({sentFile});
+    }
+
+    void maybeFinish() {
+        if (!fileDone || finishing) return;
+        finishing = true;
+        // Two more stats ticks so the graphs and tables have something to show.
+        QTimer::singleShot(2500, &app, [this] { finish(); });
+    }
+
+    void finish() {
+        auto* diag = a->diagnostics();
+        const StatsReport* stats = diag->latest();
+        double rttMs = 0;
+        if (stats)
+            if (const auto* sel = stats->selectedPair(); sel && sel->currentRoundTripTime)
+                rttMs = *sel->currentRoundTripTime * 1000;
+        uint64_t sent = stats && stats->transport ? stats->transport->bytesSent : 0;
+        uint64_t received = stats && stats->transport ? stats->transport->bytesReceived : 0;
+        std::printf("demo: path: %s — %s\n", qPrintable(diag->pathText()),
+                    qPrintable(diag->pairText()));
+        std::printf("demo: RTT %.2f ms; Alice sent %llu bytes, received %llu bytes\n", rttMs,
+                    static_cast<unsigned long long>(sent),
+                    static_cast<unsigned long long>(received));
+        if (options.screenshotDir.isEmpty()) return;  // with a display: stay open
+        QDir().mkpath(options.screenshotDir);
+        QDir dir(options.screenshotDir);
+        b->sideTabs()->setCurrentIndex(0);
+        a->sideTabs()->setCurrentIndex(0);
+        diag->tabs()->setCurrentIndex(0);
+        save(a->grab(), dir.filePath("call-window.png"));
+        b->sideTabs()->setCurrentIndex(1);
+        save(b->grab(), dir.filePath("file-transfer.png"));
+        save(a->findChild<QDockWidget*>("diagnosticsDock")->grab(),
+             dir.filePath("diagnostics-summary.png"));
+        diag->tabs()->setCurrentIndex(2);
+        save(a->findChild<QDockWidget*>("diagnosticsDock")->grab(),
+             dir.filePath("diagnostics-pairs.png"));
+        diag->tabs()->setCurrentIndex(4);
+        save(a->findChild<QDockWidget*>("diagnosticsDock")->grab(),
+             dir.filePath("diagnostics-graphs.png"));
+        std::printf("demo: screenshots in %s\n", qPrintable(dir.absolutePath()));
+        done(0);
+    }
+
+    void save(const QPixmap& pixmap, const QString& path) {
+        if (!pixmap.save(path)) std::fprintf(stderr, "demo: could not save %s\n", qPrintable(path));
+    }
+
+    void fail(const QString& why) {
+        std::fprintf(stderr, "demo failed: %s\n", qPrintable(why));
+        done(1);
+    }
+
+    void done(int code) {
+        exitCode = code;
+        if (a) a->hangUp();
+        if (b) b->hangUp();
+        QTimer::singleShot(200, &app, [this] { app.exit(exitCode); });
+    }
+};
+
+}  // namespace
+
+int runDemo(QApplication& app, const DemoOptions& options) {
+    Demo demo(app, options);
+    QObject::connect(&demo.server, &LocalSignalServer::ready, &app,
+                     [&demo](const QString& url) { demo.start(url); });
+    QObject::connect(&demo.server, &LocalSignalServer::failed, &app,
+                     [&demo](const QString& why) { demo.fail(why); });
+    demo.server.start("127.0.0.1");
+    QTimer::singleShot(options.timeoutSeconds * 1000, &app, [&demo] {
+        if (demo.finishing) return;
+        QString state = demo.a ? demo.a->headlineText() : QString("no signaling server");
+        demo.fail(
+            QString("not done after %1 s (Alice: %2)").arg(demo.options.timeoutSeconds).arg(state));
+    });
+    int code = app.exec();
+    demo.a.reset();
+    demo.b.reset();
+    return code;
+}
+
+}  // namespace tincan::app

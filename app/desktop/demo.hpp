@@ -1,0 +1,19 @@
+// tincan --demo: two peers in one process, joined through a local tincan-signal over
+// loopback, chatting and sending a file, the diagnostics open. Without a display (offscreen,
+// Xvfb with --screenshots) it saves screenshots, prints a summary and exits.
+#pragma once
+
+#include <QString>
+
+class QApplication;
+
+namespace tincan::app {
+
+struct DemoOptions {
+    QString screenshotDir;  // empty: keep the windows open
+    int timeoutSeconds = 45;
+};
+
+int runDemo(QApplication& app, const DemoOptions& options);
+
+}  // namespace tincan::app

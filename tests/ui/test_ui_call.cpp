@@ -1,0 +1,179 @@
+// Two call windows in one process join one room through a tincan-signal child process,
+// connect, chat both ways, send a file through the UI path (offer, Accept clicked on the
+// receiving side, progress, sha-256), and show the nominated pair and the path in words in the
+// diagnostics panel. Screenshots of each step go to $TINCAN_SCREENSHOTS.
+#include <QCryptographicHash>
+#include <QDir>
+#include <QDockWidget>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMimeData>
+#include <QPushButton>
+#include <QRandomGenerator>
+#include <QSignalSpy>
+#include <QTabWidget>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUrl>
+
+#include "ui/bridge/local_signal_server.hpp"
+#include "ui/diagnostics/diagnostics_panel.hpp"
+#include "ui/diagnostics/timeline.hpp"
+#include "ui/widgets/chat_panel.hpp"
+#include "ui/widgets/transfer_list.hpp"
+#include "ui/windows/call_window.hpp"
+
+using namespace tincan;
+using namespace tincan::ui;
+
+static void shot(QWidget* w, const QString& name) {
+    QString dir = qEnvironmentVariable("TINCAN_SCREENSHOTS");
+    if (dir.isEmpty()) return;
+    QDir().mkpath(dir);
+    QVERIFY(w->grab().save(dir + "/" + name));
+}
+
+static QByteArray sha256Of(const QString& path) {
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) return {};
+    QCryptographicHash h(QCryptographicHash::Sha256);
+    h.addData(&f);
+    return h.result().toHex();
+}
+
+class TestUiCall : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+    LocalSignalServer server_;
+    std::unique_ptr<CallWindow> alice_, bob_;
+
+private slots:
+    void initTestCase() {
+        QSignalSpy ready(&server_, &LocalSignalServer::ready);
+        server_.start("127.0.0.1");
+        QVERIFY2(ready.wait(10000), qPrintable(LocalSignalServer::program()));
+    }
+
+    void joinAndConnect() {
+        RoomAddress room{"ui-test-room", server_.url()};
+        AppSettings a, b;
+        a.downloadFolder = dir_.filePath("alice");
+        b.downloadFolder = dir_.filePath("bob");
+        QDir().mkpath(a.downloadFolder);
+        QDir().mkpath(b.downloadFolder);
+        b.autoAcceptBytes = 0;  // Bob is asked, and clicks Accept
+        alice_ = std::make_unique<CallWindow>(a, room);
+        bob_ = std::make_unique<CallWindow>(b, room);
+        alice_->show();
+        bob_->show();
+        CallConfig config;
+        config.allowLoopback = true;
+        config.interfaces = {"lo"};
+        alice_->start(config);
+        QTRY_COMPARE_WITH_TIMEOUT(alice_->status().phase(), CallPhase::Waiting, 10000);
+        QCOMPARE(alice_->headlineText(), QString("Waiting for the other person to join"));
+        bob_->start(config);
+        QTRY_COMPARE_WITH_TIMEOUT(alice_->status().phase(), CallPhase::Connected, 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(bob_->status().phase(), CallPhase::Connected, 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            alice_->headlineText().startsWith("Connected — Direct (same network)"), 5000);
+    }
+
+    void chatBothWays() {
+        QTRY_VERIFY_WITH_TIMEOUT(alice_->chat()->input()->isEnabled(), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(bob_->chat()->input()->isEnabled(), 10000);
+        QTest::keyClicks(alice_->chat()->input(), "hello from alice");
+        QTest::keyClick(alice_->chat()->input(), Qt::Key_Return);
+        QTRY_VERIFY_WITH_TIMEOUT(bob_->chat()->transcript().contains("Them: hello from alice"),
+                                 5000);
+        bob_->sendChat("hi alice");
+        QTRY_VERIFY_WITH_TIMEOUT(alice_->chat()->transcript().contains("Them: hi alice"), 5000);
+        QVERIFY(alice_->chat()->transcript().contains("You: hello from alice"));
+    }
+
+    void sendFileThroughTheWindow() {
+        QString path = dir_.filePath("report.bin");
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        QByteArray bytes(600 * 1024 + 17, '\0');
+        for (auto& c : bytes) c = char(QRandomGenerator::global()->bounded(256));
+        f.write(bytes);
+        f.close();
+        QSignalSpy done(bob_.get(), &CallWindow::transferFinished);
+        QSignalSpy sent(alice_.get(), &CallWindow::transferFinished);
+        // Dropped on Alice's window, as a person would.
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(path)});
+        QDropEvent drop(QPointF(100, 100), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QCoreApplication::sendEvent(alice_.get(), &drop);
+        QCOMPARE(alice_->transferList()->rowCount(), 1);
+        // Bob's row asks; he clicks Accept.
+        QTRY_COMPARE_WITH_TIMEOUT(bob_->transferList()->rowCount(), 1, 5000);
+        QPushButton* accept = nullptr;
+        for (auto* b : bob_->transferList()->findChildren<QPushButton*>())
+            if (b->text() == "Accept" && b->isVisible()) accept = b;
+        QVERIFY(accept);
+        shot(bob_.get(), "incoming-file.png");
+        QTest::mouseClick(accept, Qt::LeftButton);
+        QVERIFY(done.wait(20000));
+        QString stored = done.at(0).at(1).toString();
+        QString sha = done.at(0).at(2).toString();
+        QCOMPARE(QFileInfo(stored).absolutePath(), QDir(dir_.filePath("bob")).absolutePath());
+        QCOMPARE(sha256Of(stored), sha256Of(path));
+        QCOMPARE(sha.toLatin1(), sha256Of(path));
+        QTRY_COMPARE_WITH_TIMEOUT(sent.count(), 1, 5000);
+        QVERIFY(bob_->transferList()->statusText(1).contains(sha));
+        shot(bob_.get(), "file-transfer.png");
+    }
+
+    void diagnosticsShowTheNominatedPair() {
+        auto* dock = alice_->findChild<QDockWidget*>("diagnosticsDock");
+        QVERIFY(dock);
+        dock->show();
+        auto* diag = alice_->diagnostics();
+        QTRY_VERIFY_WITH_TIMEOUT(diag->latest() && diag->latest()->selectedPair(), 5000);
+        QCOMPARE(diag->pathText(), QString("Direct (same network)"));
+        QVERIFY2(diag->pairText().startsWith("host udp 127.0.0.1:"), qPrintable(diag->pairText()));
+        auto* path = diag->findChild<QLabel*>("pathLabel");
+        QCOMPARE(path->text(), QString("Direct (same network)"));
+        // The pairs table: the selected pair first, in bold, nominated.
+        auto* pairs = qobject_cast<QTableView*>(diag->tabs()->widget(2));
+        QVERIFY(pairs);
+        auto* model = pairs->model();
+        QVERIFY(model->rowCount() >= 1);
+        QVERIFY(model->data(model->index(0, 2)).toString().contains("(selected)"));
+        QCOMPARE(model->data(model->index(0, 3)).toString(), QString("yes"));
+        QVERIFY(model->data(model->index(0, 0), Qt::FontRole).value<QFont>().bold());
+        QVERIFY(diag->whyText().join(' ').contains("same network"));
+        QVERIFY(diag->timeline()->timeToConnectedMs().has_value());
+        // Two more ticks so the graphs have lines.
+        QTest::qWait(2200);
+        shot(alice_.get(), "call-window.png");
+        for (int tab : {0, 2, 3, 4}) {
+            diag->tabs()->setCurrentIndex(tab);
+            shot(dock, QString("diagnostics-%1.png").arg(tab));
+        }
+        QByteArray dump = diag->exportJson(true);
+        QVERIFY(!dump.contains("127.0.0.1"));
+        QVERIFY(diag->exportJson(false).contains("127.0.0.1"));
+        QVERIFY(diag->reportText(false).contains("Direct (same network)"));
+    }
+
+    void hangUpEndsBothSides() {
+        alice_->hangUp();
+        QCOMPARE(alice_->headlineText(), QString("Call ended"));
+        QTRY_COMPARE_WITH_TIMEOUT(bob_->status().phase(), CallPhase::Ended, 10000);
+        QVERIFY(bob_->status().detail().contains("hung up"));
+    }
+
+    void cleanupTestCase() {
+        alice_.reset();
+        bob_.reset();
+        server_.stop();
+    }
+};
+
+QTEST_MAIN(TestUiCall)
+#include "test_ui_call.moc"

@@ -1,0 +1,134 @@
+#include "ui/widgets/transfer_list.hpp"
+
+#include <QDesktopServices>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QUrl>
+#include <QVBoxLayout>
+
+namespace tincan::ui {
+
+TransferList::TransferList(QWidget* parent) : QWidget(parent) {
+    layout_ = new QVBoxLayout(this);
+    layout_->setContentsMargins(0, 0, 0, 0);
+    layout_->addStretch();
+}
+
+QString TransferList::humanSize(quint64 bytes) {
+    const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+    double v = double(bytes);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    return QString("%1 %2").arg(v, 0, 'f', u == 0 ? 0 : 1).arg(units[u]);
+}
+
+void TransferList::addRow(int id, bool outgoing, const QString& name, quint64 size) {
+    Row row;
+    row.outgoing = outgoing;
+    row.box = new QWidget(this);
+    auto* v = new QVBoxLayout(row.box);
+    v->setContentsMargins(4, 4, 4, 4);
+    row.title = new QLabel(QString("%1 <b>%2</b> (%3)")
+                               .arg(outgoing ? "↑" : "↓", name.toHtmlEscaped(), humanSize(size)));
+    row.status = new QLabel;
+    row.status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    row.status->setWordWrap(true);
+    row.bar = new QProgressBar;
+    row.bar->setRange(0, 1000);
+    row.bar->setValue(0);
+    row.bar->setTextVisible(false);
+    row.bar->setMaximumHeight(10);
+    auto* buttons = new QHBoxLayout;
+    row.accept = new QPushButton(tr("Accept"));
+    row.reject = new QPushButton(tr("Reject"));
+    row.cancel = new QPushButton(tr("Cancel"));
+    row.show = new QPushButton(tr("Show in folder"));
+    for (auto* b : {row.accept, row.reject, row.cancel, row.show}) {
+        buttons->addWidget(b);
+        b->setVisible(false);
+    }
+    row.cancel->setVisible(true);
+    buttons->addStretch();
+    v->addWidget(row.title);
+    v->addWidget(row.bar);
+    v->addWidget(row.status);
+    v->addLayout(buttons);
+    connect(row.accept, &QPushButton::clicked, this, [this, id] { emit acceptClicked(id); });
+    connect(row.reject, &QPushButton::clicked, this, [this, id] { emit rejectClicked(id); });
+    connect(row.cancel, &QPushButton::clicked, this, [this, id] { emit cancelClicked(id); });
+    layout_->insertWidget(layout_->count() - 1, row.box);
+    rows_.insert(id, row);
+    setWaiting(id,
+               outgoing ? tr("waiting for the other person to accept") : tr("waiting for data"));
+}
+
+void TransferList::askToAccept(int id) {
+    auto it = rows_.find(id);
+    if (it == rows_.end()) return;
+    it->accept->setVisible(true);
+    it->reject->setVisible(true);
+    it->cancel->setVisible(false);
+    it->status->setText(tr("The other person wants to send you this file."));
+}
+
+void TransferList::setWaiting(int id, const QString& text) {
+    auto it = rows_.find(id);
+    if (it == rows_.end()) return;
+    it->accept->setVisible(false);
+    it->reject->setVisible(false);
+    it->cancel->setVisible(true);
+    it->status->setText(text);
+}
+
+void TransferList::setProgress(int id, quint64 bytes, quint64 size) {
+    auto it = rows_.find(id);
+    if (it == rows_.end()) return;
+    if (!it->clock.isValid()) {
+        it->clock.start();
+        it->firstBytes = bytes;
+    }
+    it->bar->setValue(size ? int(1000 * bytes / size) : 0);
+    double seconds = double(it->clock.elapsed()) / 1000.0;
+    double rate = seconds > 0.2 ? double(bytes - it->firstBytes) / seconds : 0;
+    QString text = QString("%1 of %2").arg(humanSize(bytes), humanSize(size));
+    if (rate > 0) {
+        double left = double(size - bytes) / rate;
+        text += tr(" — %1/s, %2 s left").arg(humanSize(quint64(rate))).arg(left, 0, 'f', 0);
+    }
+    it->status->setText(text);
+}
+
+void TransferList::setDone(int id, const QString& path, const QString& sha256, double seconds) {
+    auto it = rows_.find(id);
+    if (it == rows_.end()) return;
+    it->bar->setValue(1000);
+    it->cancel->setVisible(false);
+    it->status->setText(
+        tr("Done in %1 s — SHA-256 %2 (verified)").arg(seconds, 0, 'f', 2).arg(sha256));
+    if (!it->outgoing) {
+        it->show->setVisible(true);
+        QString folder = QFileInfo(path).absolutePath();
+        connect(it->show, &QPushButton::clicked, this,
+                [folder] { QDesktopServices::openUrl(QUrl::fromLocalFile(folder)); });
+    }
+}
+
+void TransferList::setFailed(int id, const QString& why) {
+    auto it = rows_.find(id);
+    if (it == rows_.end()) return;
+    for (auto* b : {it->accept, it->reject, it->cancel}) b->setVisible(false);
+    it->status->setText(tr("Stopped: %1").arg(why));
+}
+
+QString TransferList::statusText(int id) const {
+    auto it = rows_.find(id);
+    return it == rows_.end() ? QString() : it->status->text();
+}
+
+}  // namespace tincan::ui

@@ -1,0 +1,56 @@
+// The file transfers of a call, one row each: name, size, a progress bar with speed and time
+// left, the SHA-256 when done, and the buttons that fit the row's state (accept/reject,
+// cancel, show in folder).
+#pragma once
+
+#include <QElapsedTimer>
+#include <QMap>
+#include <QWidget>
+
+class QVBoxLayout;
+class QLabel;
+class QProgressBar;
+class QPushButton;
+
+namespace tincan::ui {
+
+class TransferList : public QWidget {
+    Q_OBJECT
+public:
+    explicit TransferList(QWidget* parent = nullptr);
+
+    void addRow(int id, bool outgoing, const QString& name, quint64 size);
+    void askToAccept(int id);  // shows Accept / Reject
+    void setWaiting(int id, const QString& text);
+    void setProgress(int id, quint64 bytes, quint64 size);
+    void setDone(int id, const QString& path, const QString& sha256, double seconds);
+    void setFailed(int id, const QString& why);
+    int rowCount() const { return int(rows_.size()); }
+    QString statusText(int id) const;
+
+    static QString humanSize(quint64 bytes);
+
+signals:
+    void acceptClicked(int id);
+    void rejectClicked(int id);
+    void cancelClicked(int id);
+
+private:
+    struct Row {
+        QWidget* box = nullptr;
+        QLabel* title = nullptr;
+        QLabel* status = nullptr;
+        QProgressBar* bar = nullptr;
+        QPushButton* accept = nullptr;
+        QPushButton* reject = nullptr;
+        QPushButton* cancel = nullptr;
+        QPushButton* show = nullptr;
+        QElapsedTimer clock;
+        quint64 firstBytes = 0;
+        bool outgoing = true;
+    };
+    QVBoxLayout* layout_ = nullptr;
+    QMap<int, Row> rows_;
+};
+
+}  // namespace tincan::ui

@@ -1,0 +1,53 @@
+// The first window: create a room (a short code and a link to copy), join one by code or
+// link, or pick a recent room; settings.
+#pragma once
+
+#include <QWidget>
+
+#include "ui/models/app_settings.hpp"
+#include "ui/models/room.hpp"
+
+class QLabel;
+class QLineEdit;
+class QListWidget;
+class QPushButton;
+class QSettings;
+
+namespace tincan::ui {
+
+class StartWindow : public QWidget {
+    Q_OBJECT
+public:
+    StartWindow(QSettings& store, QWidget* parent = nullptr);
+    // The server new rooms use when none is configured (the local tincan-signal), once known.
+    void setLocalServer(const QString& url);
+    void setServerProblem(const QString& text);
+    QString serverUrl() const;
+    void createRoom();
+    QLineEdit* joinField() const { return join_; }
+    QString shownLink() const;
+    void reloadSettings();
+
+signals:
+    void joinRequested(const tincan::ui::RoomAddress& room);
+    void settingsRequested();
+
+private:
+    void join(const QString& text);
+    void refreshRecent();
+
+    QSettings& store_;
+    AppSettings settings_;
+    QString localServer_;
+    QLabel* serverLabel_ = nullptr;
+    QLabel* code_ = nullptr;
+    QLineEdit* link_ = nullptr;
+    QPushButton* copy_ = nullptr;
+    QPushButton* startCall_ = nullptr;
+    QLineEdit* join_ = nullptr;
+    QLabel* joinError_ = nullptr;
+    QListWidget* recent_ = nullptr;
+    RoomAddress created_;
+};
+
+}  // namespace tincan::ui
