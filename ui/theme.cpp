@@ -12,7 +12,8 @@ static void initTincanResources() {
 namespace tincan::ui {
 
 void initResources() {
-    initTincanResources();
+    static const bool once = (initTincanResources(), true);
+    (void)once;
 }
 
 static QPalette darkPalette() {

@@ -6,7 +6,8 @@
 namespace tincan::ui {
 
 void applyTheme(Theme theme);
-// The compiled-in icons (resources/tincan.qrc) in a static library need an explicit init.
+// The compiled-in icons (resources/tincan.qrc) in a static library need an explicit init;
+// idempotent, called by the windows.
 void initResources();
 
 }  // namespace tincan::ui

@@ -87,7 +87,7 @@ struct Demo {
         sentFile = work.filePath("tincan-demo.bin");
         QFile f(sentFile);
         if (!f.open(QIODevice::WriteOnly)) return fail("cannot write " + sentFile);
-        QByteArray bytes(256 * 1024, '\0');
+        QByteArray bytes(4 * 1024 * 1024, '\0');
         for (auto& c : bytes) c = char(QRandomGenerator::global()->bounded(256));
         f.write(bytes);
         f.close();
@@ -97,8 +97,8 @@ struct Demo {
     void maybeFinish() {
         if (!fileDone || finishing) return;
         finishing = true;
-        // Two more stats ticks so the graphs and tables have something to show.
-        QTimer::singleShot(2500, &app, [this] { finish(); });
+        // A few more stats ticks so the graphs and tables have something to show.
+        QTimer::singleShot(5500, &app, [this] { finish(); });
     }
 
     void finish() {

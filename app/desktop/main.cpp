@@ -61,9 +61,22 @@ int runApp(QApplication& app, const QString& joinLink) {
     return app.exec();
 }
 
+// Qt's offscreen plugin warns about window features it lacks; not news for a person.
+void quietHandler(QtMsgType type, const QMessageLogContext& context, const QString& message) {
+    if (message.startsWith("This plugin does not support") ||
+        message.startsWith("QStandardPaths: XDG_RUNTIME_DIR"))
+        return;
+    qt_message_output(type, context, message);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    // No display at all (a server, CI): render offscreen, so --help, --version and --demo work.
+    if (!qEnvironmentVariableIsSet("QT_QPA_PLATFORM") && !qEnvironmentVariableIsSet("DISPLAY") &&
+        !qEnvironmentVariableIsSet("WAYLAND_DISPLAY"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    qInstallMessageHandler(quietHandler);
     QApplication app(argc, argv);
     QApplication::setApplicationName("tincan");
     QApplication::setOrganizationName("tincan");

@@ -107,7 +107,9 @@ private slots:
         QMimeData mime;
         mime.setUrls({QUrl::fromLocalFile(path)});
         QDropEvent drop(QPointF(100, 100), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
-        QCoreApplication::sendEvent(alice_.get(), &drop);
+        // Straight to the window's event handler: QApplication routes a Drop only to the
+        // target of a platform drag, and offscreen there is none.
+        static_cast<QObject*>(alice_.get())->event(&drop);
         QCOMPARE(alice_->transferList()->rowCount(), 1);
         // Bob's row asks; he clicks Accept.
         QTRY_COMPARE_WITH_TIMEOUT(bob_->transferList()->rowCount(), 1, 5000);
@@ -135,7 +137,10 @@ private slots:
         auto* diag = alice_->diagnostics();
         QTRY_VERIFY_WITH_TIMEOUT(diag->latest() && diag->latest()->selectedPair(), 5000);
         QCOMPARE(diag->pathText(), QString("Direct (same network)"));
-        QVERIFY2(diag->pairText().startsWith("host udp 127.0.0.1:"), qPrintable(diag->pairText()));
+        const QString pair = diag->pairText();
+        QVERIFY2(pair.startsWith("host udp 127.0.0.1:") || pair.startsWith("host udp [::1]:"),
+                 qPrintable(pair));
+        QVERIFY2(pair.contains(" ↔ host udp "), qPrintable(pair));
         auto* path = diag->findChild<QLabel*>("pathLabel");
         QCOMPARE(path->text(), QString("Direct (same network)"));
         // The pairs table: the selected pair first, in bold, nominated.
@@ -156,7 +161,9 @@ private slots:
             shot(dock, QString("diagnostics-%1.png").arg(tab));
         }
         QByteArray dump = diag->exportJson(true);
-        QVERIFY(!dump.contains("127.0.0.1"));
+        QVERIFY2(
+            !dump.contains("127.0.0.1"),
+            dump.mid(std::max<qsizetype>(0, dump.indexOf("127.0.0.1") - 300), 400).constData());
         QVERIFY(diag->exportJson(false).contains("127.0.0.1"));
         QVERIFY(diag->reportText(false).contains("Direct (same network)"));
     }

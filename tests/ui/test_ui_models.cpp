@@ -139,6 +139,12 @@ private slots:
         QVERIFY2(!s.contains("192.168"), qPrintable(s));
         QVERIFY2(!s.contains("2001:db8"), qPrintable(s));
         QVERIFY2(!s.contains("fe80"), qPrintable(s));
+        QCOMPARE(stripAddresses("[::1]:5000"), QString("[x:x::x]:5000"));
+        // A certificate fingerprint is no address.
+        const QString fp =
+            "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:"
+            "23:45:67:89";
+        QCOMPARE(stripAddresses(fp), fp);
         StatsReport r;
         r.timestampMs = 1.7e12;
         r.candidates = {{"L1", true, "host", "udp", "10.1.2.3", 5000, 1, "1", {}, {}}};

@@ -10,11 +10,16 @@ static QString protoName(TransportProtocol p) {
     return p == TransportProtocol::Tcp ? "TCP" : "UDP";
 }
 
+// "192.0.2.1:5000", "[::1]:5000".
+static QString hostPort(const std::string& address, uint16_t port) {
+    QString a = QString::fromStdString(address);
+    return (a.contains(':') ? "[" + a + "]" : a) + ":" + QString::number(port);
+}
+
 QString candidateInWords(const CandidateInfo& c) {
-    return QString("%1 %2 %3:%4")
+    return QString("%1 %2 %3")
         .arg(toString(c.type), c.protocol == TransportProtocol::Tcp ? "tcp" : "udp",
-             QString::fromStdString(c.address))
-        .arg(c.port);
+             hostPort(c.address, c.port));
 }
 
 QString pathInWords(const CandidatePair& pair) {
@@ -54,7 +59,7 @@ QString pairOutcome(const CandidatePairStats& p) {
             .arg(p.responsesReceived);
     }
     if (p.state == "succeeded")
-        return QObject::tr("succeeded (%1 checks, %2 responses)")
+        return QObject::tr("succeeded (%1 check(s), %2 response(s))")
             .arg(p.requestsSent)
             .arg(p.responsesReceived);
     if (p.state == "frozen" || p.state == "waiting")
@@ -109,12 +114,11 @@ QStringList whyThisPath(const StatsReport& report, bool relayOnly) {
         const auto* l = report.candidate(p.localCandidateId);
         const auto* r = report.candidate(p.remoteCandidateId);
         if (!l || !r) continue;
-        QString line = QString("• %1 %2:%3 ↔ %4 %5:%6 — %7")
-                           .arg(l->candidateType.c_str(), QString::fromStdString(l->address))
-                           .arg(l->port)
-                           .arg(r->candidateType.c_str(), QString::fromStdString(r->address))
-                           .arg(r->port)
-                           .arg(pairOutcome(p));
+        QString line =
+            QString("• %1 %2 ↔ %3 %4 — %5")
+                .arg(QString::fromStdString(l->candidateType), hostPort(l->address, l->port),
+                     QString::fromStdString(r->candidateType), hostPort(r->address, r->port),
+                     pairOutcome(p));
         if (p.selected) line += QObject::tr(" ← selected");
         out << line;
     }

@@ -16,8 +16,10 @@ using Json = nlohmann::json;
 
 QString stripAddresses(const QString& text) {
     static const QRegularExpression v4(R"(\b(?:\d{1,3}\.){3}\d{1,3}\b)");
+    // Full or "::"-compressed IPv6, not inside a longer run of hex and colons (a certificate
+    // fingerprint is 32 colon-separated bytes: it must stay as it is).
     static const QRegularExpression v6(
-        R"(\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{0,4}\b|\b[0-9a-fA-F]{1,4}::(?:[0-9a-fA-F]{1,4}:?)*)");
+        R"((?<![0-9A-Fa-f:])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4})*::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4})*)?|::[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4})*)(?![0-9A-Fa-f:]))");
     QString out = text;
     out.replace(v4, "x.x.x.x");
     out.replace(v6, "x:x::x");
@@ -74,10 +76,10 @@ QByteArray webrtcInternalsDump(const DumpInput& in) {
                 .toString(Qt::ISODateWithMs)
                 .toStdString();
         };
-        stats[key] = {{"startTime", fmt(s.start)},
-                      {"endTime", fmt(s.end)},
-                      {"statsType", s.type},
-                      {"values", s.values.dump()}};
+        stats[maybeStrip(key, in.stripAddresses)] = {{"startTime", fmt(s.start)},
+                                                     {"endTime", fmt(s.end)},
+                                                     {"statsType", s.type},
+                                                     {"values", s.values.dump()}};
     }
     pc["stats"] = stats;
     Json dump;

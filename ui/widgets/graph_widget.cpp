@@ -52,7 +52,9 @@ void GraphWidget::paintEvent(QPaintEvent*) {
     for (const auto& s : series_) {
         if (s.values.size() < 2) continue;
         QPainterPath path;
-        double dx = double(right - left) / double(kWindow - 1);
+        // The x axis grows with the samples up to the window, so a young call fills the graph.
+        size_t span = std::clamp<size_t>(s.values.size(), 30, kWindow);
+        double dx = double(right - left) / double(span - 1);
         double x0 = right - dx * double(s.values.size() - 1);
         for (size_t i = 0; i < s.values.size(); ++i) {
             QPointF pt(x0 + dx * double(i), bottom - (bottom - top) * s.values[i] / maxValue);

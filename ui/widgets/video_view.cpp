@@ -30,6 +30,11 @@ void VideoView::setPlaceholder(const QString& text) {
     update();
 }
 
+void VideoView::setFramed(bool on) {
+    framed_ = on;
+    update();
+}
+
 void VideoView::clear() {
     frame_ = {};
     update();
@@ -37,7 +42,11 @@ void VideoView::clear() {
 
 void VideoView::paintEvent(QPaintEvent*) {
     QPainter p(this);
-    p.fillRect(rect(), QColor(24, 26, 30));
+    p.fillRect(rect(), framed_ ? QColor(48, 52, 60) : QColor(24, 26, 30));
+    if (framed_) {
+        p.setPen(QPen(QColor(140, 148, 160), 2));
+        p.drawRect(rect().adjusted(1, 1, -1, -1));
+    }
     if (frame_.isNull()) {
         p.setPen(QColor(200, 204, 210));
         QFont f = font();

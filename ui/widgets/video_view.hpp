@@ -19,6 +19,8 @@ public:
     void present(const QImage& frame) override;  // any thread
     void setMirrored(bool on);
     void setPlaceholder(const QString& text);
+    // A thin frame around the view (the self view over the remote one).
+    void setFramed(bool on);
     void clear();
     quint64 framesPainted() const { return framesPainted_; }
 
@@ -29,6 +31,7 @@ private:
     QImage frame_;
     QString placeholder_;
     bool mirrored_ = false;
+    bool framed_ = false;
     quint64 framesPainted_ = 0;
 };
 

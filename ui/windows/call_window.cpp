@@ -1,4 +1,5 @@
 #include "ui/windows/call_window.hpp"
+#include "ui/theme.hpp"
 
 #include <QDockWidget>
 #include <QDragEnterEvent>
@@ -32,6 +33,7 @@ namespace tincan::ui {
 
 CallWindow::CallWindow(const AppSettings& settings, const RoomAddress& room, QWidget* parent)
     : QMainWindow(parent), settings_(settings), room_(room) {
+    initResources();
     setWindowTitle(tr("Tincan — room %1").arg(room.code));
     setWindowIcon(QIcon(":/tincan/tincan.svg"));
     setAcceptDrops(true);
@@ -117,6 +119,7 @@ QWidget* CallWindow::buildVideoArea() {
     selfVideo_ = new VideoView(remoteVideo_);
     selfVideo_->setObjectName("selfVideo");
     selfVideo_->setMirrored(true);
+    selfVideo_->setFramed(true);
     selfVideo_->setPlaceholder(tr("You (no camera yet)"));
     selfVideo_->setFixedSize(200, 112);
     // Keep the self view in the remote view's bottom-right corner.

@@ -1,4 +1,5 @@
 #include "ui/windows/start_window.hpp"
+#include "ui/theme.hpp"
 
 #include <QApplication>
 #include <QClipboard>
@@ -18,6 +19,7 @@ namespace tincan::ui {
 
 StartWindow::StartWindow(QSettings& store, QWidget* parent)
     : QWidget(parent), store_(store), settings_(AppSettings::load(store)) {
+    initResources();
     setWindowTitle(tr("Tincan"));
     setWindowIcon(QIcon(":/tincan/tincan.svg"));
     auto* v = new QVBoxLayout(this);
