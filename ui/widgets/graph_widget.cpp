@@ -23,13 +23,17 @@ void GraphWidget::append(int series, double value) {
     update();
 }
 
+static QString axisLabel(double v) {
+    return v >= 100 ? QString::number(v, 'f', 0) : QString::number(v, 'g', 3);
+}
+
 void GraphWidget::paintEvent(QPaintEvent*) {
     QPainter p(this);
     p.setRenderHint(QPainter::Antialiasing);
     const QPalette& pal = palette();
     p.fillRect(rect(), pal.color(QPalette::Base));
     QFontMetrics fm(font());
-    const int top = fm.height() + 6, left = fm.horizontalAdvance("00000") + 8,
+    const int top = fm.height() + 6, left = fm.horizontalAdvance("000000.0") + 8,
               bottom = height() - 6, right = width() - 6;
     double maxValue = 0;
     for (const auto& s : series_)
@@ -47,7 +51,7 @@ void GraphWidget::paintEvent(QPaintEvent*) {
         int y = top + (bottom - top) * i / 2;
         p.drawLine(left, y, right, y);
         p.drawText(QRect(0, y - fm.height() / 2, left - 4, fm.height()), Qt::AlignRight,
-                   QString::number(maxValue * (2 - i) / 2, 'g', 3));
+                   axisLabel(maxValue * (2 - i) / 2));
     }
     for (const auto& s : series_) {
         if (s.values.size() < 2) continue;

@@ -36,6 +36,7 @@ void TransferList::addRow(int id, bool outgoing, const QString& name, quint64 si
     v->setContentsMargins(4, 4, 4, 4);
     row.title = new QLabel(QString("%1 <b>%2</b> (%3)")
                                .arg(outgoing ? "↑" : "↓", name.toHtmlEscaped(), humanSize(size)));
+    row.title->setWordWrap(true);
     row.status = new QLabel;
     row.status->setTextInteractionFlags(Qt::TextSelectableByMouse);
     row.status->setWordWrap(true);

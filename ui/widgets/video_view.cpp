@@ -40,6 +40,10 @@ void VideoView::clear() {
     update();
 }
 
+void VideoView::resizeEvent(QResizeEvent*) {
+    emit resized();
+}
+
 void VideoView::paintEvent(QPaintEvent*) {
     QPainter p(this);
     p.fillRect(rect(), framed_ ? QColor(48, 52, 60) : QColor(24, 26, 30));

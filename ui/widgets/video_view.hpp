@@ -24,8 +24,12 @@ public:
     void clear();
     quint64 framesPainted() const { return framesPainted_; }
 
+signals:
+    void resized();
+
 protected:
     void paintEvent(QPaintEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
 
 private:
     QImage frame_;

@@ -90,8 +90,7 @@ QString CallStatus::headline() const {
 
 QString CallStatus::detail() const {
     if (phase_ == CallPhase::Failed)
-        return advice_.isEmpty() ? reason_
-                                 : QObject::tr("%1. What to try: %2").arg(reason_, advice_);
+        return advice_.isEmpty() ? reason_ : QObject::tr("%1: %2").arg(reason_, advice_);
     if (phase_ == CallPhase::Ended) return reason_;
     if (signalingDown_)
         return QObject::tr(

@@ -85,6 +85,7 @@ CallWindow::CallWindow(const AppSettings& settings, const RoomAddress& room, QWi
     central->addWidget(sideTabs_);
     central->setStretchFactor(0, 3);
     central->setStretchFactor(1, 1);
+    central->setSizes({740, 360});
     setCentralWidget(central);
 
     diagnostics_ = new DiagnosticsPanel;
@@ -123,12 +124,10 @@ QWidget* CallWindow::buildVideoArea() {
     selfVideo_->setPlaceholder(tr("You (no camera yet)"));
     selfVideo_->setFixedSize(200, 112);
     // Keep the self view in the remote view's bottom-right corner.
-    auto place = new QTimer(this);
-    connect(place, &QTimer::timeout, this, [this] {
+    connect(remoteVideo_, &VideoView::resized, this, [this] {
         selfVideo_->move(remoteVideo_->width() - selfVideo_->width() - 12,
                          remoteVideo_->height() - selfVideo_->height() - 12);
     });
-    place->start(100);
     remoteVideo_->setMinimumSize(480, 270);
     return remoteVideo_;
 }
@@ -319,10 +318,8 @@ void CallWindow::onStats(const StatsReport& report) {
     if (const auto* sel = report.selectedPair())
         sample.rttMs = sel->currentRoundTripTime ? std::optional(*sel->currentRoundTripTime * 1000)
                                                  : std::nullopt;
-    uint64_t received = report.transport ? report.transport->bytesReceived : 0;
-    sample.stalled = status_.phase() == CallPhase::Connected && received == lastBytesReceived_ &&
-                     lastBytesReceived_ != 0;
-    lastBytesReceived_ = received;
+    // Without media an idle call legitimately receives nothing: stalls count once frames flow.
+    sample.stalled = false;
     if (status_.phase() == CallPhase::Connected || status_.phase() == CallPhase::Reconnecting) {
         quality_.update(sample);
         qualityIndicator_->setQuality(quality_.level(), quality_.reason());

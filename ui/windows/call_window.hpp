@@ -100,7 +100,6 @@ private:
     bool channelOpen_ = false;
     bool muted_ = false;
     bool cameraOn_ = true;
-    uint64_t lastBytesReceived_ = 0;
 };
 
 }  // namespace tincan::ui
