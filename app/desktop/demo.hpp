@@ -12,6 +12,7 @@ namespace tincan::app {
 struct DemoOptions {
     QString screenshotDir;  // empty: keep the windows open
     int timeoutSeconds = 45;
+    int fileMegabytes = 4;  // the file Alice sends
 };
 
 int runDemo(QApplication& app, const DemoOptions& options);

@@ -5,6 +5,7 @@
 #include <QLineEdit>
 #include <QSettings>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -98,7 +99,10 @@ int main(int argc, char** argv) {
                              "Where --demo saves its screenshots (default ./tincan-screenshots "
                              "when there is no display).",
                              "DIR");
+    QCommandLineOption fileMb("demo-file-mb", "Size of the file --demo sends (default 4).", "MB",
+                              "4");
     parser.addOption(demo);
+    parser.addOption(fileMb);
     parser.addOption(shots);
     parser.addPositionalArgument("link", "A room to join: a code or a tincan://join/... link.",
                                  "[link]");
@@ -109,6 +113,8 @@ int main(int argc, char** argv) {
     if (parser.isSet(demo)) {
         tincan::app::DemoOptions options;
         options.screenshotDir = parser.value(shots);
+        options.fileMegabytes = std::clamp(parser.value(fileMb).toInt(), 1, 4096);
+        options.timeoutSeconds = 45 + options.fileMegabytes / 4;
         if (options.screenshotDir.isEmpty() && headless())
             options.screenshotDir = "tincan-screenshots";
         return tincan::app::runDemo(app, options);

@@ -11,6 +11,7 @@
 
 #include "ui/dialogs/settings_dialog.hpp"
 #include "ui/models/app_settings.hpp"
+#include "ui/theme.hpp"
 
 using namespace tincan::ui;
 
@@ -152,6 +153,23 @@ private slots:
         QVERIFY(label->isHidden());
         QSettings third(iniPath(), QSettings::IniFormat);
         QCOMPARE(AppSettings::load(third).stunUrls, QStringList{"stun:stun.example.org:19302"});
+    }
+
+    void darkThemeIsDark() {
+        applyTheme(Theme::Dark);
+        QVERIFY(qApp->palette().color(QPalette::Window).lightness() < 80);
+        QVERIFY(qApp->palette().color(QPalette::WindowText).lightness() > 180);
+        QSettings store(iniPath(), QSettings::IniFormat);
+        SettingsDialog dialog(store);
+        dialog.resize(620, 640);
+        dialog.show();
+        QImage image = dialog.grab().toImage();
+        // The dialog really paints dark: sample its background.
+        QVERIFY(QColor(image.pixel(5, image.height() - 5)).lightness() < 80);
+        QString shots = qEnvironmentVariable("TINCAN_SCREENSHOTS");
+        if (!shots.isEmpty()) image.save(shots + "/settings-dark.png");
+        applyTheme(Theme::Light);
+        QVERIFY(qApp->palette().color(QPalette::Window).lightness() > 180);
     }
 };
 
