@@ -46,7 +46,7 @@ struct Demo {
         AppSettings s;
         s.downloadFolder = work.filePath(name);
         QDir().mkpath(s.downloadFolder);
-        s.autoAcceptBytes = 64ull * 1024 * 1024;  // the demo's file is accepted without a click
+        s.autoAcceptBytes = 1ull << 40;  // the demo's file is accepted without a click
         return s;
     }
 
