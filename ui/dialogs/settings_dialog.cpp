@@ -49,6 +49,7 @@ SettingsDialog::SettingsDialog(QSettings& store, QWidget* parent)
     auto* downloadRow = new QWidget;
     auto* h = new QHBoxLayout(downloadRow);
     h->setContentsMargins(0, 0, 0, 0);
+    downloadRow->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
     h->addWidget(download_, 1);
     h->addWidget(browse);
     connect(browse, &QPushButton::clicked, this, [this] {
@@ -82,6 +83,7 @@ SettingsDialog::SettingsDialog(QSettings& store, QWidget* parent)
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     auto* v = new QVBoxLayout(this);
     v->addLayout(form);
+    v->addStretch(1);  // extra height goes below the fields, not between them
     v->addWidget(buttons);
 }
 
