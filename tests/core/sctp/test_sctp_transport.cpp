@@ -629,5 +629,7 @@ TEST(SctpTransport, Throughput64KiBMessages) {
         "%.1f MB per CPU-second (cwnd %u, srtt %.0f ms)\n",
         mbps, bytes / cpu / 1e6, stats.congestionWindow, stats.smoothedRoundTripTimeMs);
     RecordProperty("MBps", int(mbps));
-    EXPECT_GT(mbps, 20.0);
+    // Wall-clock speed depends on what else runs on the machine (benchmarks measure it); a
+    // regression that makes the stack spin shows in bytes per CPU-second.
+    EXPECT_GT(bytes / cpu / 1e6, 20.0);
 }
