@@ -43,7 +43,7 @@ Runtime::Impl::~Impl() {
     for (auto& t : tlsLoaders) t.join();
     for (auto& [token, s] : udp) ::close(s.fd);
     for (auto& [id, q] : mdnsQueries)
-        for (auto& s : q->sockets) ::close(s.fd);
+        for (auto& s : q.sockets) ::close(s.fd);
     streams.clear();
     if (wakefd >= 0) ::close(wakefd);
     if (epfd >= 0) ::close(epfd);
@@ -244,6 +244,7 @@ std::optional<Timestamp> Runtime::Impl::nextDeadline() const {
     if (!deferred.empty()) return Clock::now();
     std::optional<Timestamp> next;
     if (!timers.empty()) next = timers.begin()->first.first;
+    if (auto m = mdns.pollTimeout(); m && (!next || *m < *next)) next = m;
     for (const auto& [id, m] : machines)
         if (m->deadline && (!next || *m->deadline < *next)) next = m->deadline;
     return next;
@@ -255,6 +256,10 @@ void Runtime::Impl::fireTimers() {
         auto fn = std::move(timers.begin()->second);
         timers.erase(timers.begin());
         guarded("timer", fn);
+    }
+    if (auto m = mdns.pollTimeout(); m && *m <= t) {
+        mdns.handleTimeout(t);
+        driveMdns();
     }
     std::vector<std::shared_ptr<Machine>> due;
     for (const auto& [id, m] : machines)

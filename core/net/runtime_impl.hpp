@@ -1,12 +1,14 @@
-// Runtime's insides, shared by the files that implement them (internal; not installed):
-//   loop.cpp          the epoll loop, the eventfd wake-up, posted work, timers, machine drains
-//   udp_socket.cpp    UDP sockets: bind, recvmmsg, sendto and UDP GSO batches
-//   stream.cpp        TCP streams: connect, buffered writes, reads, linger and close
-//   tls_stream.cpp    TLS on top of a stream over memory BIOs, trust stores loaded off the loop
-//   mdns_io.cpp       one-shot mDNS queries (RFC 6762 §5.1) on sockets of their own
-//   runtime.cpp       the public API, which posts into the above
-// Everything here runs on the loop thread (or under queueMu while no loop runs), except the
-// members documented otherwise.
+// Runtime's insides, shared by the files that implement them (internal; not
+// installed):
+//   loop.cpp          the epoll loop, the eventfd wake-up, posted work, timers,
+//   machine drains udp_socket.cpp    UDP sockets: bind, recvmmsg, sendto and
+//   UDP GSO batches stream.cpp        TCP streams: connect, buffered writes,
+//   reads, linger and close tls_stream.cpp    TLS on top of a stream over
+//   memory BIOs, trust stores loaded off the loop mdns_io.cpp       the sockets
+//   of MdnsResolver (mdns_resolver.hpp), the sans-IO querier runtime.cpp the
+//   public API, which posts into the above
+// Everything here runs on the loop thread (or under queueMu while no loop
+// runs), except the members documented otherwise.
 #pragma once
 
 #include <netinet/in.h>
@@ -32,6 +34,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/common/random.hpp"
+#include "core/net/mdns_resolver.hpp"
 #include "core/net/runtime.hpp"
 
 namespace tincan::net {
@@ -46,7 +49,8 @@ inline std::string errnoText(int err) {
     return std::system_category().message(err);
 }
 
-// The interface index for an IPv6 link-local address held by this host (0: none).
+// The interface index for an IPv6 link-local address held by this host (0:
+// none).
 uint32_t scopeIdOf(const IpAddress& ip);
 socklen_t toSockaddr(const Endpoint& ep, uint32_t scopeId, sockaddr_storage& ss);
 
@@ -114,7 +118,8 @@ struct Runtime::Impl {
         uint32_t events = 0;
         Bytes out;  // bytes for the socket (ciphertext for TLS)
         size_t outOff = 0;
-        Bytes pendingPlain;  // TLS application data written before the handshake completed
+        Bytes pendingPlain;  // TLS application data written before the handshake
+                             // completed
         TlsOptions tls;
         SSL* ssl = nullptr;
         BIO* wbio = nullptr;  // owned by ssl; so is the read BIO
@@ -124,9 +129,10 @@ struct Runtime::Impl {
         ~Stream();
     };
 
-    // An SSL_CTX per extra CA file ("" = none). Building one reads the system store, which
-    // takes ~80 ms (OpenSSL 3 parses the whole bundle), so it happens on a helper thread, in
-    // parallel with the TCP connect, and only once a TLS stream or setTlsOptions() wants it.
+    // An SSL_CTX per extra CA file ("" = none). Building one reads the system
+    // store, which takes ~80 ms (OpenSSL 3 parses the whole bundle), so it
+    // happens on a helper thread, in parallel with the TCP connect, and only once
+    // a TLS stream or setTlsOptions() wants it.
     struct TlsContext {
         SslCtxPtr ctx;
         std::string error;  // why ctx is null
@@ -134,16 +140,14 @@ struct Runtime::Impl {
         std::vector<uint64_t> waiting;  // streams connected before it was ready
     };
 
+    // One query's sockets (one per family, opened on its first datagram) and its
+    // callback.
     struct MdnsSocket {
         uint64_t token = 0;
         int fd = -1;
         bool v6 = false;
     };
-
-    struct MdnsQuery {
-        uint64_t id = 0;
-        std::string name;
-        Bytes query;
+    struct MdnsQueryIo {
         std::vector<MdnsSocket> sockets;
         std::function<void(std::optional<IpAddress>)> done;
     };
@@ -151,7 +155,8 @@ struct Runtime::Impl {
     explicit Impl(RuntimeConfig c);
     ~Impl();
 
-    // --- threads, the queue and timers (loop.cpp) -------------------------------------------
+    // --- threads, the queue and timers (loop.cpp)
+    // -------------------------------------------
     void execOnLoop(std::function<void()> fn, bool wait);
     void enqueue(std::function<void()> fn);
     void wake();
@@ -166,7 +171,8 @@ struct Runtime::Impl {
     int waitEvents(epoll_event* events, std::optional<Timestamp> deadline);
     uint64_t addTimer(Timestamp at, std::function<void()> fn);
 
-    // --- machines (loop.cpp) ------------------------------------------------------------------
+    // --- machines (loop.cpp)
+    // ------------------------------------------------------------------
     std::shared_ptr<Machine> findMachine(MachineId id) const;
     void afterInput(const std::shared_ptr<Machine>& m);
     void drain(const std::shared_ptr<Machine>& m);
@@ -174,14 +180,16 @@ struct Runtime::Impl {
     void detachNow(MachineId id);
     void send(Machine& m, Packet&& p);
 
-    // --- UDP (udp_socket.cpp) -----------------------------------------------------------------
-    // Creates and binds a socket (any thread); registering it is the loop's job.
+    // --- UDP (udp_socket.cpp)
+    // ----------------------------------------------------------------- Creates
+    // and binds a socket (any thread); registering it is the loop's job.
     std::optional<UdpSocket> bindUdpSocket(MachineId owner, const Endpoint& bind,
                                            std::string* error);
     void registerUdpSocket(const UdpSocket& sock);
     void sendUdp(Machine& m, const Packet& p);
     const UdpSocket* findUdpSocket(Machine& m, const Endpoint& local);
-    // Datagrams of the drain under way that may leave together (see kGsoMaxSegments).
+    // Datagrams of the drain under way that may leave together (see
+    // kGsoMaxSegments).
     bool batchable(const Packet& p) const;
     void flushUdpBatch(Machine& m);
     void onUdpReadable(uint64_t token);
@@ -191,7 +199,8 @@ struct Runtime::Impl {
     Bytes gsoBuffer;
     int gso = -1;  // UDP_SEGMENT usable: -1 not probed yet, 0 no, 1 yes
 
-    // --- streams (stream.cpp) -----------------------------------------------------------------
+    // --- streams (stream.cpp)
+    // -----------------------------------------------------------------
     Stream* openStream(Machine& m, TransportProtocol protocol, const IpAddress& localIp,
                        const Endpoint& remote);
     void writeStream(Stream& s, ByteView data);
@@ -209,7 +218,8 @@ struct Runtime::Impl {
     void notifyStream(MachineId owner, TransportProtocol protocol, const IpAddress& localIp,
                       const Endpoint& remote, StreamState state);
 
-    // --- TLS (tls_stream.cpp) -----------------------------------------------------------------
+    // --- TLS (tls_stream.cpp)
+    // -----------------------------------------------------------------
     TlsContext& requestTlsContext(const std::string& caFile);
     void onTlsContextReady(const std::string& caFile, SslCtxPtr ctx, std::string error);
     void startTls(Stream& s);
@@ -225,12 +235,18 @@ struct Runtime::Impl {
     // Loads just this CA file (any thread) to report errors at once.
     static bool checkCaFile(const std::string& caFile, std::string* error);
 
-    // --- mDNS (mdns_io.cpp) -------------------------------------------------------------------
+    // --- mDNS (mdns_io.cpp)
+    // -------------------------------------------------------------------
     void startMdns(std::string name, std::function<void(std::optional<IpAddress>)> done,
                    Duration timeout);
-    size_t sendMdns(MdnsQuery& q);
+    // Sends what the resolver wants sent, then runs the callbacks of finished
+    // queries.
+    void driveMdns();
+    void flushMdnsTransmits();
+    bool sendMdns(const MdnsResolver::Transmit& t);
+    const MdnsSocket* mdnsSocket(uint64_t queryId, bool v6);
     void onMdnsReadable(uint64_t token);
-    void finishMdns(uint64_t queryId, std::optional<IpAddress> result);
+    void closeMdnsSockets(MdnsQueryIo& q);
 
     RuntimeConfig config;
     int epfd = -1;
@@ -255,12 +271,15 @@ struct Runtime::Impl {
     Counters counters;
     std::vector<std::thread> tlsLoaders;  // joined on destruction
 
-    // Loop state: touched on the loop thread only, or under queueMu while no loop runs.
+    // Loop state: touched on the loop thread only, or under queueMu while no loop
+    // runs.
     std::unordered_map<MachineId, std::shared_ptr<Machine>> machines;
     std::unordered_map<uint64_t, UdpSocket> udp;
     std::unordered_map<uint64_t, std::unique_ptr<Stream>> streams;
-    std::unordered_map<uint64_t, std::unique_ptr<MdnsQuery>> mdnsQueries;
-    std::unordered_map<uint64_t, uint64_t> mdnsSockets;  // socket token -> query id
+    Random mdnsRandom;  // query ids
+    MdnsResolver mdns{mdnsRandom};
+    std::unordered_map<uint64_t, MdnsQueryIo> mdnsQueries;  // resolver query id ->
+    std::unordered_map<uint64_t, uint64_t> mdnsSockets;     // socket token -> query id
     std::unordered_map<Endpoint, TlsOptions> tlsDestinations;
     std::map<std::string, TlsContext> tlsContexts;
     std::map<std::pair<Timestamp, uint64_t>, std::function<void()>> timers;
