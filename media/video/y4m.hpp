@@ -3,18 +3,12 @@
 // format has no way to change it), 4:2:0 only.
 #pragma once
 
-#include <cstdio>
-#include <memory>
 #include <string>
 
+#include "media/common/file_ptr.hpp"
 #include "media/video/i420_frame.hpp"
 
 namespace tincan::media {
-
-struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 
 class Y4mWriter {
 public:
