@@ -141,14 +141,12 @@ TEST(PortAudio, SpeakerPlaysIntoTheSinkItsMonitorHears) {
     ToneSource tone(1000, -6.0);
     AudioFrame f;
     std::vector<int16_t> heard;
-    const auto start = std::chrono::steady_clock::now();
-    int sent = 0;
-    while (std::chrono::steady_clock::now() - start < 1500ms) {
-        // Keep ~100 ms queued ahead of the device.
-        while (int(speaker.bufferedSamples()) < 4800 && sent < 150) {
+    // Until 1.2 s of audio came back (a freshly started server can take a while to get going).
+    const auto deadline = std::chrono::steady_clock::now() + 8s;
+    while (heard.size() < 57600 && std::chrono::steady_clock::now() < deadline) {
+        while (speaker.bufferedSamples() < 4800) {  // keep ~100 ms queued ahead of the device
             tone.fill(f, 480);
             EXPECT_TRUE(speaker.write(f));
-            ++sent;
         }
         if (mic.read(f, 480))
             heard.insert(heard.end(), f.data().begin(), f.data().end());
@@ -158,8 +156,8 @@ TEST(PortAudio, SpeakerPlaysIntoTheSinkItsMonitorHears) {
     mic.stop();
     speaker.stop();
     run("pactl set-default-source vmic");
-    ASSERT_GE(heard.size(), 48000u);
-    std::span<const int16_t> mid(heard.data() + 19200, 24000);
+    ASSERT_GE(heard.size(), 57600u);
+    std::span<const int16_t> mid(heard.data() + 33600, 24000);  // the last 0.5 s
     EXPECT_GT(goertzelPower(mid, 1, 1000), 20 * goertzelPower(mid, 1, 440));
     EXPECT_GT(speaker.callbacks(), 10u);
     EXPECT_EQ(speaker.droppedSamples(), 0u);
@@ -190,63 +188,4 @@ TEST(PortAudio, NoDeviceIsOneClearErrorAndNoNoise) {
     EXPECT_TRUE(micError.rfind("no microphone found", 0) == 0 ||
                 micError.rfind("cannot open microphone", 0) == 0)
         << micError;
-}
-
-TEST(AudioSinks, NullAndWavSinksCountWhatTheyGet) {
-    NullAudioSink null;
-    ToneSource tone(300, -6.0);
-    AudioFrame f;
-    tone.fill(f);
-    EXPECT_TRUE(null.write(f));
-    EXPECT_EQ(null.samplesWritten(), 960u);
-    const std::string path = (std::filesystem::temp_directory_path() /
-                              ("tincan_sink_" + std::to_string(::getpid()) + ".wav"))
-                                 .string();
-    WavAudioSink wav;
-    ASSERT_TRUE(wav.open(path, 1)) << wav.error();
-    EXPECT_TRUE(wav.write(f));
-    EXPECT_TRUE(wav.write(f));
-    wav.close();
-    EXPECT_EQ(wav.samplesWritten(), 1920u);
-    EXPECT_EQ(std::filesystem::file_size(path), 44u + 1920 * 2);
-    std::filesystem::remove(path);
-}
-
-TEST(SpscRing, WrapsAndCountsWhatFits) {
-    SpscRing<int16_t> ring(6);  // rounds up to 8
-    EXPECT_EQ(ring.capacity(), 8u);
-    int16_t in[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, out[10] = {};
-    EXPECT_EQ(ring.write(in, 5), 5u);
-    EXPECT_EQ(ring.read(out, 3), 3u);
-    EXPECT_EQ(ring.write(in + 5, 5), 5u);  // wraps
-    EXPECT_EQ(ring.write(in, 5), 1u);      // 7 buffered + 1 = full
-    EXPECT_EQ(ring.read(out, 10), 8u);
-    const int16_t expect[8] = {4, 5, 6, 7, 8, 9, 10, 1};
-    EXPECT_TRUE(std::equal(out, out + 8, expect));
-    EXPECT_EQ(ring.available(), 0u);
-}
-
-TEST(SpscRing, TwoThreadsHandOffEverySampleInOrder) {
-    SpscRing<int16_t> ring(256);
-    constexpr int kTotal = 200000;
-    std::thread producer([&] {
-        int16_t buf[37];
-        for (int sent = 0; sent < kTotal;) {
-            const int n = std::min(37, kTotal - sent);
-            for (int i = 0; i < n; ++i) buf[i] = int16_t(sent + i);
-            int done = 0;
-            while (done < n) done += int(ring.write(buf + done, size_t(n - done)));
-            sent += n;
-        }
-    });
-    int16_t buf[53];
-    int got = 0;
-    bool inOrder = true;
-    while (got < kTotal) {
-        const size_t n = ring.read(buf, 53);
-        for (size_t i = 0; i < n; ++i) inOrder = inOrder && buf[i] == int16_t(got + int(i));
-        got += int(n);
-    }
-    producer.join();
-    EXPECT_TRUE(inOrder);
 }
