@@ -227,7 +227,7 @@ bool Vp8FrameAssembler::takeKeyframeNeeded() {
 
 void Vp8FrameAssembler::rebuildMissingWire() {
     missingWire_.clear();
-    for (int64_t u : missing_) missingWire_.push_back(uint16_t(u));
+    for (int64_t u : missing_) missingWire_.push_back({uint16_t(u), slot(u).time});
 }
 
 }  // namespace tincan::media

@@ -32,6 +32,13 @@ struct VideoPacketIn {
     ByteView payload;  // RTP payload: VP8 descriptor + VP8 data
 };
 
+// A packet the assembler is still waiting for, and since when (a NACK module waits out
+// reordering before it asks).
+struct MissingPacket {
+    uint16_t seq = 0;
+    Timestamp since{};
+};
+
 struct FrameAssemblerConfig {
     Duration nackWait = 300ms;   // how long a missing packet may still arrive (retransmission)
     Duration maxPacketAge = 1s;  // packets of a frame that never completes are dropped after this
@@ -63,7 +70,7 @@ public:
     void recycle(AssembledFrame&& frame);
 
     // Sequence numbers currently missing and not yet given up, oldest first.
-    std::span<const uint16_t> missing() const { return missingWire_; }
+    std::span<const MissingPacket> missing() const { return missingWire_; }
     // True once after a loss that may have hit a reference frame (then the caller asks for a
     // keyframe: PLI/FIR).
     bool takeKeyframeNeeded();
@@ -105,7 +112,7 @@ private:
     SeqUnwrapper unwrapper_;
     int64_t highest_ = -1;
     std::vector<int64_t> missing_;  // unwrapped, ascending (also oldest first)
-    std::vector<uint16_t> missingWire_;
+    std::vector<MissingPacket> missingWire_;
     std::deque<AssembledFrame> ready_;
     std::vector<Bytes> pool_;
     bool keyframeNeeded_ = false;

@@ -242,7 +242,7 @@ TEST(Vp8Rtp, MissingPacketIsReportedThenRecoveredByRetransmission) {
         rx.drain(now);
     }
     ASSERT_EQ(rx.assembler.missing().size(), 1u);
-    EXPECT_EQ(rx.assembler.missing()[0], late.seq);
+    EXPECT_EQ(rx.assembler.missing()[0].seq, late.seq);
     EXPECT_EQ(rx.decoded.size(), 4u);  // frames 0..3; 5.. wait behind the gap
     now += 100ms;
     rx.assembler.insert(now, in(late));
