@@ -170,7 +170,8 @@ TEST(VideoPipeline, FivePercentLossRecoversThroughNack) {
     EXPECT_GE(r.decoded.size(), 140u) << "frames lost: " << 150 - r.decoded.size();
     EXPECT_EQ(r.decoder.framesCorrupt, 0u);
     EXPECT_EQ(r.decoder.framesWithoutReference, 0u);
-    // A retransmission costs one NACK round trip (~80 ms) on top of the network's 30–50 ms.
-    EXPECT_LT(percentile(r.latencyMs, 0.5), 60);
+    // A retransmission costs the reorder allowance and a NACK round trip (~85 ms) on top of the
+    // network's 30–50 ms, for the frame hit and those behind it (59 ms at p50 in this run).
+    EXPECT_LT(percentile(r.latencyMs, 0.5), 70);
     EXPECT_LT(percentile(r.latencyMs, 0.95), 200);
 }
