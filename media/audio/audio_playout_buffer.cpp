@@ -73,6 +73,22 @@ void AudioPlayoutBuffer::insert(Timestamp now, const AudioPacketIn& p) {
         ++stats_.packetsDuplicate;
         return;
     }
+    if (ts < playTs_ - int64_t(config_.maxDelayMs) * kSamplesPerMs) {
+        // Far behind the playout: a straggler, or a sender that restarted its timestamps. After
+        // a run of them, start over from the new timeline.
+        if (++farBehindRun_ < kRestartRun) {
+            ++stats_.packetsLate;
+            return;
+        }
+        for (auto& s : slots_) s.used = false;
+        unwrapper_.reset();
+        haveFirst_ = started_ = underrun_ = false;
+        farBehindRun_ = 0;
+        ++stats_.resyncs;
+        insert(now, p);
+        return;
+    }
+    farBehindRun_ = 0;
     updateTarget(now, ts);  // late packets too: they are the jitter the target must cover
     if (ts < playTs_) {
         ++stats_.packetsLate;
@@ -138,8 +154,9 @@ void AudioPlayoutBuffer::produce() {
         return;
     }
     if (Slot* later = earliestAfter(playTs_)) {
-        if (underrun_) {
-            // The stream comes back after a gap we already filled: play on from here.
+        if (underrun_ || later->ts - playTs_ > int64_t(config_.maxDelayMs) * kSamplesPerMs) {
+            // The stream comes back after a gap we already filled, or jumps ahead further than
+            // any delay we keep (DTX, a sender's restart): play on from here.
             underrun_ = false;
             playTs_ = later->ts;
             ++stats_.resyncs;

@@ -50,7 +50,7 @@ struct AudioPlayoutStats {
     uint64_t insertedSamples = 0;   // time-stretch lengthening
     uint64_t silentSamples = 0;     // before playout started
     uint64_t samplesPlayed = 0;
-    uint64_t resyncs = 0;  // jumps after an underrun
+    uint64_t resyncs = 0;  // jumps after an underrun or a timestamp discontinuity
 };
 
 class AudioPlayoutBuffer {
@@ -98,6 +98,8 @@ private:
     std::vector<double> sorted_;
     size_t transitNext_ = 0;
     size_t transitCount_ = 0;
+    int farBehindRun_ = 0;
+    static constexpr int kRestartRun = 10;  // packets far behind in a row: a new timeline
 };
 
 }  // namespace tincan::media

@@ -56,8 +56,26 @@ void Vp8FrameAssembler::insert(Timestamp now, const VideoPacketIn& p) {
             return;
         }
     }
-    const int64_t seq = unwrapper_.unwrap(p.seq);
+    int64_t seq = unwrapper_.unwrap(p.seq) + seqOffset_;
     const int64_t window = int64_t(slots_.size());
+    if (highest_ >= 0 && seq <= highest_ - window + 1) {
+        // Far behind everything: a straggler, or a sender that restarted its numbering. After a
+        // run of them, follow the new numbering, rebased above all seen so far so that frames
+        // keep increasing sequence numbers for the frame buffer.
+        if (++farBehindRun_ < kRestartRun) {
+            ++stats_.packetsLate;
+            return;
+        }
+        const int64_t above = highest_ + window;
+        unwrapper_.reset();
+        seqOffset_ = above - unwrapper_.unwrap(p.seq);
+        seq = above;
+        ++stats_.streamResets;
+        reset();
+        keyframeNeeded_ = true;
+    } else {
+        farBehindRun_ = 0;
+    }
     if (highest_ >= 0 && seq > highest_ + window / 2) {
         // A jump no retransmission can bridge: start afresh from this packet.
         ++stats_.streamResets;
@@ -65,7 +83,7 @@ void Vp8FrameAssembler::insert(Timestamp now, const VideoPacketIn& p) {
         keyframeNeeded_ = true;
     }
     if (highest_ < 0) highest_ = seq - 1;
-    if (seq <= highest_ - window + 1 || recentlyDropped(p.rtpTimestamp)) {
+    if (recentlyDropped(p.rtpTimestamp)) {
         ++stats_.packetsLate;
         return;
     }

@@ -54,7 +54,7 @@ struct FrameAssemblerStats {
     uint64_t packetsRecovered = 0;  // arrived after being reported missing
     uint64_t framesAssembled = 0;
     uint64_t framesDropped = 0;  // incomplete frames discarded
-    uint64_t streamResets = 0;   // sequence jumps too large to bridge
+    uint64_t streamResets = 0;   // sequence jumps too large to bridge, either way
 };
 
 class Vp8FrameAssembler {
@@ -110,6 +110,9 @@ private:
     FrameAssemblerStats stats_;
     std::vector<Slot> slots_;
     SeqUnwrapper unwrapper_;
+    int64_t seqOffset_ = 0;  // added after a restart of the sender's numbering
+    int farBehindRun_ = 0;
+    static constexpr int kRestartRun = 16;  // packets far behind in a row: a new numbering
     int64_t highest_ = -1;
     std::vector<int64_t> missing_;  // unwrapped, ascending (also oldest first)
     std::vector<MissingPacket> missingWire_;

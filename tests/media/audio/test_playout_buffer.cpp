@@ -164,3 +164,16 @@ TEST(AudioPlayout, BacklogIsWorkedOffByTimeStretch) {
     EXPECT_LT(r.delaysMs[r.delaysMs.size() - 60], 90);  // back near the 40 ms target
     EXPECT_GT(shareAt(r.played, 800, 48000), 0.9);
 }
+
+TEST(AudioPlayout, TimestampJumpsEitherWayAreFollowed) {
+    for (int64_t jumpSamples : {int64_t(48000) * 10, -int64_t(48000) * 10}) {
+        auto packets = encodeTone(1000, 200, false);
+        for (size_t i = 100; i < packets.size(); ++i)
+            packets[i].ts = uint32_t(int64_t(packets[i].ts) + jumpSamples);
+        PlayoutRun r = simulate(packets, 0, 0.0, 5);
+        EXPECT_GE(r.stats.resyncs, 1u) << jumpSamples;
+        // Lost to the jump: at most the restart run (10 packets) plus the refill.
+        EXPECT_LT(r.stats.concealedSamples + r.stats.silentSamples, 48000u / 2) << jumpSamples;
+        EXPECT_GT(shareAt(r.played, 1000, 48000 * 3), 0.8) << jumpSamples;  // after the jump
+    }
+}

@@ -39,6 +39,7 @@ public:
         }
         g_runtimeDir = tmpl;
         ::setenv("XDG_RUNTIME_DIR", tmpl, 1);
+        ::unsetenv("PULSE_SERVER");  // ours only, never a server from the environment
         ::setenv("PULSE_RUNTIME_PATH", (g_runtimeDir / "pulse").c_str(), 1);
         const std::string log = (g_runtimeDir / "pulse.log").string();
         // -n: no default.pa; as root PulseAudio also needs its own XDG_RUNTIME_DIR.
