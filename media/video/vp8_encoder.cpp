@@ -130,9 +130,9 @@ bool Vp8Encoder::configure(bool fresh) {
 }
 
 void Vp8Encoder::setTargetBitrate(int bps) {
-    if (!impl_->open || bps == config_.targetBitrateBps) return;
+    if (bps == config_.targetBitrateBps) return;
     config_.targetBitrateBps = bps;
-    configure(false);
+    if (impl_->open) configure(false);
 }
 
 void Vp8Encoder::setFrameRate(int fps) {

@@ -227,9 +227,12 @@ std::optional<Timestamp> Vp8FrameAssembler::pollTimeout() const {
 }
 
 std::optional<AssembledFrame> Vp8FrameAssembler::pollFrame() {
-    if (ready_.empty()) return std::nullopt;
-    AssembledFrame f = std::move(ready_.front());
-    ready_.pop_front();
+    if (readyHead_ == ready_.size()) return std::nullopt;
+    AssembledFrame f = std::move(ready_[readyHead_++]);
+    if (readyHead_ == ready_.size()) {
+        ready_.clear();
+        readyHead_ = 0;
+    }
     return f;
 }
 

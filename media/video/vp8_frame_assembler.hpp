@@ -11,7 +11,6 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <vector>
@@ -116,7 +115,8 @@ private:
     int64_t highest_ = -1;
     std::vector<int64_t> missing_;  // unwrapped, ascending (also oldest first)
     std::vector<MissingPacket> missingWire_;
-    std::deque<AssembledFrame> ready_;
+    std::vector<AssembledFrame> ready_;  // a vector and a head index: no node churn
+    size_t readyHead_ = 0;
     std::vector<Bytes> pool_;
     bool keyframeNeeded_ = false;
     size_t stored_ = 0;
