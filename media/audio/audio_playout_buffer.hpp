@@ -19,7 +19,7 @@
 #include "core/common/time.hpp"
 #include "media/audio/audio_frame.hpp"
 #include "media/audio/opus_codec.hpp"
-#include "media/video/seq_unwrapper.hpp"
+#include "media/common/seq_unwrapper.hpp"
 
 namespace tincan::media {
 

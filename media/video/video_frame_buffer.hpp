@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "core/common/time.hpp"
+#include "media/common/seq_unwrapper.hpp"
 #include "media/video/assembled_frame.hpp"
-#include "media/video/seq_unwrapper.hpp"
 
 namespace tincan::media {
 

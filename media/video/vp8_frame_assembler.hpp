@@ -17,8 +17,8 @@
 
 #include "core/common/bytes.hpp"
 #include "core/common/time.hpp"
+#include "media/common/seq_unwrapper.hpp"
 #include "media/video/assembled_frame.hpp"
-#include "media/video/seq_unwrapper.hpp"
 #include "media/video/vp8_payload.hpp"
 
 namespace tincan::media {
