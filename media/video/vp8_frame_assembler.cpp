@@ -83,13 +83,24 @@ void Vp8FrameAssembler::insert(Timestamp now, const VideoPacketIn& p) {
         keyframeNeeded_ = true;
     }
     if (highest_ < 0) highest_ = seq - 1;
-    if (recentlyDropped(p.rtpTimestamp)) {
-        ++stats_.packetsLate;
-        return;
-    }
     if (seq > highest_) advanceTo(now, seq);
 
     Slot& s = slot(seq);
+    if (recentlyDropped(p.rtpTimestamp)) {
+        // Part of a frame already given up: too late to help, but no longer missing either.
+        if (s.seq == seq && s.state == SlotState::Missing) {
+            const auto it = std::lower_bound(missing_.begin(), missing_.end(), seq);
+            if (it != missing_.end() && *it == seq) missing_.erase(it);
+        }
+        if (s.seq != seq || s.state != SlotState::Stored) {
+            if (s.state == SlotState::Stored) --stored_;  // a stale occupant
+            s.seq = seq;
+            s.state = SlotState::Lost;
+        }
+        ++stats_.packetsLate;
+        rebuildMissingWire();
+        return;
+    }
     if (s.seq == seq) {
         if (s.state == SlotState::Stored || s.state == SlotState::Done) {
             ++stats_.packetsDuplicate;
@@ -101,7 +112,8 @@ void Vp8FrameAssembler::insert(Timestamp now, const VideoPacketIn& p) {
         }
         if (s.state == SlotState::Missing) {
             ++stats_.packetsRecovered;
-            missing_.erase(std::lower_bound(missing_.begin(), missing_.end(), seq));
+            const auto it = std::lower_bound(missing_.begin(), missing_.end(), seq);
+            if (it != missing_.end() && *it == seq) missing_.erase(it);
         }
     } else if (s.state == SlotState::Stored) {
         --stored_;  // stale occupant from before the window
