@@ -15,10 +15,11 @@
 //   must be finished before any other (DATA chunks of one message take consecutive TSNs), which
 //   the FIFO guarantees: its head is always the started one.
 // - bufferedAmount (W3C): bytes still in our FIFO, i.e. accepted by send() and not yet handed to
-//   usrsctp. What usrsctp holds (its send buffer, sized for long fat paths) leaves as fast as
-//   the congestion window and the peer's receive window allow, so an application that keeps
-//   bufferedAmount above zero keeps the path full whatever its RTT; BufferedAmountLow fires as
-//   flush() hands the FIFO over.
+//   usrsctp. What usrsctp holds leaves as fast as the congestion window and the peer's receive
+//   window allow; it is bounded by handLimit() (about two bandwidth-delay products, measured),
+//   so an application that keeps bufferedAmount above zero keeps the path full whatever its
+//   RTT without a long queue inside usrsctp; BufferedAmountLow fires as flush() hands the FIFO
+//   over.
 // - unacknowledgedAmount: usrsctp has no per-stream acknowledgement notification, so per channel
 //   it is the bytes handed to usrsctp and not yet drained, where "drained" is computed from
 //   usrsctp's total unacknowledged send queue (SCTP_GET_SNDBUF_USE: total_output_queue_size,
