@@ -144,6 +144,19 @@ def run_transfer(lab, coturn, src, workdir, *, room="wan", timeout=120, extra_se
         res["progress_mb_s"] = round((prog[-1][1] - prog[0][1]) / (prog[-1][0] - prog[0][0]) / 1e6, 3)
         res["progress_bytes"] = prog[-1][1]
     done = recv.of("transfer-done")
+    if prog:
+        # The longest time without new bytes, from the first progress event to transfer-done
+        # (or to the last progress event of a transfer the timeout cut short).
+        marks = [prog[0][0]]
+        last_bytes = prog[0][1]
+        for t, b in prog[1:]:
+            if b > last_bytes:
+                marks.append(t)
+                last_bytes = b
+        if done:
+            marks.append(done[-1]["_t"])
+        res["max_gap_s"] = round(max((b - a for a, b in zip(marks, marks[1:])), default=0), 3)
+        res["progress_span_s"] = round(marks[-1] - marks[0], 3)
     want = want_sha or sha256_file(src)
     if recv.proc.returncode != 0:
         res["problems"].append(f"receiver exited {recv.proc.returncode}: {recv.stderr().strip()[-400:]}")
@@ -163,17 +176,6 @@ def run_transfer(lab, coturn, src, workdir, *, room="wan", timeout=120, extra_se
         dst = os.path.join(out, os.path.basename(src))
         if not os.path.exists(dst) or sha256_file(dst) != want:
             res["problems"].append(f"{dst} is missing or differs from the source")
-        if prog:
-            times = [t for t, _ in prog] + [d["_t"]]
-            marks = [prog[0][0]]
-            last_bytes = prog[0][1]
-            for t, b in prog[1:]:
-                if b > last_bytes:
-                    marks.append(t)
-                    last_bytes = b
-            marks.append(d["_t"])
-            res["max_gap_s"] = round(max(b - a for a, b in zip(marks, marks[1:])) if len(marks) > 1 else 0, 3)
-            res["progress_span_s"] = round(times[-1] - times[0], 3)
         try:
             os.remove(dst)
         except OSError:
