@@ -31,6 +31,7 @@ constexpr int kShutdownGraceMs = 1000;
 // connection closes first.
 constexpr int kAcceptRetryMs = 250;
 constexpr int kAcceptBatch = 64;
+constexpr int kListenBacklog = 1024;  // the kernel caps it at net.core.somaxconn
 
 std::string socketErrorPhrase(QAbstractSocket::SocketError error, const QString& fallback) {
     switch (error) {
@@ -118,6 +119,9 @@ SignalServer::~SignalServer() {
 }
 
 bool SignalServer::listen(const QHostAddress& address, std::uint16_t port, std::string& error) {
+    // A burst of connections (a flood, or many clients reconnecting after a restart) must not
+    // overflow the accept queue: a dropped SYN costs the client a 1 s retransmission.
+    tcp_.setListenBacklogSize(kListenBacklog);
     if (!tcp_.listen(address, port)) {
         error = socketErrorPhrase(tcp_.serverError(), tcp_.errorString());
         return false;
