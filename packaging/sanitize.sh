@@ -23,7 +23,8 @@ configure() {  # DIR SANITIZERS CMAKE_ARGS...
   local dir=$1 sanitizers=$2
   shift 2
   mkdir -p "$dir"
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTINCAN_WERROR=ON \
+  # No -Werror: gcc's warnings change under instrumentation; the plain build checks them.
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTINCAN_WERROR=OFF \
     -DTINCAN_SANITIZE="$sanitizers" -DTINCAN_BUILD_BENCHMARKS=OFF "$@" >"$dir/configure.log" ||
     { tail -n 40 "$dir/configure.log"; return 1; }
 }
