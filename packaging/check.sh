@@ -32,12 +32,12 @@ fi
 
 if command -v clang-tidy >/dev/null && [[ -f "$build_dir/compile_commands.json" ]] &&
    git rev-parse -q --verify HEAD~1 >/dev/null; then
-  mapfile -t changed < <(git diff --name-only --diff-filter=AM HEAD~1 -- '*.cpp' | head -n 12)
+  mapfile -t changed < <(git diff --name-only --diff-filter=AM HEAD~1 -- '*.cpp' | head -n 6)
   for f in "${changed[@]}"; do
     [[ -f "$f" ]] || continue
     grep -q "\"file\": \"$PWD/$f\"" "$build_dir/compile_commands.json" 2>/dev/null ||
       grep -q "$f\"" "$build_dir/compile_commands.json" || continue
-    if ! timeout 120 clang-tidy -p "$build_dir" --quiet "$f" 2>/dev/null | tee /tmp/tidy.$$ | grep -q ' error: '; then
+    if ! timeout 60 clang-tidy -p "$build_dir" --quiet "$f" 2>/dev/null | tee /tmp/tidy.$$ | grep -q ' error: '; then
       :
     else
       echo "check: clang-tidy errors in $f:" >&2

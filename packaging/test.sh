@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Builds Tincan (build.sh) and runs the whole test suite:
+#   0. packaging/check.sh (layering, clang-format, clang-tidy on the last commit's files),
 #   1. every CTest test (unit tests, and the network-namespace tests, which need root),
 #   2. each libFuzzer target for TINCAN_FUZZ_SECONDS (20) seconds, when clang is installed,
 #      then, with TINCAN_SANITIZE_SMOKE=1, an ASan + UBSan smoke of the core unit tests,
@@ -20,6 +21,14 @@ if [[ "${CI:-}" == true && $EUID -ne 0 ]]; then
 fi
 
 bash packaging/build.sh
+
+# --- 0. Static checks: layering (apps use include/tincan/ only), clang-format, clang-tidy ---
+if bash packaging/check.sh; then
+  check_ok=1
+else
+  check_ok=0
+  failed+=(check)
+fi
 
 # --- 1. CTest ----------------------------------------------------------------------------
 if ((EUID == 0)); then
@@ -116,8 +125,8 @@ if [[ $ctest_line =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
   ctest_failed=${BASH_REMATCH[1]} total=${BASH_REMATCH[2]}
 fi
 skipped=$(grep -cE '^[[:space:]]*[0-9]+ - .* \(Skipped\)$' "$ctest_log" || true)
-n_passed=$((total - ctest_failed - skipped + extra_passed))
-n_failed=$((ctest_failed + extra_failed))
+n_passed=$((total - ctest_failed - skipped + extra_passed + check_ok))
+n_failed=$((ctest_failed + extra_failed + 1 - check_ok))
 if ((${#failed[@]})); then
   echo "test.sh: FAILED: ${failed[*]}" >&2
 fi
