@@ -211,6 +211,7 @@ private:
     FileReceiver() = default;
     void onMessage(ByteView data, bool binary);  // network thread
     void netFail(const std::string& why);        // network thread
+    void queueData(ByteView data);               // network thread
     bool handle(Job& job) override;
     bool onHeader(const FileHeader& h);
     bool onDecision(const Decision& d);
