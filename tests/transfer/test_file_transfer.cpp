@@ -9,7 +9,7 @@
 #include <set>
 
 #include "transfer/file_transfer.hpp"
-#include "transfer_pair.hpp"
+#include "../core/pc/pc_pair.hpp"
 using namespace tincan;
 using namespace tincan::test;
 using namespace std::chrono_literals;
