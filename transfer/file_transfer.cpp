@@ -1,21 +1,25 @@
 #include "transfer/file_transfer.hpp"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
+#include <cerrno>
+#include <cstring>
 
 #include "core/common/bytes.hpp"
 
 namespace tincan::transfer {
 
 namespace fs = std::filesystem;
-using Json = nlohmann::json;
 
 class Sha256 {
 public:
     Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
     ~Sha256() { EVP_MD_CTX_free(ctx_); }
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
     void update(ByteView data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
     std::string hex() {
         uint8_t out[32];
@@ -31,180 +35,288 @@ private:
 namespace {
 
 constexpr size_t kChunk = 64 * 1024;  // FILE_TRANSFER.md: at most 64 KiB per chunk
+constexpr size_t kWakeBytes = 512 * 1024;
 
-double secondsSince(Timestamp t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double secondsBetween(Timestamp from, Timestamp to) {
+    return std::chrono::duration<double>(to - from).count();
+}
 
-bool isHex64(const std::string& s) {
-    if (s.size() != 64) return false;
-    for (char c : s)
-        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+// Reads and hashes the first `n` bytes of a file (a resumed transfer's prefix).
+bool hashPrefix(int fd, uint64_t n, Sha256& hash) {
+    std::vector<uint8_t> buf(kChunk);
+    uint64_t at = 0;
+    while (at < n) {
+        size_t want = size_t(std::min<uint64_t>(n - at, buf.size()));
+        ssize_t got = ::pread(fd, buf.data(), want, off_t(at));
+        if (got <= 0) {
+            if (got < 0 && errno == EINTR) continue;
+            return false;
+        }
+        hash.update(ByteView(buf.data(), size_t(got)));
+        at += uint64_t(got);
+    }
     return true;
 }
 
-std::string lower(std::string s) {
-    for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-// Reads and hashes the first `n` bytes of an open file (for a resumed transfer).
-bool hashPrefix(std::FILE* f, uint64_t n, Sha256& hash) {
-    std::vector<uint8_t> buf(kChunk);
-    std::rewind(f);
-    while (n > 0) {
-        size_t want = size_t(std::min<uint64_t>(n, buf.size()));
-        size_t got = std::fread(buf.data(), 1, want, f);
-        if (got != want) return false;
-        hash.update(ByteView(buf.data(), got));
-        n -= got;
+bool writeAll(int fd, ByteView data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        data = data.subspan(size_t(n));
     }
     return true;
 }
 
 }  // namespace
 
+// ==================================================================== the worker
+
+TransferBase::~TransferBase() {
+    if (!worker_.joinable()) return;
+    // The worker holds a reference until it ends, so it is over unless this runs on it.
+    if (worker_.get_id() == std::this_thread::get_id())
+        worker_.detach();
+    else
+        worker_.join();
+}
+
+void TransferBase::startWorker(std::shared_ptr<TransferBase> self) {
+    worker_ = std::thread([this, self = std::move(self)]() mutable { run(std::move(self)); });
+}
+
+void TransferBase::run(std::shared_ptr<TransferBase> self) {
+    for (bool going = true; going;) {
+        std::optional<Job> job;
+        {
+            std::lock_guard lock(mutex_);
+            if (!jobs_.empty()) {
+                job = std::move(jobs_.front());
+                jobs_.pop_front();
+                if (auto* d = std::get_if<Data>(&*job)) queuedBytes_ -= d->bytes.size();
+            }
+        }
+        if (job) {
+            spaceCv_.notify_all();
+            going = handle(*job);
+            continue;
+        }
+        bool idle = false;
+        going = work(idle);
+        if (going && idle) {
+            std::unique_lock lock(mutex_);
+            // The timeout only guards against a lost bufferedAmountLow; jobs and wake() notify.
+            workCv_.wait_for(lock, 50ms, [&] { return !jobs_.empty() || woken_; });
+            woken_ = false;
+        }
+    }
+    {
+        std::lock_guard lock(mutex_);
+        over_ = true;
+        jobs_.clear();
+        queuedBytes_ = 0;
+    }
+    spaceCv_.notify_all();
+    self.reset();  // may run the destructor, here on this thread
+}
+
+void TransferBase::post(Job job) {
+    {
+        std::lock_guard lock(mutex_);
+        if (over_) return;
+        jobs_.push_back(std::move(job));
+    }
+    workCv_.notify_one();
+}
+
+void TransferBase::wake() {
+    {
+        std::lock_guard lock(mutex_);
+        woken_ = true;
+    }
+    workCv_.notify_one();
+}
+
+void TransferBase::postText(ByteView text) {
+    auto msg = parseMessage(asString(text));
+    if (!msg) {
+        malformed_++;
+        return post(Abort{msg.message(), false});
+    }
+    post(std::move(*msg));
+}
+
+void TransferBase::cancel() {
+    post(Abort{"cancelled", true});
+    if (channel_) channel_->close();
+}
+
+Progress TransferBase::progress() const {
+    std::lock_guard lock(mutex_);
+    return progress_;
+}
+
+TransferCounters TransferBase::counters() const {
+    return TransferCounters{malformed_.load(), protocolErrors_.load(), queueFullWaits_.load()};
+}
+
+void TransferBase::publish(const Progress& p, bool force, Duration interval, Timestamp now) {
+    {
+        std::lock_guard lock(mutex_);
+        progress_ = p;
+    }
+    if (!force && now - lastProgress_ < interval) return;
+    lastProgress_ = now;
+    if (callbacks_.onProgress) callbacks_.onProgress(p);
+}
+
 // ==================================================================== sender
 
-std::shared_ptr<FileSender> FileSender::start(std::shared_ptr<DataChannel> channel, fs::path file,
-                                              Callbacks callbacks, std::string* error) {
-    std::error_code ec;
-    if (!fs::is_regular_file(file, ec)) {
-        if (error) *error = file.string() + ": not a readable regular file";
-        return nullptr;
+Result<std::shared_ptr<FileSender>> FileSender::start(std::shared_ptr<DataChannel> channel,
+                                                      fs::path file, Callbacks callbacks,
+                                                      SenderOptions options) {
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) ::close(fd);
+        return Error{file.string() + ": not a readable regular file"};
     }
     std::shared_ptr<FileSender> s(new FileSender());
+    s->fd_ = fd;
+    s->size_ = uint64_t(st.st_size);
     s->channel_ = std::move(channel);
     s->path_ = file;
-    s->name_ = file.filename().string();
+    s->name_ = toValidUtf8(file.filename().string());
     s->callbacks_ = std::move(callbacks);
-    s->size_ = fs::file_size(file, ec);
-    s->file_ = std::fopen(file.c_str(), "rb");
-    if (ec || !s->file_) {
-        if (error) *error = file.string() + ": cannot open for reading";
-        return nullptr;
-    }
+    s->options_ = std::move(options);
+    s->progress_ = Progress{s->name_, 0, s->size_, 0, std::nullopt};
     std::weak_ptr<FileSender> weak = s;
-    s->channel_->setBufferedAmountLowThreshold(s->lowWater);
+    s->channel_->setBufferedAmountLowThreshold(s->options_.lowWater);
+    auto onOpen = [weak] {
+        auto p = weak.lock();
+        // Once: the channel may open between setCallbacks() and the state check below.
+        if (!p || p->opened_.exchange(true)) return;
+        p->post(Open{});
+        // The header needs no disk: send it at once (FILE_TRANSFER.md step 1).
+        p->channel_->send(serialize(FileHeader{p->name_, p->size_, "application/octet-stream"}));
+    };
     s->channel_->setCallbacks(DataChannel::Callbacks{
-        .onOpen = [weak] { if (auto p = weak.lock()) p->onOpen(); },
-        .onMessage = [weak](ByteView d, bool binary) { if (auto p = weak.lock()) p->onMessage(d, binary); },
+        .onOpen = onOpen,
+        .onMessage =
+            [weak](ByteView d, bool binary) {
+                auto p = weak.lock();
+                if (!p) return;
+                if (!binary) return p->postText(d);
+                p->protocolError();
+                p->post(Abort{"the receiver sent binary data", false});
+            },
         .onClose =
             [weak] {
-                auto p = weak.lock();
-                if (p && p->step_ != Step::Done && p->step_ != Step::Failed)
-                    p->fail("the channel closed before the receiver acknowledged the file");
+                if (auto p = weak.lock()) p->post(Closed{});
             },
-        .onBufferedAmountLow = [weak] { if (auto p = weak.lock()) p->pump(); },
+        .onBufferedAmountLow =
+            [weak] {
+                if (auto p = weak.lock()) p->wake();
+            },
     });
-    if (s->channel_->state() == DataChannelState::Open) s->onOpen();
+    s->startWorker(s);
+    if (s->channel_->state() == DataChannelState::Open) onOpen();
     return s;
 }
 
 FileSender::~FileSender() {
-    if (file_) std::fclose(file_);
+    if (fd_ >= 0) ::close(fd_);
 }
 
-void FileSender::onOpen() {
-    if (step_ != Step::WaitOpen) return;
-    step_ = Step::WaitAccept;
-    if (callbacks_.onOpen) callbacks_.onOpen();
-    Json header = {{"type", "file"}, {"name", name_}, {"size", size_}, {"mime", "application/octet-stream"}};
-    channel_->send(header.dump());
-}
-
-void FileSender::onMessage(ByteView data, bool binary) {
-    if (binary) return fail("the receiver sent binary data");
-    Json msg = Json::parse(asString(data), nullptr, false);
-    if (msg.is_discarded() || !msg.is_object() || !msg.contains("type") || !msg["type"].is_string())
-        return fail("the receiver sent a malformed message");
-    std::string type = msg["type"];
-    if (step_ == Step::WaitAccept && type == "reject") {
-        return fail("the receiver rejected " + name_ + ": " + msg.value("reason", std::string("no reason given")));
-    }
-    if (step_ == Step::WaitAccept && type == "accept") {
-        uint64_t offset = msg.contains("offset") && msg["offset"].is_number_unsigned() ? msg["offset"].get<uint64_t>() : 0;
-        if (offset > size_) return fail("the receiver asked to resume past the end of the file");
-        hash_ = std::make_unique<Sha256>();
-        if (!hashPrefix(file_, offset, *hash_)) return fail(path_.string() + ": read error");
-        offset_ = sent_ = offset;
-        step_ = Step::Streaming;
-        started_ = lastProgress_ = Clock::now();
-        progress(true);
-        pump();
-        return;
-    }
-    if (step_ == Step::WaitAck && type == "ack") {
-        bool ok = msg.value("ok", false);
-        std::string theirs = msg.contains("sha256") && msg["sha256"].is_string() ? msg["sha256"].get<std::string>() : "";
-        if (!ok || lower(theirs) != digest_)
-            return fail("the receiver reports a checksum mismatch for " + name_);
-        step_ = Step::Done;
-        progress(true);
-        if (callbacks_.onDone)
-            callbacks_.onDone(Done{name_, path_, size_, digest_, secondsSince(started_), offset_});
-        channel_->close();
-        return;
-    }
-    fail("unexpected '" + type + "' from the receiver");
-}
-
-void FileSender::pump() {
-    if (step_ != Step::Streaming) return;
-    std::vector<uint8_t> buf(std::min(kChunk, channel_->maxMessageSize()));
-    while (step_ == Step::Streaming && channel_->bufferedAmount() < highWater) {
-        size_t n = std::fread(buf.data(), 1, buf.size(), file_);
-        if (n == 0) {
-            if (std::ferror(file_)) return fail(path_.string() + ": read error");
-            if (sent_ != size_) return fail(path_.string() + " changed size while it was being sent");
-            digest_ = hash_->hex();
-            step_ = Step::WaitAck;
-            channel_->send(Json{{"type", "eof"}, {"sha256", digest_}}.dump());
-            progress(true);
-            return;
-        }
-        ByteView chunk(buf.data(), n);
-        hash_->update(chunk);
-        if (!channel_->sendBinary(chunk)) return fail("the channel closed while sending " + name_);
-        sent_ += n;
-        progress(false);
-    }
-}
-
-void FileSender::progress(bool force) {
-    auto now = Clock::now();
-    if (!force && now - lastProgress_ < progressInterval) return;
-    lastProgress_ = now;
-    if (callbacks_.onProgress) callbacks_.onProgress(Progress{name_, sent_, size_});
-}
-
-void FileSender::fail(const std::string& why) {
-    if (step_ == Step::Failed || step_ == Step::Done) return;
+bool FileSender::fail(const std::string& why) {
     step_ = Step::Failed;
     if (callbacks_.onError) callbacks_.onError(why);
     channel_->close();
+    return false;
+}
+
+bool FileSender::handle(Job& job) {
+    if (std::holds_alternative<Open>(job)) {
+        if (step_ == Step::WaitOpen) {
+            step_ = Step::WaitAccept;
+            if (callbacks_.onOpen) callbacks_.onOpen();
+        }
+        return true;
+    }
+    if (std::holds_alternative<Closed>(job))
+        return fail("the channel closed before the receiver acknowledged the file");
+    if (auto* a = std::get_if<Abort>(&job)) return fail(a->reason);
+    auto* msg = std::get_if<Message>(&job);
+    if (!msg) return true;
+    if (auto* r = std::get_if<RejectMessage>(msg); r && step_ == Step::WaitAccept)
+        return fail("the receiver rejected " + name_ + ": " + r->reason);
+    if (auto* a = std::get_if<AcceptMessage>(msg); a && step_ == Step::WaitAccept) {
+        if (a->offset > size_) {
+            protocolError();
+            return fail("the receiver asked to resume past the end of the file");
+        }
+        hash_ = std::make_unique<Sha256>();
+        if (!hashPrefix(fd_, a->offset, *hash_)) return fail(path_.string() + ": read error");
+        offset_ = sent_ = a->offset;
+        buffer_.resize(std::min(kChunk, channel_->maxMessageSize()));
+        step_ = Step::Streaming;
+        started_ = options_.clock();
+        meter_.emplace(name_, size_, sent_, started_);
+        publish(meter_->last(), true, options_.progressInterval, started_);
+        return true;
+    }
+    if (auto* a = std::get_if<AckMessage>(msg); a && step_ == Step::WaitAck) {
+        if (!a->ok || a->sha256 != digest_)
+            return fail("the receiver reports a checksum mismatch for " + name_);
+        step_ = Step::Done;
+        Timestamp now = options_.clock();
+        publish(meter_->update(size_, now), true, options_.progressInterval, now);
+        if (callbacks_.onDone)
+            callbacks_.onDone(
+                Done{name_, path_, size_, digest_, secondsBetween(started_, now), offset_});
+        channel_->close();  // FILE_TRANSFER.md step 6
+        return false;
+    }
+    protocolError();
+    return fail("an unexpected message from the receiver");
+}
+
+bool FileSender::work(bool& idle) {
+    idle = step_ != Step::Streaming || channel_->bufferedAmount() >= options_.highWater;
+    if (idle) return true;
+    return sendNextChunk();
+}
+
+bool FileSender::sendNextChunk() {
+    ssize_t n = ::pread(fd_, buffer_.data(), buffer_.size(), off_t(sent_));
+    if (n < 0) {
+        if (errno == EINTR) return true;
+        return fail(path_.string() + ": read error (" + std::strerror(errno) + ")");
+    }
+    if (n == 0) {
+        if (sent_ != size_) return fail(path_.string() + " changed size while it was being sent");
+        digest_ = hash_->hex();
+        step_ = Step::WaitAck;
+        channel_->send(serialize(EofMessage{digest_}));
+        Timestamp now = options_.clock();
+        publish(meter_->update(sent_, now), true, options_.progressInterval, now);
+        return true;
+    }
+    if (sent_ + uint64_t(n) > size_)
+        return fail(path_.string() + " changed size while it was being sent");
+    ByteView chunk(buffer_.data(), size_t(n));
+    hash_->update(chunk);
+    if (!channel_->sendBinary(chunk)) return fail("the channel closed while sending " + name_);
+    sent_ += uint64_t(n);
+    Timestamp now = options_.clock();
+    publish(meter_->update(sent_, now), false, options_.progressInterval, now);
+    return true;
 }
 
 // ==================================================================== receiver
 
-std::string FileReceiver::sanitizeName(std::string_view suggested) {
-    auto slash = suggested.find_last_of("/\\");
-    if (slash != std::string_view::npos) suggested.remove_prefix(slash + 1);
-    std::string out;
-    for (char c : suggested) {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) continue;
-        out.push_back(c);
-    }
-    size_t start = 0;
-    while (start < out.size() && (out[start] == '.' || out[start] == ' ')) ++start;
-    out.erase(0, start);
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    if (out.size() > 200) out.resize(200);
-    if (out.empty()) out = "file";
-    return out;
-}
-
-std::shared_ptr<FileReceiver> FileReceiver::start(std::shared_ptr<DataChannel> channel, ReceiverOptions options,
-                                                  Callbacks callbacks) {
+std::shared_ptr<FileReceiver> FileReceiver::start(std::shared_ptr<DataChannel> channel,
+                                                  ReceiverOptions options, Callbacks callbacks) {
     std::shared_ptr<FileReceiver> r(new FileReceiver());
     r->channel_ = std::move(channel);
     r->options_ = std::move(options);
@@ -212,143 +324,204 @@ std::shared_ptr<FileReceiver> FileReceiver::start(std::shared_ptr<DataChannel> c
     std::weak_ptr<FileReceiver> weak = r;
     r->channel_->setCallbacks(DataChannel::Callbacks{
         .onOpen = {},
-        .onMessage = [weak](ByteView d, bool binary) { if (auto p = weak.lock()) p->onMessage(d, binary); },
-        .onClose = [weak] { if (auto p = weak.lock()) p->onClose(); },
+        .onMessage =
+            [weak](ByteView d, bool binary) {
+                if (auto p = weak.lock()) p->onMessage(d, binary);
+            },
+        .onClose =
+            [weak] {
+                if (auto p = weak.lock()) p->post(Closed{});
+            },
         .onBufferedAmountLow = {},
     });
+    r->startWorker(r);
     return r;
 }
 
-FileReceiver::~FileReceiver() {
-    if (file_) std::fclose(file_);
+FileReceiver::~FileReceiver() = default;
+
+void FileReceiver::accept() {
+    post(Decision{true, {}});
 }
 
-fs::path FileReceiver::partialPath() const {
-    // Hidden, and keyed by name and size: FILE_TRANSFER.md resumes only the same file.
-    return options_.directory / ("." + name_ + "." + std::to_string(size_) + ".tincan-part");
+void FileReceiver::reject(const std::string& reason) {
+    post(Decision{false, reason});
+}
+
+void FileReceiver::netFail(const std::string& why) {
+    net_ = Net::Over;
+    protocolError();
+    post(Abort{why, false});
 }
 
 void FileReceiver::onMessage(ByteView data, bool binary) {
-    if (step_ == Step::Done || step_ == Step::Failed) return;
-    if (step_ == Step::WaitHeader) {
-        if (binary) return fail("file data arrived before the file header", false);
-        return onHeader(asString(data));
-    }
-    if (!binary) return onEof(asString(data));
-    if (received_ + data.size() > size_)
-        return fail("the sender sent more than the " + std::to_string(size_) + " bytes it announced", false);
-    if (std::fwrite(data.data(), 1, data.size(), file_) != data.size())
-        return fail(partialPath().string() + ": write error (disk full?)", true);
-    hash_->update(data);
-    received_ += data.size();
-    progress(false);
-}
-
-void FileReceiver::onHeader(std::string_view text) {
-    Json h = Json::parse(text, nullptr, false);
-    if (h.is_discarded() || !h.is_object()) return fail("the file header is not a JSON object", false);
-    if (h.value("type", std::string()) != "file") return fail("the first message is not a file header", false);
-    if (!h.contains("name") || !h["name"].is_string()) return fail("the file header has no name", false);
-    if (!h.contains("size") || !h["size"].is_number_unsigned()) return fail("the file header has no valid size", false);
-    name_ = sanitizeName(h["name"].get<std::string>());
-    size_ = h["size"].get<uint64_t>();
-    std::error_code ec;
-    fs::create_directories(options_.directory, ec);
-    hash_ = std::make_unique<Sha256>();
-    fs::path part = partialPath();
-    if (fs::exists(part, ec) && fs::file_size(part, ec) <= size_) {
-        file_ = std::fopen(part.c_str(), "r+b");
-        if (file_) {
-            offset_ = fs::file_size(part, ec);
-            if (!hashPrefix(file_, offset_, *hash_)) {
-                std::fclose(file_);
-                file_ = nullptr;
-                hash_ = std::make_unique<Sha256>();
-                offset_ = 0;
-            } else {
-                std::fseek(file_, 0, SEEK_END);
+    switch (net_.load()) {
+        case Net::WaitHeader:
+            if (binary) return netFail("file data arrived before the file header");
+            net_ = Net::Offered;
+            return postText(data);  // the worker checks that it is a header
+        case Net::Offered:
+            return netFail("a message arrived before the file was accepted");
+        case Net::Receiving:
+            if (!binary) {
+                net_ = Net::AfterEof;
+                return postText(data);  // the worker checks that it is an eof
             }
+            if (data.size() > expected_.load() - arrived_)
+                return netFail("the sender sent more bytes than it announced");
+            arrived_ += data.size();
+            return queueData(data);
+        case Net::AfterEof:
+            return netFail("a message arrived after eof");
+        case Net::Over:
+            return;
+    }
+}
+
+void FileReceiver::queueData(ByteView data) {
+    bool wake = false;
+    {
+        // The only wait on the network thread: when the disk is maxQueuedBytes behind.
+        std::unique_lock lock(mutex_);
+        if (queuedBytes_ >= options_.maxQueuedBytes && !over_) {
+            queueFullWaits_++;
+            spaceCv_.wait(lock, [&] { return queuedBytes_ < options_.maxQueuedBytes || over_; });
         }
+        if (over_) return;
+        // Wake the worker once per batch, not per chunk: a wake-up per 64 KiB cost
+        // more CPU than the write. A short burst waits at most the worker's 50 ms nap.
+        size_t batch = std::min(kWakeBytes, options_.maxQueuedBytes / 2);
+        wake = queuedBytes_ < batch && queuedBytes_ + data.size() >= batch;
+        queuedBytes_ += data.size();
+        jobs_.push_back(Data{Bytes(data.begin(), data.end())});
     }
-    if (!file_) {
-        offset_ = 0;
-        file_ = std::fopen(part.c_str(), "wb");
-    }
-    if (!file_) {
-        channel_->send(Json{{"type", "reject"}, {"reason", "cannot write to the destination folder"}}.dump());
-        return fail(options_.directory.string() + ": cannot write there", false);
-    }
-    received_ = offset_;
-    step_ = Step::Receiving;
-    started_ = lastProgress_ = Clock::now();
-    channel_->send(Json{{"type", "accept"}, {"offset", offset_}}.dump());
-    progress(true);
+    if (wake) workCv_.notify_one();
 }
 
-void FileReceiver::onEof(std::string_view text) {
-    Json e = Json::parse(text, nullptr, false);
-    if (e.is_discarded() || !e.is_object() || e.value("type", std::string()) != "eof")
-        return fail("unexpected text message during the transfer", false);
-    std::string theirs = e.contains("sha256") && e["sha256"].is_string() ? lower(e["sha256"].get<std::string>()) : "";
-    if (!isHex64(theirs)) return fail("the eof message has no valid sha256", false);
-    if (received_ != size_)
-        return fail("eof after " + std::to_string(received_) + " of " + std::to_string(size_) + " bytes", false);
-    std::string mine = hash_->hex();
-    bool ok = mine == theirs && std::fflush(file_) == 0 && ::fsync(fileno(file_)) == 0;
-    std::fclose(file_);
-    file_ = nullptr;
-    if (!ok) {
-        channel_->send(Json{{"type", "ack"}, {"ok", false}, {"sha256", mine}}.dump());
-        return fail("checksum mismatch for " + name_ + " (nothing kept)", false);
-    }
-    // Never overwrite unless told to: "name (1).ext", "name (2).ext", ...
-    fs::path final = options_.directory / name_;
-    std::error_code ec;
-    if (!options_.overwrite) {
-        fs::path stem = fs::path(name_).stem(), ext = fs::path(name_).extension();
-        for (int i = 1; fs::exists(final, ec); ++i)
-            final = options_.directory / (stem.string() + " (" + std::to_string(i) + ")" + ext.string());
-    }
-    fs::rename(partialPath(), final, ec);
-    if (ec) {
-        channel_->send(Json{{"type", "ack"}, {"ok", false}, {"sha256", mine}}.dump());
-        return fail("cannot move the file into place: " + ec.message(), false);
-    }
-    step_ = Step::Done;
-    channel_->send(Json{{"type", "ack"}, {"ok", true}, {"sha256", mine}}.dump());
-    progress(true);
-    if (callbacks_.onDone) callbacks_.onDone(Done{final.filename().string(), final, size_, mine, secondsSince(started_), offset_});
-}
-
-void FileReceiver::onClose() {
-    if (step_ == Step::Done || step_ == Step::Failed) return;
-    if (step_ == Step::WaitHeader) return fail("the channel closed before a file header arrived", false);
-    fail("the sender closed the channel after " + std::to_string(received_) + " of " + std::to_string(size_) +
-             " bytes" + (options_.keepPartial ? " (kept for a later resume)" : ""),
-         options_.keepPartial);
-}
-
-void FileReceiver::progress(bool force) {
-    auto now = Clock::now();
-    if (!force && now - lastProgress_ < progressInterval) return;
-    lastProgress_ = now;
-    if (callbacks_.onProgress) callbacks_.onProgress(Progress{name_, received_, size_});
-}
-
-void FileReceiver::fail(const std::string& why, bool keepPartial) {
-    if (step_ == Step::Failed || step_ == Step::Done) return;
-    bool hadPartial = step_ == Step::Receiving;
+bool FileReceiver::fail(const std::string& why, bool keepPartial) {
     step_ = Step::Failed;
-    if (file_) {
-        std::fclose(file_);
-        file_ = nullptr;
-    }
-    if (hadPartial && !keepPartial) {
-        std::error_code ec;
-        fs::remove(partialPath(), ec);
-    }
+    net_ = Net::Over;
+    // An empty partial file is no use for a resume.
+    bool keep = keepPartial && options_.keepPartial && received_ > 0;
+    partial_.release(!keep);
     if (callbacks_.onError) callbacks_.onError(why);
     channel_->close();
+    return false;
+}
+
+bool FileReceiver::handle(Job& job) {
+    if (std::holds_alternative<Open>(job)) return true;
+    if (std::holds_alternative<Closed>(job)) {
+        if (step_ == Step::WaitHeader)
+            return fail("the channel closed before a file header arrived", false);
+        return fail("the sender closed the channel after " + std::to_string(received_) + " of " +
+                        std::to_string(header_.size) + " bytes" +
+                        (options_.keepPartial && received_ > 0 ? " (kept for a later resume)" : ""),
+                    true);
+    }
+    if (auto* a = std::get_if<Abort>(&job)) return fail(a->reason, a->keepPartial);
+    if (auto* d = std::get_if<Decision>(&job))
+        return step_ == Step::Deciding ? onDecision(*d) : true;
+    if (auto* data = std::get_if<Data>(&job)) {
+        if (step_ != Step::Receiving) return true;
+        if (!writeAll(partial_.fd(), data->bytes))
+            return fail(partial_.path().string() + ": write error (" + std::strerror(errno) + ")",
+                        true);
+        hash_->update(data->bytes);
+        received_ += data->bytes.size();
+        Timestamp now = options_.clock();
+        publish(meter_->update(received_, now), false, options_.progressInterval, now);
+        return true;
+    }
+    auto* msg = std::get_if<Message>(&job);
+    if (!msg) return true;
+    if (auto* h = std::get_if<FileHeader>(msg); h && step_ == Step::WaitHeader) return onHeader(*h);
+    if (auto* e = std::get_if<EofMessage>(msg); e && step_ == Step::Receiving) return onEof(*e);
+    protocolError();
+    return fail(step_ == Step::WaitHeader ? "the first message is not a file header"
+                                          : "an unexpected text message during the transfer",
+                false);
+}
+
+bool FileReceiver::onHeader(const FileHeader& h) {
+    header_ = h;
+    name_ = sanitizeName(h.name);
+    {
+        std::lock_guard lock(mutex_);
+        progress_ = Progress{name_, 0, h.size, 0, std::nullopt};
+    }
+    std::error_code ec;
+    fs::create_directories(options_.directory, ec);
+    auto claimed = PartialFile::claim(options_.directory, name_, h.size);
+    if (!claimed) {
+        channel_->send(serialize(RejectMessage{"cannot write to the destination folder"}));
+        return fail(
+            options_.directory.string() + ": cannot write there (" + claimed.message() + ")",
+            false);
+    }
+    partial_ = std::move(*claimed);
+    hash_ = std::make_unique<Sha256>();
+    offset_ = partial_.existingBytes();
+    if (offset_ > 0 && !hashPrefix(partial_.fd(), offset_, *hash_)) {
+        hash_ = std::make_unique<Sha256>();
+        offset_ = 0;
+    }
+    if (::ftruncate(partial_.fd(), off_t(offset_)) != 0 ||
+        ::lseek(partial_.fd(), off_t(offset_), SEEK_SET) < 0)
+        return fail(partial_.path().string() + ": " + std::strerror(errno), false);
+    received_ = offset_;
+    step_ = Step::Deciding;
+    if (!callbacks_.onOffer) return onDecision(Decision{true, {}});
+    callbacks_.onOffer(Offer{name_, h.name, h.size, h.mime, offset_});
+    return true;
+}
+
+bool FileReceiver::onDecision(const Decision& d) {
+    if (!d.accept) {
+        std::string reason = d.reason.empty() ? "declined" : d.reason;
+        channel_->send(serialize(RejectMessage{reason}));
+        return fail("rejected " + name_ + ": " + reason, true);
+    }
+    step_ = Step::Receiving;
+    started_ = options_.clock();
+    meter_.emplace(name_, header_.size, offset_, started_);
+    // Open the gate before the accept leaves: the first chunk may come right after it.
+    expected_ = header_.size - offset_;
+    net_ = Net::Receiving;
+    channel_->send(serialize(AcceptMessage{offset_}));
+    publish(meter_->last(), true, options_.progressInterval, started_);
+    return true;
+}
+
+bool FileReceiver::onEof(const EofMessage& e) {
+    if (received_ != header_.size)
+        return fail("eof after " + std::to_string(received_) + " of " +
+                        std::to_string(header_.size) + " bytes",
+                    false);
+    std::string mine = hash_->hex();
+    bool synced = ::fsync(partial_.fd()) == 0;
+    if (mine != e.sha256 || !synced) {
+        channel_->send(serialize(AckMessage{false, mine}));
+        return fail(synced ? "checksum mismatch for " + name_ + " (nothing kept)"
+                           : partial_.path().string() + ": cannot flush to disk",
+                    false);
+    }
+    // Moved while still locked, so no other transfer can claim this partial file meanwhile.
+    auto final = moveIntoPlace(partial_.path(), options_.directory, name_, options_.overwrite);
+    if (!final) {
+        channel_->send(serialize(AckMessage{false, mine}));
+        return fail("cannot move the file into place: " + final.message(), false);
+    }
+    partial_.release(false);
+    step_ = Step::Done;
+    net_ = Net::Over;
+    channel_->send(serialize(AckMessage{true, mine}));
+    Timestamp now = options_.clock();
+    publish(meter_->update(received_, now), true, options_.progressInterval, now);
+    if (callbacks_.onDone)
+        callbacks_.onDone(Done{final->filename().string(), *final, header_.size, mine,
+                               secondsBetween(started_, now), offset_});
+    return false;
 }
 
 }  // namespace tincan::transfer

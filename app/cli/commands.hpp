@@ -29,8 +29,8 @@ struct BenchOptions {
     size_t chunk = 65536;           // message size, capped at the remote's max-message-size
     // Pacing: queue while bufferedAmount <= high, resume at bufferedamountlow (threshold low).
     // Tuned on loopback (docs/BENCHMARKS.md): 1 MiB / 256 KiB beat the harness's 4 MiB / 1 MiB
-    // by ~30 %. Tincan's bufferedAmount counts bytes until the peer acknowledges them, so
-    // `high` also bounds the bytes in flight: raise it on paths with a large RTT.
+    // by ~30 %. bufferedAmount counts bytes not yet handed to SCTP (browser semantics): the
+    // bytes in flight follow SCTP's congestion window, not this mark.
     size_t high = 1024 * 1024;
     size_t low = 256 * 1024;
 };

@@ -11,6 +11,21 @@
 
 namespace tincan::cli {
 
+namespace {
+
+// CLI.md's transfer-progress, plus the speed and time left a progress bar shows.
+void printProgress(const transfer::Progress& p) {
+    Json e = {{"event", "transfer-progress"},
+              {"name", p.name},
+              {"bytes", p.bytes},
+              {"size", p.size},
+              {"bytes_per_second", p.bytesPerSecond}};
+    if (p.secondsLeft) e["seconds_left"] = *p.secondsLeft;
+    events().print(e);
+}
+
+}  // namespace
+
 int runEcho(int argc, char** argv, const CommonOptions& common) {
     QCoreApplication app(argc, argv);
     std::mutex m;
@@ -23,7 +38,8 @@ int runEcho(int argc, char** argv, const CommonOptions& common) {
                           .onMessage =
                               [weak](ByteView data, bool binary) {
                                   // Same channel, same kind: text as text, binary as binary.
-                                  if (auto c = weak.lock()) binary ? c->sendBinary(data) : c->send(asString(data));
+                                  if (auto c = weak.lock())
+                                      binary ? c->sendBinary(data) : c->send(asString(data));
                               },
                           .onClose = {},
                           .onBufferedAmountLow = {}});
@@ -37,14 +53,16 @@ int runEcho(int argc, char** argv, const CommonOptions& common) {
     return session.exec();
 }
 
-int runSend(int argc, char** argv, const CommonOptions& common, const std::vector<std::string>& files) {
+int runSend(int argc, char** argv, const CommonOptions& common,
+            const std::vector<std::string>& files) {
     QCoreApplication app(argc, argv);
     PeerSession* self = nullptr;
     std::vector<std::shared_ptr<transfer::FileSender>> senders;
     std::atomic<size_t> done{0};
     PeerSession::Hooks hooks;
     hooks.onRemoteHangup = [&] {
-        if (done < files.size()) self->finish(1, "the receiver hung up before every file was acknowledged");
+        if (done < files.size())
+            self->finish(1, "the receiver hung up before every file was acknowledged");
     };
     PeerSession session(app, common, hooks);
     self = &session;
@@ -64,43 +82,47 @@ int runSend(int argc, char** argv, const CommonOptions& common, const std::vecto
             return 1;
         }
         auto ch = *created;
-        std::string err;
         std::string name = std::filesystem::path(f).filename().string();
         auto sender = transfer::FileSender::start(
             ch, f,
             {.onOpen =
                  [ch] {
                      // CLI.md: datachannel-open for every channel that opens, ours too.
-                     events().print({{"event", "datachannel-open"}, {"label", ch->label()}, {"id", ch->id().value_or(0)}});
+                     events().print({{"event", "datachannel-open"},
+                                     {"label", ch->label()},
+                                     {"id", ch->id().value_or(0)}});
                  },
-             .onProgress =
-                 [](const transfer::Progress& p) {
-                     events().print({{"event", "transfer-progress"}, {"name", p.name}, {"bytes", p.bytes}, {"size", p.size}});
-                 },
+             .onOffer = {},
+             .onProgress = printProgress,
              .onDone =
                  [&, n = files.size()](const transfer::Done& d) {
-                     events().print({{"event", "transfer-done"}, {"name", d.name}, {"bytes", d.bytes}, {"sha256", d.sha256},
-                                     {"seconds", d.seconds}, {"resumed_from", d.resumedFrom}});
+                     events().print({{"event", "transfer-done"},
+                                     {"name", d.name},
+                                     {"bytes", d.bytes},
+                                     {"sha256", d.sha256},
+                                     {"seconds", d.seconds},
+                                     {"resumed_from", d.resumedFrom}});
                      if (++done == n) session.onQt([&] { session.finish(0); });
                  },
-             .onError = [&, name](const std::string& e) { session.onQt([&, e, name] { session.finish(1, name + ": " + e); }); }},
-            &err);
+             .onError =
+                 [&, name](const std::string& e) {
+                     session.onQt([&, e, name] { session.finish(1, name + ": " + e); });
+                 }});
         if (!sender) {
-            printError(err);
+            printError(sender.message());
             return 1;
         }
-        senders.push_back(sender);
+        senders.push_back(*sender);
     }
     return session.exec();
 }
 
-int runReceive(int argc, char** argv, const CommonOptions& common, const std::string& outDir, size_t count,
-               bool overwrite) {
+int runReceive(int argc, char** argv, const CommonOptions& common, const std::string& outDir,
+               size_t count, bool overwrite) {
     QCoreApplication app(argc, argv);
-    std::error_code ec;
-    std::filesystem::create_directories(outDir, ec);
-    if (ec || !std::filesystem::is_directory(outDir)) {
-        printError("--out " + outDir + ": cannot create or use this folder");
+    // Refused now, not when the first file arrives (issue 8, row 8).
+    if (auto writable = transfer::checkWritableDirectory(outDir); !writable) {
+        printError("--out " + outDir + ": " + writable.message());
         return 2;
     }
     PeerSession* self = nullptr;
@@ -112,14 +134,18 @@ int runReceive(int argc, char** argv, const CommonOptions& common, const std::st
         if (ch->label() != "file") return;  // not ours: leave it alone
         auto r = transfer::FileReceiver::start(
             ch, {.directory = outDir, .overwrite = overwrite, .keepPartial = true},
-            {.onProgress =
-                 [](const transfer::Progress& p) {
-                     events().print({{"event", "transfer-progress"}, {"name", p.name}, {"bytes", p.bytes}, {"size", p.size}});
-                 },
+            {.onOpen = {},
+             .onOffer = {},
+             .onProgress = printProgress,
              .onDone =
                  [&](const transfer::Done& d) {
-                     events().print({{"event", "transfer-done"}, {"name", d.name}, {"bytes", d.bytes}, {"sha256", d.sha256},
-                                     {"seconds", d.seconds}, {"path", d.path.string()}, {"resumed_from", d.resumedFrom}});
+                     events().print({{"event", "transfer-done"},
+                                     {"name", d.name},
+                                     {"bytes", d.bytes},
+                                     {"sha256", d.sha256},
+                                     {"seconds", d.seconds},
+                                     {"path", d.path.string()},
+                                     {"resumed_from", d.resumedFrom}});
                      // Linger a moment so the ack reaches the sender before we close.
                      if (++done == count)
                          self->onQt([&] { QTimer::singleShot(300, [&] { self->finish(0); }); });
@@ -129,8 +155,9 @@ int runReceive(int argc, char** argv, const CommonOptions& common, const std::st
         receivers.push_back(r);
     };
     hooks.onRemoteHangup = [&] {
-        if (done < count) self->finish(1, "the sender hung up after " + std::to_string(done.load()) + " of " +
-                                              std::to_string(count) + " files");
+        if (done < count)
+            self->finish(1, "the sender hung up after " + std::to_string(done.load()) + " of " +
+                                std::to_string(count) + " files");
     };
     PeerSession session(app, common, hooks);
     self = &session;

@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"send", "receive"}));
     benchTputCmd->add_option("--chunk", bench.chunk, "message size (default 65536, capped at the remote's max-message-size)")
         ->check(CLI::PositiveNumber);
-    benchTputCmd->add_option("--high", bench.high, "queue while bufferedAmount <= this (default 1 MiB; it also bounds the bytes in flight)");
+    benchTputCmd->add_option("--high", bench.high, "queue while bufferedAmount <= this (default 1 MiB: bytes waiting for SCTP, as in browsers)");
     benchTputCmd->add_option("--low", bench.low, "resume at bufferedamountlow with this threshold (default 256 KiB)");
     addCommon(benchTputCmd);
 

@@ -95,14 +95,15 @@ std::optional<std::string> relayableMessageType(std::string_view text) {
 
 Hub::Hub(HubConfig config) : config_(config) {}
 
-void Hub::handleOpen(PeerId peer, std::string_view path) {
+void Hub::handleOpen(PeerId peer, std::string_view target) {
     if (peerRooms_.count(peer) != 0) return;
-    // SIGNALING.md "Transport": ROOM is the path without its leading slash.
-    if (path.empty() || path.front() != '/' || !isValidRoomName(path.substr(1))) {
+    // SIGNALING.md "Transport": ROOM is the path without its leading slash; '?' and '#' are not
+    // room characters, so a query or a fragment is refused here too.
+    if (target.empty() || target.front() != '/' || !isValidRoomName(target.substr(1))) {
         reject(peer, "bad room", CloseCode::PolicyViolation, {});
         return;
     }
-    std::string name(path.substr(1));
+    std::string name(target.substr(1));
     auto it = rooms_.find(name);
     if (it == rooms_.end()) {
         if (rooms_.size() >= config_.maxRooms) {

@@ -97,8 +97,10 @@ class Hub {
 public:
     explicit Hub(HubConfig config = {});
 
-    // A WebSocket opened with request path `path` (e.g. "/room42", query already stripped).
-    void handleOpen(PeerId peer, std::string_view path);
+    // A WebSocket opened with request target `target`: the path, then the query and the
+    // fragment if the request had them (e.g. "/room42", "/room42?x=1"). SIGNALING.md: the room
+    // is the whole path, so anything but "/" and a valid room name is a `bad room`.
+    void handleOpen(PeerId peer, std::string_view target);
     // A complete text message arrived, as its exact UTF-8 bytes.
     void handleText(PeerId peer, std::string_view text);
     void handleBinary(PeerId peer);

@@ -4,12 +4,14 @@
 #include <QHostAddress>
 #include <QHostInfo>
 #include <QSocketNotifier>
+#include <QSslSocket>
 
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <string>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,7 +28,7 @@
 
 namespace {
 
-using tincan::signaling::HubConfig;
+using tincan::signaling::ServerConfig;
 using tincan::signaling::SignalServer;
 
 constexpr int kExitFailure = 1;
@@ -71,6 +73,19 @@ void qtMessageToLog(QtMsgType type, const QMessageLogContext&, const QString& me
     }
 }
 
+// Every connection costs a descriptor: take all the process may have (the soft limit is often
+// 1024 while the hard one is far higher). Returns the limit in force.
+rlim_t raiseDescriptorLimit() {
+    struct rlimit limit = {};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+    if (limit.rlim_cur < limit.rlim_max) {
+        struct rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return raised.rlim_cur;
+    }
+    return limit.rlim_cur;
+}
+
 std::optional<QHostAddress> resolveHost(const QString& host) {
     QHostAddress address;
     if (address.setAddress(host)) return address;
@@ -97,7 +112,8 @@ int main(int argc, char** argv) {
         "tincan-signal"};
     std::string listen = "127.0.0.1:8765";
     std::string logLevel = "info";
-    std::size_t maxRooms = HubConfig{}.maxRooms;
+    ServerConfig config;
+    std::size_t& maxRooms = config.hub.maxRooms;
     cli.add_option("--listen", listen,
                    "Address to listen on (default 127.0.0.1:8765), HOST:PORT or [IPv6]:PORT; "
                    "port 0 picks a free port, printed in the readiness line on stdout")
@@ -107,6 +123,16 @@ int main(int argc, char** argv) {
         ->type_name("LEVEL");
     cli.add_option("--max-rooms", maxRooms,
                    "Most rooms open at once (default 10000); further rooms are refused")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+        ->type_name("N");
+    cli.add_option("--handshake-timeout-ms", config.handshakeTimeoutMs,
+                   "Connections that have not completed the WebSocket upgrade this long after "
+                   "connecting are closed (default 5000)")
+        ->check(CLI::Range(100, 600000))
+        ->type_name("MS");
+    cli.add_option("--max-per-address", config.maxConnectionsPerAddress,
+                   "Most connections open at once from one IP address (default 64); more are "
+                   "closed at once")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
         ->type_name("N");
     cli.set_version_flag("--version", std::string("tincan-signal ") + TINCAN_VERSION,
@@ -153,7 +179,11 @@ int main(int argc, char** argv) {
         return kExitFailure;
     }
 
-    SignalServer server(HubConfig{maxRooms});
+    const rlim_t descriptors = raiseDescriptorLimit();
+    // Qt loads its TLS backend plugin at the first WebSocket upgrade; load it now, while
+    // descriptors are to be had, not when a flood has taken them all.
+    (void)QSslSocket::supportsSsl();
+    SignalServer server(config);
     std::string error;
     if (!server.listen(*address, endpoint->port, error)) {
         std::cerr << "cannot listen on " << shownEndpoint << ": " << error << "\n";
@@ -175,8 +205,10 @@ int main(int argc, char** argv) {
                 server.address().toString().toStdString().c_str(),
                 static_cast<unsigned>(server.port()));
     std::fflush(stdout);
-    spdlog::info("listening on {} (at most {} rooms)",
-                 formatEndpoint(server.address().toString(), server.port()), maxRooms);
+    spdlog::info(
+        "listening on {} (at most {} rooms, {} connections per address, {} file descriptors)",
+        formatEndpoint(server.address().toString(), server.port()), maxRooms,
+        config.maxConnectionsPerAddress, static_cast<unsigned long long>(descriptors));
 
     return QCoreApplication::exec() == 0 ? 0 : kExitFailure;
 }

@@ -5,8 +5,13 @@
 #include <QUrl>
 #include <QWebSocket>
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <utility>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -22,6 +27,11 @@ template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
 constexpr int kShutdownGraceMs = 1000;
+// How long accepting stays paused after accept() failed for want of descriptors, unless a
+// connection closes first.
+constexpr int kAcceptRetryMs = 250;
+constexpr int kAcceptBatch = 64;
+constexpr int kListenBacklog = 1024;  // the kernel caps it at net.core.somaxconn
 
 std::string socketErrorPhrase(QAbstractSocket::SocketError error, const QString& fallback) {
     switch (error) {
@@ -77,18 +87,20 @@ std::optional<ListenAddress> parseListenAddress(const std::string& text, std::st
     return ListenAddress{QString::fromStdString(host), static_cast<std::uint16_t>(value)};
 }
 
-SignalServer::SignalServer(HubConfig config, QObject* parent)
+SignalServer::SignalServer(ServerConfig config, QObject* parent)
     : QObject(parent),
+      config_(config),
       webSockets_(QStringLiteral("tincan-signal"), QWebSocketServer::NonSecureMode),
-      hub_(config) {
+      hub_(config.hub) {
     // The listening socket is ours (so that its errors are precise); the WebSocket server only
     // runs the handshakes.
-    connect(&tcp_, &QTcpServer::newConnection, this, &SignalServer::acceptTcp);
     connect(&webSockets_, &QWebSocketServer::newConnection, this, &SignalServer::acceptWebSockets);
     connect(&webSockets_, &QWebSocketServer::serverError, this,
             [](QWebSocketProtocol::CloseCode code) {
                 spdlog::debug("handshake refused (close code {})", static_cast<int>(code));
             });
+    resumeTimer_.setSingleShot(true);
+    connect(&resumeTimer_, &QTimer::timeout, this, &SignalServer::resumeAccepting);
 }
 
 SignalServer::~SignalServer() {
@@ -98,29 +110,152 @@ SignalServer::~SignalServer() {
         socket->abort();
         delete socket;
     }
+    // Connections still in their handshake (QWebSocketServer only listens to them).
+    for (const auto& [socket, pending] : std::exchange(pending_, {})) {
+        socket->disconnect(this);
+        socket->abort();
+        delete socket;
+    }
 }
 
 bool SignalServer::listen(const QHostAddress& address, std::uint16_t port, std::string& error) {
-    if (tcp_.listen(address, port)) return true;
-    error = socketErrorPhrase(tcp_.serverError(), tcp_.errorString());
-    return false;
+    // A burst of connections (a flood, or many clients reconnecting after a restart) must not
+    // overflow the accept queue: a dropped SYN costs the client a 1 s retransmission.
+    tcp_.setListenBacklogSize(kListenBacklog);
+    if (!tcp_.listen(address, port)) {
+        error = socketErrorPhrase(tcp_.serverError(), tcp_.errorString());
+        return false;
+    }
+    tcp_.pauseAccepting();  // accept() is ours, see the header
+    acceptNotifier_ =
+        std::make_unique<QSocketNotifier>(tcp_.socketDescriptor(), QSocketNotifier::Read);
+    connect(acceptNotifier_.get(), &QSocketNotifier::activated, this, &SignalServer::acceptReady);
+    return true;
 }
 
-void SignalServer::acceptTcp() {
-    while (QTcpSocket* socket = tcp_.nextPendingConnection()) {
+std::string SignalServer::addressKey(const QHostAddress& address) {
+    bool isV4 = false;
+    const quint32 v4 = address.toIPv4Address(&isV4);
+    return (isV4 ? QHostAddress(v4) : address).toString().toStdString();
+}
+
+void SignalServer::acceptReady() {
+    // A bounded batch, so that one busy listening socket cannot starve the open ones.
+    for (int i = 0; i < kAcceptBatch && acceptNotifier_; ++i) {
+        sockaddr_storage from = {};
+        socklen_t fromLength = sizeof from;
+        const int descriptor =
+            ::accept4(static_cast<int>(tcp_.socketDescriptor()), reinterpret_cast<sockaddr*>(&from),
+                      &fromLength, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (descriptor < 0) {
+            const int error = errno;
+            if (error == EAGAIN || error == EWOULDBLOCK) return;
+            if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+                pauseAccepting(error);
+                return;
+            }
+            continue;  // EINTR, or that one connection failed (ECONNABORTED, EPROTO...)
+        }
+        ++stats_.accepted;
         if (shuttingDown_) {
-            socket->abort();
-            socket->deleteLater();
+            ::close(descriptor);
             continue;
         }
-        webSockets_.handleConnection(socket);
+        const std::string key = addressKey(QHostAddress(reinterpret_cast<sockaddr*>(&from)));
+        const auto count = perAddress_.find(key);
+        if (count != perAddress_.end() && count->second >= config_.maxConnectionsPerAddress) {
+            ++stats_.refusedPerAddress;
+            spdlog::debug("refused a connection from {}: {} open from that address", key,
+                          count->second);
+            ::close(descriptor);
+            continue;
+        }
+        adopt(descriptor, key);
     }
+}
+
+void SignalServer::adopt(int descriptor, const std::string& address) {
+    auto* socket = new QTcpSocket(this);
+    if (!socket->setSocketDescriptor(descriptor)) {
+        ::close(descriptor);
+        delete socket;
+        return;
+    }
+    ++perAddress_[address];
+    pending_.emplace(socket, Pending{address, socket->peerAddress(), socket->peerPort()});
+    // A failed handshake: QWebSocketServer closes the socket; it stays ours to delete.
+    connect(socket, &QTcpSocket::disconnected, this, [this, socket] {
+        if (pending_.count(socket) == 0) return;
+        pendingGone(socket);
+        socket->deleteLater();
+    });
+    // The timer belongs to the socket, so it cannot outlive it.
+    QTimer::singleShot(config_.handshakeTimeoutMs, socket, [this, socket] {
+        if (pending_.count(socket) == 0) return;
+        ++stats_.handshakeTimeouts;
+        spdlog::debug("no WebSocket upgrade from {} within {} ms", pending_.at(socket).address,
+                      config_.handshakeTimeoutMs);
+        pendingGone(socket);
+        socket->disconnect(this);
+        socket->abort();
+        socket->deleteLater();
+    });
+    webSockets_.handleConnection(socket);
+}
+
+void SignalServer::pauseAccepting(int error) {
+    if (!acceptPaused_) {
+        ++stats_.acceptPauses;
+        spdlog::warn("cannot accept connections ({}): paused, {} open, {} in handshake",
+                     std::strerror(error), sockets_.size(), pending_.size());
+    }
+    acceptPaused_ = true;
+    acceptNotifier_->setEnabled(false);
+    if (!resumeTimer_.isActive()) resumeTimer_.start(kAcceptRetryMs);
+}
+
+void SignalServer::resumeAccepting() {
+    if (!acceptPaused_ || shuttingDown_ || !acceptNotifier_) return;
+    acceptPaused_ = false;
+    resumeTimer_.stop();
+    acceptNotifier_->setEnabled(true);  // a still-failing accept() pauses again
+}
+
+void SignalServer::pendingGone(QTcpSocket* socket) {
+    const auto it = pending_.find(socket);
+    if (it == pending_.end()) return;
+    std::string key = std::move(it->second.address);
+    pending_.erase(it);
+    releaseAddress(key);
+}
+
+void SignalServer::releaseAddress(const std::string& key) {
+    const auto it = perAddress_.find(key);
+    if (it != perAddress_.end() && --it->second == 0) perAddress_.erase(it);
+    resumeAccepting();  // a descriptor has been freed
 }
 
 void SignalServer::acceptWebSockets() {
     while (QWebSocket* socket = webSockets_.nextPendingConnection()) {
         socket->setParent(this);
+        // Its TCP connection is no longer in its handshake; its address keeps counting.
+        std::string key;
+        for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+            if (it->second.peerPort == socket->peerPort() &&
+                it->second.peerAddress == socket->peerAddress()) {
+                it->first->disconnect(this);
+                key = std::move(it->second.address);
+                pending_.erase(it);
+                break;
+            }
+        }
+        if (key.empty()) {  // not one we accepted (cannot happen): count it anyway
+            key = addressKey(socket->peerAddress());
+            ++perAddress_[key];
+        }
+        ++stats_.upgraded;
         if (shuttingDown_) {
+            releaseAddress(key);
             socket->close(QWebSocketProtocol::CloseCodeGoingAway);
             socket->deleteLater();
             continue;
@@ -130,7 +265,7 @@ void SignalServer::acceptWebSockets() {
         socket->setMaxAllowedIncomingMessageSize(kTransportMessageLimit);
 
         const PeerId peer = nextPeer_++;
-        sockets_.emplace(peer, socket);
+        sockets_.emplace(peer, Open{socket, std::move(key)});
         connect(socket, &QWebSocket::textMessageReceived, this, [this, peer](const QString& text) {
             // The exact bytes of the frame: Qt has checked that they are UTF-8.
             const QByteArray utf8 = text.toUtf8();
@@ -143,9 +278,13 @@ void SignalServer::acceptWebSockets() {
         });
         connect(socket, &QWebSocket::disconnected, this, [this, peer] { socketClosed(peer); });
 
-        // The query and fragment are not part of the room (SIGNALING.md: ROOM is the path).
-        const QString path = socket->requestUrl().path(QUrl::FullyEncoded);
-        hub_.handleOpen(peer, path.toStdString());
+        // SIGNALING.md: the room is the whole path; a query or a fragment makes it a bad room,
+        // so both are passed on for the hub to refuse.
+        const QUrl url = socket->requestUrl();
+        QString target = url.path(QUrl::FullyEncoded);
+        if (url.hasQuery()) target += QLatin1Char('?') + url.query(QUrl::FullyEncoded);
+        if (url.hasFragment()) target += QLatin1Char('#') + url.fragment(QUrl::FullyEncoded);
+        hub_.handleOpen(peer, target.toStdString());
         drain();
     }
 }
@@ -153,7 +292,8 @@ void SignalServer::acceptWebSockets() {
 void SignalServer::socketClosed(PeerId peer) {
     const auto it = sockets_.find(peer);
     if (it == sockets_.end()) return;
-    QWebSocket* socket = it->second;
+    QWebSocket* socket = it->second.socket;
+    const std::string key = std::move(it->second.address);
     // Qt's own refusals (a frame over kTransportMessageLimit, bad UTF-8, protocol errors) close
     // the socket before the hub sees anything.
     if (socket->closeCode() != QWebSocketProtocol::CloseCodeNormal)
@@ -161,6 +301,7 @@ void SignalServer::socketClosed(PeerId peer) {
                       socket->closeReason().toStdString());
     sockets_.erase(it);
     socket->deleteLater();  // never inside its own signal
+    releaseAddress(key);
     hub_.handleClosed(peer);
     drain();
     finishShutdownIfIdle();
@@ -170,45 +311,53 @@ void SignalServer::drain() {
     // Closing a socket can emit disconnected() synchronously, which re-enters drain(); the hub's
     // queue keeps the order either way.
     while (std::optional<HubOutput> out = hub_.poll()) {
-        std::visit(
-            Overloaded{
-                [this](const SendText& send) {
-                    const auto it = sockets_.find(send.to);
-                    if (it == sockets_.end()) return;
-                    QWebSocket* socket = it->second;
-                    if (socket->bytesToWrite() > kMaxSendBacklog) {
-                        spdlog::warn("dropping a peer that does not read ({} bytes unsent)",
-                                     socket->bytesToWrite());
-                        socket->abort();  // its disconnected() tells the hub
-                        return;
-                    }
-                    socket->sendTextMessage(QString::fromUtf8(send.text));
-                },
-                [this](const ClosePeer& close) {
-                    const auto it = sockets_.find(close.peer);
-                    if (it != sockets_.end())
-                        it->second->close(static_cast<QWebSocketProtocol::CloseCode>(close.code));
-                },
-                [](const RoomChange& change) {
-                    spdlog::info("room {}: peer {}, {} in room", change.room,
-                                 change.kind == RoomChange::Kind::Joined ? "joined" : "left",
-                                 change.peers);
-                },
-                [](const Rejected& rejected) {
-                    if (rejected.room.empty())
-                        spdlog::info("refused a peer: {}", rejected.reason);
-                    else
-                        spdlog::info("room {}: refused a peer: {}", rejected.room, rejected.reason);
-                },
-            },
-            *out);
+        std::visit(Overloaded{
+                       [this](const SendText& send) {
+                           const auto it = sockets_.find(send.to);
+                           if (it == sockets_.end()) return;
+                           QWebSocket* socket = it->second.socket;
+                           if (socket->bytesToWrite() > kMaxSendBacklog) {
+                               spdlog::warn("dropping a peer that does not read ({} bytes unsent)",
+                                            socket->bytesToWrite());
+                               socket->abort();  // its disconnected() tells the hub
+                               return;
+                           }
+                           socket->sendTextMessage(QString::fromUtf8(send.text));
+                       },
+                       [this](const ClosePeer& close) {
+                           const auto it = sockets_.find(close.peer);
+                           if (it != sockets_.end())
+                               it->second.socket->close(
+                                   static_cast<QWebSocketProtocol::CloseCode>(close.code));
+                       },
+                       [](const RoomChange& change) {
+                           spdlog::info("room {}: peer {}, {} in room", change.room,
+                                        change.kind == RoomChange::Kind::Joined ? "joined" : "left",
+                                        change.peers);
+                       },
+                       [](const Rejected& rejected) {
+                           if (rejected.room.empty())
+                               spdlog::info("refused a peer: {}", rejected.reason);
+                           else
+                               spdlog::info("room {}: refused a peer: {}", rejected.room,
+                                            rejected.reason);
+                       },
+                   },
+                   *out);
     }
 }
 
 void SignalServer::shutdown(std::function<void()> done) {
     shutdownDone_ = std::move(done);
     shuttingDown_ = true;
+    resumeTimer_.stop();
+    acceptNotifier_.reset();
     tcp_.close();
+    for (const auto& [socket, pending] : std::exchange(pending_, {})) {
+        socket->disconnect(this);
+        socket->abort();
+        socket->deleteLater();
+    }
     hub_.closeAll();
     drain();
     QTimer::singleShot(kShutdownGraceMs, this, [this] {

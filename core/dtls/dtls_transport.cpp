@@ -12,15 +12,11 @@
 #include <cstring>
 #include <deque>
 
+#include "core/dtls/record.hpp"
+
 namespace tincan::dtls {
 
 namespace {
-
-constexpr size_t kRecordHeaderSize = 13;         // RFC 6347 §4.1
-constexpr size_t kHandshakeHeaderSize = 12;      // RFC 6347 §4.2.2
-constexpr size_t kMaxPlaintext = 16384;          // 2^14, RFC 6347 §4.1 / RFC 5246 §6.2.1
-constexpr size_t kMaxCiphertext = 16384 + 2048;  // RFC 5246 §6.2.3
-constexpr uint8_t kChangeCipherSpec = 20, kAlert = 21, kHandshake = 22, kApplicationData = 23;
 
 // ECDHE with AEAD first (what Chromium, Firefox and aiortc pick), then the CBC suites older
 // stacks still offer. RSA entries matter only if an app imports an RSA identity.
@@ -30,57 +26,6 @@ constexpr const char* kCipherList =
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA";
 constexpr const char* kGroups = "X25519:P-256:P-384";
-
-uint32_t readU24(const uint8_t* p) {
-    return uint32_t(p[0]) << 16 | uint32_t(p[1]) << 8 | p[2];
-}
-
-// Record framing check before OpenSSL sees a datagram (RFC 6347 §4.1, §4.2.2): every record
-// complete, a known content type, a DTLS version, and for plaintext (epoch 0) records a
-// plausible body. Catches truncation and non-DTLS noise so it can be counted; what passes and
-// still fails authentication OpenSSL discards silently.
-bool wellFormed(ByteView d) {
-    if (d.size() < kRecordHeaderSize) return false;
-    size_t off = 0;
-    while (off < d.size()) {
-        if (d.size() - off < kRecordHeaderSize) return false;
-        const uint8_t* p = d.data() + off;
-        uint8_t type = p[0];
-        if (type < kChangeCipherSpec || type > kApplicationData) return false;
-        if (p[1] != 0xFE || (p[2] != 0xFD && p[2] != 0xFF)) return false;  // DTLS 1.2 / 1.0
-        size_t len = readU16(p + 11);
-        if (len > kMaxCiphertext || len > d.size() - off - kRecordHeaderSize) return false;
-        const uint8_t* body = p + kRecordHeaderSize;
-        if (readU16(p + 3) == 0) {  // epoch 0: not encrypted
-            switch (type) {
-                case kChangeCipherSpec:
-                    if (len != 1 || body[0] != 1) return false;
-                    break;
-                case kAlert:
-                    if (len != 2) return false;
-                    break;
-                case kHandshake: {
-                    if (len == 0) return false;
-                    size_t h = 0;
-                    while (h < len) {  // one or more handshake fragments
-                        if (len - h < kHandshakeHeaderSize) return false;
-                        const uint8_t* m = body + h;
-                        uint32_t msgLen = readU24(m + 1), fragOff = readU24(m + 6),
-                                 fragLen = readU24(m + 9);
-                        if (fragLen > len - h - kHandshakeHeaderSize) return false;
-                        if (uint64_t(fragOff) + fragLen > msgLen) return false;
-                        h += kHandshakeHeaderSize + fragLen;
-                    }
-                    break;
-                }
-                default:
-                    return false;  // application data is never sent unprotected
-            }
-        }
-        off += kRecordHeaderSize + len;
-    }
-    return true;
-}
 
 // Key and salt lengths per profile (RFC 5764 §4.1.2, RFC 7714 §12).
 bool srtpLengths(uint16_t profile, size_t& keyLen, size_t& saltLen) {
@@ -589,7 +534,7 @@ void DtlsTransport::handleIncoming(Timestamp now, ByteView datagram) {
     Impl& d = *impl_;
     d.lastNow = now;
     if (d.terminal()) return;
-    if (!wellFormed(datagram)) {
+    if (!isWellFormedDatagram(datagram)) {
         ++d.stats.malformedDropped;
         return;
     }

@@ -54,6 +54,10 @@ std::variant<Candidate, CandidateParseError> parseCandidate(std::string_view tex
     if (text.starts_with("a=")) text.remove_prefix(2);
     if (text.starts_with("candidate:")) text.remove_prefix(10);
     while (!text.empty() && (text.back() == '\r' || text.back() == '\n')) text.remove_suffix(1);
+    // RFC 8839 §5.1 / RFC 4566 §9: no field holds NUL, CR or LF. Inside a line they would end it
+    // early when the candidate is written back into an SDP (a remote peer injecting lines).
+    if (text.find_first_of(std::string_view("\0\r\n", 3)) != std::string_view::npos)
+        return fail("NUL, CR or LF inside the candidate");
     auto f = splitSpaces(text);
     if (f.size() < 8) return fail("a candidate needs at least 8 fields");
     Candidate c;
@@ -111,7 +115,10 @@ std::variant<Candidate, CandidateParseError> parseCandidate(std::string_view tex
                 return fail("invalid rport '" + std::string(f[i + 1]) + "'");
             rport = rp;
         } else if (f[i] == "tcptype") {
-            c.tcpType = std::string(f[i + 1]);
+            // RFC 6544 §4.5: active, passive or so; another value is ignored like an unknown
+            // extension (TCP candidates are not used), not kept to be written out again.
+            if (f[i + 1] == "active" || f[i + 1] == "passive" || f[i + 1] == "so")
+                c.tcpType = std::string(f[i + 1]);
         }
     }
     if (raddr && rport) c.related = Endpoint{*raddr, uint16_t(*rport)};

@@ -104,32 +104,37 @@ Bytes buildMdnsQuery(std::string_view name, uint16_t id) {
 }
 
 std::vector<IpAddress> parseMdnsAnswer(ByteView p, std::string_view name) {
+    return parseMdnsResponse(p, name).value_or(std::vector<IpAddress>{});
+}
+
+std::optional<std::vector<IpAddress>> parseMdnsResponse(ByteView p, std::string_view name) {
+    if (p.size() < kHeaderSize) return std::nullopt;
     auto wanted = splitName(name);
-    if (!wanted || p.size() < kHeaderSize) return {};
+    if (!wanted) return std::vector<IpAddress>{};
     uint16_t flags = readU16(&p[2]);
     bool isResponse = flags & 0x8000;
     unsigned opcode = (flags >> 11) & 0xF;
     unsigned rcode = flags & 0xF;
     // RFC 6762 §18.3 and §18.11: ignore non-zero opcodes and rcodes.
-    if (!isResponse || opcode != 0 || rcode != 0) return {};
+    if (!isResponse || opcode != 0 || rcode != 0) return std::vector<IpAddress>{};
     unsigned qdcount = readU16(&p[4]);
     unsigned rrcount = unsigned(readU16(&p[6])) + readU16(&p[8]) + readU16(&p[10]);
 
     size_t pos = kHeaderSize;
     std::vector<std::string_view> labels;
     for (unsigned i = 0; i < qdcount; ++i) {
-        if (!readName(p, pos, labels) || pos + 4 > p.size()) return {};
+        if (!readName(p, pos, labels) || pos + 4 > p.size()) return std::nullopt;
         pos += 4;
     }
     std::vector<IpAddress> out;
     for (unsigned i = 0; i < rrcount; ++i) {
-        if (!readName(p, pos, labels) || pos + 10 > p.size()) return {};
+        if (!readName(p, pos, labels) || pos + 10 > p.size()) return std::nullopt;
         uint16_t type = readU16(&p[pos]);
         uint16_t cls = readU16(&p[pos + 2]) & ~kUnicastResponseBit;
         uint32_t ttl = readU32(&p[pos + 4]);
         uint16_t rdlength = readU16(&p[pos + 8]);
         pos += 10;
-        if (pos + rdlength > p.size()) return {};
+        if (pos + rdlength > p.size()) return std::nullopt;
         ByteView rdata = p.subspan(pos, rdlength);
         pos += rdlength;
 

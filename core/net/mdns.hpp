@@ -1,9 +1,11 @@
 // Multicast DNS (RFC 6762) one-shot queries, enough to resolve the "<uuid>.local" host
 // candidates that browsers signal instead of their private addresses (RFC 8828 / the
-// mdns-ice-candidates draft). Pure codec here; the sending side is Runtime::resolveMdns().
+// mdns-ice-candidates draft). Pure codec here; the query schedule is MdnsResolver
+// (mdns_resolver.hpp) and the sockets are Runtime::resolveMdns()'s.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -28,5 +30,9 @@ Bytes buildMdnsQuery(std::string_view name, uint16_t id);
 // (truncation, bad label, compression loop or forward pointer) makes the whole packet count
 // as garbage: the result is empty.
 std::vector<IpAddress> parseMdnsAnswer(ByteView packet, std::string_view name);
+
+// As parseMdnsAnswer, but tells garbage (nullopt) from a well-formed message that holds no
+// usable answer for `name` (an empty list), so that callers can count what they drop.
+std::optional<std::vector<IpAddress>> parseMdnsResponse(ByteView packet, std::string_view name);
 
 }  // namespace tincan::net

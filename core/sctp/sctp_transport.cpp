@@ -15,13 +15,19 @@
 //   our FIFO, which flush() drains in order as SACKs free space. A message usrsctp has started
 //   must be finished before any other (DATA chunks of one message take consecutive TSNs), which
 //   the FIFO guarantees: its head is always the started one.
-// - bufferedAmount: usrsctp has no per-stream acknowledgement notification, so per channel it is
-//   bytes still in our FIFO plus bytes handed to usrsctp and not yet drained, where "drained" is
-//   computed from usrsctp's total unacknowledged send queue (SCTP_GET_SNDBUF_USE:
-//   total_output_queue_size, which also counts 16 bytes per DATA chunk header) and attributed to
-//   the handed messages in the order they were handed. Exact for one channel; with several it
-//   attributes acknowledgements in FIFO order. It never under-reports (the chunk headers make
-//   usrsctp's figure a little larger) and reaches 0 exactly when usrsctp holds nothing.
+// - bufferedAmount (W3C): bytes still in our FIFO, i.e. accepted by send() and not yet handed to
+//   usrsctp. What usrsctp holds leaves as fast as the congestion window and the peer's receive
+//   window allow; it is bounded by handLimit() (about two bandwidth-delay products, measured),
+//   so an application that keeps bufferedAmount above zero keeps the path full whatever its
+//   RTT without a long queue inside usrsctp; BufferedAmountLow fires as flush() hands the FIFO
+//   over.
+// - unacknowledgedAmount: usrsctp has no per-stream acknowledgement notification, so per channel
+//   it is the bytes handed to usrsctp and not yet drained, where "drained" is computed from
+//   usrsctp's total unacknowledged send queue (SCTP_GET_SNDBUF_USE: total_output_queue_size,
+//   which also counts 16 bytes per DATA chunk header) and attributed to the handed messages in
+//   the order they were handed. Exact for one channel; with several it attributes
+//   acknowledgements in FIFO order. It never under-reports (the chunk headers make usrsctp's
+//   figure a little larger) and reaches 0 exactly when usrsctp holds nothing.
 #include "core/sctp/sctp_transport.hpp"
 
 #include <arpa/inet.h>
@@ -29,6 +35,7 @@
 #include <usrsctp.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -88,8 +95,31 @@ constexpr size_t kMaxReceiveBuffer = size_t(1024) * 1024;
 constexpr int kMaxResetAttempts = 3;
 constexpr uint16_t kCauseUserInitiatedAbort = 12;  // RFC 4960 §3.3.10.12
 
-// In usrsctp's netinet/sctp.h but not in usrsctp.h: the association's unacknowledged send queue.
+// In usrsctp's netinet/sctp.h but not in usrsctp.h: the association's unacknowledged send queue,
+// and the congestion-control module option (setting it on a live association re-initialises
+// its cwnd and ssthresh, see restartSlowStart()).
 constexpr int kSctpGetSndbufUse = 0x1101;
+constexpr int kSctpPluggableCc = 0x1202;
+
+// Slow-start restart (restartSlowStart()): a cwnd below this many MTUs while the sender has data
+// waiting and the path shows no queue is a collapse, not a measure of the path.
+constexpr uint32_t kCollapsedCwndMtus = 10;
+// "No queue": the smoothed RTT within this of the smallest one seen lately.
+constexpr double kQueueFreeRttFactor = 1.25;
+constexpr uint32_t kQueueFreeRttSlackMs = 10;
+// The smallest smoothed RTT of the last 5-10 s (two windows of 5 s): the path's RTT without the
+// queue our own data builds.
+constexpr Duration kMinRttWindow = 5s;
+
+// How much usrsctp may hold (in flight + waiting for cwnd), see handLimit(): twice what the path
+// delivered per queue-free RTT (BBR's cwnd gain), plus a margin, never less than the floor
+// (loopback keeps its queue small and cache-warm: docs/BENCHMARKS.md) and never more than the send
+// buffer.
+constexpr uint64_t kHandFloor = uint64_t(1) << 20;
+constexpr uint64_t kHandMargin = uint64_t(256) << 10;
+constexpr double kHandGain = 2.0;
+constexpr Duration kRateSampleInterval = 100ms;
+constexpr size_t kRateSamples = 10;  // the max over the last second
 struct SctpSockstat {
     sctp_assoc_t ss_assoc_id;
     uint32_t ss_total_sndbuf;
@@ -124,13 +154,14 @@ struct SctpTransport::Impl {
         size_t queuedBytes = 0;     // user bytes in txQueue
         size_t handedBytes = 0;     // user bytes inside usrsctp, not yet drained (estimate)
         size_t lowThreshold = 0;
+        bool aboveLow = false;  // bufferedAmount was above lowThreshold since the last event
         uint64_t messagesSent = 0;
         uint64_t bytesSent = 0;
         uint64_t messagesReceived = 0;
         uint64_t bytesReceived = 0;
         Bytes legacyPartial;  // deprecated PPIDs 52/54 (RFC 8831 §6.6)
 
-        size_t buffered() const { return queuedBytes + handedBytes; }
+        size_t buffered() const { return queuedBytes; }
     };
 
     // A message (or the rest of one) usrsctp has not taken yet.
@@ -199,6 +230,21 @@ struct SctpTransport::Impl {
 
     bool started = false;
     Timestamp lastTick{};
+    Timestamp lastTrace{};
+    // restartSlowStart()'s state.
+    Timestamp lastGuardCheck{};
+    Timestamp minRttSince{};
+    uint32_t minRttMs = 0;      // of the current window (0 = no sample yet)
+    uint32_t minRttPrevMs = 0;  // of the previous one
+    uint64_t slowStartRestarts = 0;
+    // handLimit()'s delivery-rate estimate: bytes usrsctp drained (acknowledged) so far, sampled
+    // every kRateSampleInterval.
+    uint64_t ackedTotal = 0;
+    uint64_t rateSampleAcked = 0;
+    Timestamp rateSampleAt{};
+    std::array<double, kRateSamples> rateSamples{};  // bytes per second
+    size_t rateSampleNext = 0;
+    uint32_t srttMs = 0;
     Timestamp lastActivity{};
 
     explicit Impl(const SctpConfig& c) : config(c) {
@@ -206,8 +252,8 @@ struct SctpTransport::Impl {
         config.mtu = std::clamp<size_t>(config.mtu, 512, 65535);
         fragmentPoint = config.mtu - kCommonHeaderSize - kDataChunkHeaderSize;
         const size_t local = config.localMaxMessageSize;
-        rxBufferSize = std::clamp<size_t>(local == 0 ? kMaxReceiveBuffer : local + 1, kMinReceiveBuffer,
-                                          kMaxReceiveBuffer);
+        rxBufferSize = std::clamp<size_t>(local == 0 ? kMaxReceiveBuffer : local + 1,
+                                          kMinReceiveBuffer, kMaxReceiveBuffer);
         rxBuffer.reset(new uint8_t[rxBufferSize]);  // default-initialised: not zeroed
         detail::registerSink(&sink);
         sock = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, nullptr, nullptr, 0, nullptr);
@@ -296,6 +342,18 @@ struct SctpTransport::Impl {
 
     void pushEvent(Event e) { items.emplace_back(std::move(e)); }
 
+    // W3C bufferedamountlow: once per fall from above the threshold to at or below it.
+    void noteBuffered(Channel& ch) {
+        if (ch.buffered() > ch.lowThreshold) {
+            ch.aboveLow = true;
+            return;
+        }
+        if (!ch.aboveLow) return;
+        ch.aboveLow = false;
+        if (ch.info.state == ChannelState::Open || ch.info.state == ChannelState::Closing)
+            pushEvent(event::BufferedAmountLow{ch.info.id});
+    }
+
     bool connected() const { return state == AssociationState::Connected; }
     bool canHandOver() const {
         return sock != nullptr &&
@@ -321,6 +379,7 @@ struct SctpTransport::Impl {
     void pump() {
         if (sock == nullptr) return;
         if (canHandOver()) {
+            updateBuffered();  // what the peer acknowledged frees hand-over room (handLimit())
             flush();
             requestResets();
             if (shutdownRequested && !shutdownSent && txQueue.empty()) {
@@ -803,6 +862,7 @@ struct SctpTransport::Impl {
         if (Channel* ch = find(m.id)) {
             ch->queuedMessages++;
             if (m.counts) ch->queuedBytes += m.data.size() - m.offset;
+            noteBuffered(*ch);
         }
         txQueue.push_back(std::move(m));
     }
@@ -845,6 +905,7 @@ struct SctpTransport::Impl {
                 dropHead();
                 continue;
             }
+            if (!m.control && handedTotal >= handLimit()) break;  // the path is full enough
             const SendResult r = handOver(m.id, m.ppid, m.data.data() + m.offset,
                                           m.data.size() - m.offset, m.control, m.counts);
             if (r.blocked) break;
@@ -853,7 +914,10 @@ struct SctpTransport::Impl {
                 dropHead();
                 continue;
             }
-            if (ch != nullptr && m.counts) ch->queuedBytes -= std::min(ch->queuedBytes, r.accepted);
+            if (ch != nullptr && m.counts) {
+                ch->queuedBytes -= std::min(ch->queuedBytes, r.accepted);
+                noteBuffered(*ch);
+            }
             m.offset += r.accepted;
             if (m.offset < m.data.size()) {
                 m.started = true;
@@ -884,22 +948,98 @@ struct SctpTransport::Impl {
             handed.pop_front();
             drained -= h.bytes;
             handedTotal -= h.bytes;
+            ackedTotal += h.bytes;
             if (!h.counts) continue;
             Channel* ch = find(h.id);
             if (ch == nullptr || ch->generation != h.generation) continue;
-            const size_t before = ch->buffered();
             ch->handedBytes -= std::min<size_t>(ch->handedBytes, h.bytes);
-            const size_t after = ch->buffered();
-            if (before > ch->lowThreshold && after <= ch->lowThreshold &&
-                (ch->info.state == ChannelState::Open || ch->info.state == ChannelState::Closing))
-                pushEvent(event::BufferedAmountLow{h.id});
         }
+    }
+
+    // Bytes usrsctp may hold before the rest waits in our FIFO (and counts in bufferedAmount).
+    // usrsctp needs about cwnd of it; anything beyond only costs memory and cache, and a huge
+    // send buffer would let an application queue minutes of data it can no longer cancel.
+    uint32_t pathMinRttMs() const {
+        if (minRttPrevMs == 0) return std::max<uint32_t>(minRttMs, 1);
+        return std::max<uint32_t>(std::min(minRttMs == 0 ? minRttPrevMs : minRttMs, minRttPrevMs),
+                                  1);
+    }
+
+    uint64_t handLimit() const {
+        double best = 0;
+        for (double r : rateSamples) best = std::max(best, r);
+        // The queue-free RTT, not srtt: with srtt the limit would grow with the queue it builds.
+        const double bdp = best * double(pathMinRttMs()) / 1000.0;
+        const auto wanted = uint64_t(kHandGain * bdp) + kHandMargin;
+        return std::clamp<uint64_t>(wanted, kHandFloor,
+                                    std::max<uint64_t>(config.sendBufferSize, kHandFloor));
+    }
+
+    void sampleRate(Timestamp now) {
+        if (rateSampleAt == Timestamp{}) {
+            rateSampleAt = now;
+            rateSampleAcked = ackedTotal;
+            return;
+        }
+        const Duration elapsed = now - rateSampleAt;
+        if (elapsed < kRateSampleInterval) return;
+        const double seconds = std::chrono::duration<double>(elapsed).count();
+        rateSamples[rateSampleNext] = double(ackedTotal - rateSampleAcked) / seconds;
+        rateSampleNext = (rateSampleNext + 1) % kRateSamples;
+        rateSampleAt = now;
+        rateSampleAcked = ackedTotal;
+    }
+
+    // The collapse fix. usrsctp's congestion control (RFC 4960 §7.2.3, Reno) answers a T3
+    // timeout with cwnd = 1 MTU and ssthresh = cwnd / 2, then grows cwnd by one MTU per RTT: at
+    // 1,200-byte packets and 100 ms that is +12 KB/s per second, so one timeout early in a
+    // transfer (the first DATA chunks of both sides time out at the 1 s initial RTO when the
+    // handshake's packets cross, and a burst drop later does the same) leaves a path that could
+    // carry 40 MB/s at 0.3-2 MB/s for minutes. TCP undoes spurious timeouts (F-RTO, RFC 5682);
+    // usrsctp has no undo, but re-selecting the congestion-control module re-initialises cwnd to
+    // the initial window and ssthresh to the peer's window, i.e. restarts slow start. We do that
+    // when cwnd has collapsed while data is waiting and the RTT shows no standing queue, so the
+    // timeout cannot have been congestion; under real congestion the RTT is up and Reno rules.
+    void guardCongestionWindow(Timestamp now) {
+        if (sock == nullptr || !connected()) return;
+        sctp_status status{};
+        socklen_t size = sizeof(status);
+        if (usrsctp_getsockopt(sock, IPPROTO_SCTP, SCTP_STATUS, &status, &size) != 0) return;
+        srttMs = status.sstat_primary.spinfo_srtt;  // 0 on loopback
+        if (now - minRttSince > kMinRttWindow) {
+            minRttPrevMs = minRttMs;
+            minRttMs = 0;
+            minRttSince = now;
+        }
+        if (minRttMs == 0 || srttMs < minRttMs) minRttMs = std::max<uint32_t>(srttMs, 1);
+        const uint32_t minRtt = pathMinRttMs();
+        // Once per RTT at most: the restarted slow start needs a round trip to show.
+        if (now - lastGuardCheck < std::chrono::milliseconds(std::max<uint32_t>(srttMs, 20)))
+            return;
+        lastGuardCheck = now;
+        const bool waiting = status.sstat_penddata > 0 || !txQueue.empty();
+        const uint32_t mtu = std::max<uint32_t>(status.sstat_primary.spinfo_mtu, 512);
+        const bool collapsed = status.sstat_primary.spinfo_cwnd < kCollapsedCwndMtus * mtu;
+        const bool queueFree =
+            double(srttMs) <= double(minRtt) * kQueueFreeRttFactor + kQueueFreeRttSlackMs;
+        if (!waiting || !collapsed || !queueFree) return;
+        sctp_assoc_value cc{};
+        socklen_t ccSize = sizeof(cc);
+        cc.assoc_id = status.sstat_assoc_id;
+        if (usrsctp_getsockopt(sock, IPPROTO_SCTP, kSctpPluggableCc, &cc, &ccSize) != 0) return;
+        cc.assoc_id = status.sstat_assoc_id;
+        if (usrsctp_setsockopt(sock, IPPROTO_SCTP, kSctpPluggableCc, &cc, sizeof(cc)) != 0) return;
+        slowStartRestarts++;
+        spdlog::debug("sctp: slow start restarted (cwnd {} B, srtt {} ms, min {} ms)",
+                      status.sstat_primary.spinfo_cwnd, srttMs, minRtt);
     }
 };
 
 // ---- public API ----
 
-void SctpTransport::prepare() { detail::ensureUsrsctp(); }
+void SctpTransport::prepare() {
+    detail::ensureUsrsctp();
+}
 
 SctpTransport::SctpTransport(SctpConfig config) : impl_(std::make_unique<Impl>(config)) {}
 SctpTransport::~SctpTransport() = default;
@@ -977,6 +1117,26 @@ void SctpTransport::handleTimeout(Timestamp now) {
     if (const uint32_t elapsed = detail::advanceClock(now)) usrsctp_handle_timers(elapsed);
     s.lastTick = now;
     s.pump();
+    s.guardCongestionWindow(now);
+    s.sampleRate(now);
+    if (!s.txQueue.empty()) s.pump();  // the hand-over limit may have risen
+    // Once a second while data moves, at debug level: what the congestion control is doing
+    // (the figures a WAN stall or collapse is diagnosed from).
+    if (spdlog::should_log(spdlog::level::debug) && now - s.lastTrace >= 1s &&
+        (!s.handed.empty() || s.lastActivity + kActivityWindow > now)) {
+        s.lastTrace = now;
+        const Stats st = stats();
+        spdlog::debug(
+            "sctp: path cwnd={} rwnd={} srtt={}ms rto={}ms unack={}ch pend={}ch "
+            "inflight+unsent={}B "
+            "queued={}B handlimit={}B t3={} fastrtx={} rtx={} dup_in={} restarts={} pkts_out={} "
+            "pkts_in={}",
+            st.congestionWindow, st.receiverWindow, st.smoothedRoundTripTimeMs,
+            st.retransmissionTimeoutMs, st.unackData, st.pendingData, st.unacknowledgedBytes,
+            st.queuedBytes, s.handLimit(), st.t3Timeouts, st.fastRetransmissions,
+            st.retransmittedChunks, st.duplicateChunksReceived, st.slowStartRestarts,
+            st.packetsSent, st.packetsReceived);
+    }
 }
 
 std::optional<Bytes> SctpTransport::pollOutgoing() {
@@ -1074,7 +1234,7 @@ bool SctpTransport::send(uint16_t id, ByteView data, bool binary) {
                                  : (empty ? dcep::kPpidStringEmpty : dcep::kPpidString);
     const ByteView wire = empty ? ByteView(&kZero, 1) : data;
     size_t offset = 0;
-    if (s.txQueue.empty()) {  // fast path: straight into usrsctp, no copy
+    if (s.txQueue.empty() && s.handedTotal < s.handLimit()) {  // fast path: no copy
         const Impl::SendResult r = s.handOver(id, ppid, wire.data(), wire.size(), false, !empty);
         if (r.error) {
             s.counters.sendErrors++;
@@ -1102,8 +1262,17 @@ size_t SctpTransport::bufferedAmount(uint16_t id) const {
     return ch == nullptr ? 0 : ch->buffered();
 }
 
+size_t SctpTransport::unacknowledgedAmount(uint16_t id) const {
+    const Impl::Channel* ch = impl_->find(id);
+    return ch == nullptr ? 0 : ch->handedBytes;
+}
+
 void SctpTransport::setBufferedAmountLowThreshold(uint16_t id, size_t bytes) {
-    if (Impl::Channel* ch = impl_->find(id)) ch->lowThreshold = bytes;
+    // Changing the threshold fires nothing by itself (W3C); the next fall across it does.
+    if (Impl::Channel* ch = impl_->find(id)) {
+        ch->lowThreshold = bytes;
+        ch->aboveLow = ch->buffered() > bytes;
+    }
 }
 
 size_t SctpTransport::bufferedAmountLowThreshold(uint16_t id) const {
@@ -1214,8 +1383,19 @@ SctpTransport::Stats SctpTransport::stats() const {
             out.receiverWindow = status.sstat_rwnd;
             out.mtu = status.sstat_primary.spinfo_mtu;
             out.unackData = status.sstat_unackdata;
+            out.pendingData = status.sstat_penddata;
+            out.retransmissionTimeoutMs = status.sstat_primary.spinfo_rto;
         }
     }
+    out.unacknowledgedBytes = s.handedTotal;
+    out.slowStartRestarts = s.slowStartRestarts;
+    for (const auto& [id, ch] : s.channels) out.queuedBytes += ch.queuedBytes;
+    sctpstat global{};
+    usrsctp_get_stat(&global);
+    out.t3Timeouts = global.sctps_timodata;
+    out.fastRetransmissions = global.sctps_sendfastretrans;
+    out.retransmittedChunks = global.sctps_sendretransdata;
+    out.duplicateChunksReceived = global.sctps_recvdupdata;
     return out;
 }
 

@@ -53,11 +53,15 @@ struct SctpConfig {
     // Largest SCTP packet handed to DTLS. Path MTU discovery stays off: RFC 8261 §5 recommends
     // a fixed value of at most 1200 when DF cannot be controlled.
     size_t mtu = 1200;
-    // usrsctp socket buffers. The receive buffer is the advertised window: it bounds the
-    // bytes in flight, i.e. throughput = window / RTT.
-    size_t sendBufferSize = 4 * 1024 * 1024;
-    size_t receiveBufferSize = 4 * 1024 * 1024;
-    // send() refuses a message that would take a channel's bufferedAmount past this.
+    // usrsctp socket buffers, sized for long fat paths: the receive buffer is the window we
+    // advertise and the send buffer holds what is in flight plus what waits for the congestion
+    // window, so together they bound throughput at window / RTT. 16 MiB covers 500 Mbit/s at
+    // 200 ms (after usrsctp's per-chunk overhead). They are limits, not allocations: an idle
+    // association uses none of it.
+    size_t sendBufferSize = 16 * 1024 * 1024;
+    size_t receiveBufferSize = 16 * 1024 * 1024;
+    // send() refuses a message that would take a channel's bufferedAmount (bytes waiting here,
+    // not yet handed to usrsctp) past this.
     size_t maxBufferedAmount = 16 * 1024 * 1024;
 };
 
@@ -175,7 +179,22 @@ public:
         uint32_t congestionWindow = 0;
         uint32_t receiverWindow = 0;  // the peer's
         uint32_t mtu = 0;
-        uint32_t unackData = 0;  // chunks in flight
+        uint32_t unackData = 0;    // chunks in flight
+        uint32_t pendingData = 0;  // chunks queued in usrsctp, not sent yet
+        uint32_t retransmissionTimeoutMs = 0;
+        // Bytes handed to usrsctp and not yet acknowledged by the peer (all channels).
+        uint64_t unacknowledgedBytes = 0;
+        // Bytes accepted by send() and still waiting here for usrsctp (all channels).
+        uint64_t queuedBytes = 0;
+        // usrsctp's counters (SCTPCTL stats). They are process-wide: with one association per
+        // process (tincan-cli) they are this association's.
+        uint64_t t3Timeouts = 0;               // retransmission timer expiries (RFC 4960 §6.3.3)
+        uint64_t fastRetransmissions = 0;      // DATA chunks fast-retransmitted (§7.2.4)
+        uint64_t retransmittedChunks = 0;      // DATA chunks retransmitted, both kinds
+        uint64_t duplicateChunksReceived = 0;  // DATA chunks the peer sent us twice
+        // Times cwnd had collapsed (after a timeout) on a queue-free path and slow start was
+        // restarted (see guardCongestionWindow() in the .cpp).
+        uint64_t slowStartRestarts = 0;
         uint16_t outboundStreams = 0;
         uint16_t inboundStreams = 0;
     };
@@ -221,9 +240,16 @@ public:
     // maxBufferedAmount. Never drops a message it accepted while the channel stays open (only
     // partial reliability may). Empty messages are sent as one zero byte with PPID 56/57.
     bool send(uint16_t id, ByteView data, bool binary);
-    // Bytes of this channel's messages accepted by send() and not yet acknowledged by the peer:
-    // those still queued here plus an estimate of those inside usrsctp (see the .cpp).
+    // W3C bufferedAmount: bytes of this channel's messages accepted by send() and not yet
+    // handed to usrsctp (they wait here because usrsctp's send buffer is full). What usrsctp
+    // holds is in flight or waiting for the congestion window and the peer's receive window;
+    // see unacknowledgedAmount(). BufferedAmountLow fires when this falls from above the
+    // channel's threshold to at or below it.
     size_t bufferedAmount(uint16_t id) const;
+    // Bytes of this channel handed to usrsctp and not yet acknowledged by the peer (an
+    // estimate with several channels, see the .cpp; exact with one, and 0 exactly when usrsctp
+    // holds nothing).
+    size_t unacknowledgedAmount(uint16_t id) const;
     void setBufferedAmountLowThreshold(uint16_t id, size_t bytes);
     size_t bufferedAmountLowThreshold(uint16_t id) const;
     // Closing procedure (RFC 8831 §6.7): sends what is queued, then resets the outgoing stream;

@@ -175,15 +175,18 @@ void initOnce() {
     usrsctp_sysctl_set_sctp_max_chunks_on_queue(64 * 1024);
     usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);  // ms
 
-    // Timers: RTO between 200 ms (like Linux TCP) and 10 s instead of 1 s..60 s, first RTO 1 s
-    // (RFC 6298). A dead peer is ICE's business (consent freshness); SCTP just must not give up
-    // sooner: 10 retransmissions take about a minute with these values.
+    // Timers: RTO between 200 ms (like Linux TCP) and 1 s instead of 1 s..60 s, first RTO 1 s
+    // (RFC 6298). The 1 s ceiling keeps a lossy path moving: at 5 % loss a retransmission is
+    // lost again now and then, and with a 10 s ceiling the backoff left ordered channels
+    // without progress for seconds (tests/net/test_wan.py, issue 7). A dead peer is ICE's
+    // business (consent freshness, RFC 7675: 30 s); SCTP just must not give up sooner: 30
+    // retransmissions at the 1 s ceiling take about 30 s.
     usrsctp_sysctl_set_sctp_rto_min_default(200);
     usrsctp_sysctl_set_sctp_rto_initial_default(1000);
-    usrsctp_sysctl_set_sctp_rto_max_default(10000);
+    usrsctp_sysctl_set_sctp_rto_max_default(1000);
     usrsctp_sysctl_set_sctp_init_rto_max_default(10000);
-    usrsctp_sysctl_set_sctp_assoc_rtx_max_default(10);
-    usrsctp_sysctl_set_sctp_path_rtx_max_default(10);  // one path: it fails with the association
+    usrsctp_sysctl_set_sctp_assoc_rtx_max_default(30);
+    usrsctp_sysctl_set_sctp_path_rtx_max_default(30);  // one path: it fails with the association
 
     registry = new std::unordered_set<PacketSink*>();
 }

@@ -31,7 +31,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "core/pc/peer_connection.hpp"
+#include "tincan/peer_connection.hpp"
 
 using namespace tincan;
 using namespace std::chrono_literals;
@@ -70,19 +70,18 @@ Sample sample() { return {statusKiB("VmRSS"), heapInUse(), openFds()}; }
 class Bench {
 public:
     struct Pair {
-        std::shared_ptr<pc::PeerConnection> pc[2];
-        std::shared_ptr<pc::DataChannel> local, remote;
+        std::shared_ptr<PeerConnection> pc[2];
+        std::shared_ptr<DataChannel> local, remote;
         bool localOpen = false;
         bool failed = false;
     };
 
-    Bench() { runtime_.start(); }
+    Bench() = default;
     ~Bench() {
         for (auto& p : pairs_)
             for (auto& c : p->pc)
                 if (c) c->close();
         pairs_.clear();
-        runtime_.stop();
     }
 
     // Creates, negotiates and opens `n` pairs, at most `batch` connecting at a time. False
@@ -114,8 +113,8 @@ public:
     size_t openChannels() {
         std::lock_guard lock(m_);
         size_t n = 0;
-        for (auto& p : pairs_) n += (p->localOpen && p->local->state() == pc::DataChannelState::Open) +
-                                    (p->remote && p->remote->state() == pc::DataChannelState::Open);
+        for (auto& p : pairs_) n += (p->localOpen && p->local->state() == DataChannelState::Open) +
+                                    (p->remote && p->remote->state() == DataChannelState::Open);
         return n;
     }
 
@@ -124,33 +123,35 @@ private:
         auto pair = std::make_shared<Pair>();
         Pair* p = pair.get();
         for (int i = 0; i < 2; ++i) {
-            pc::Configuration cfg;
-            cfg.hostPolicy.onlyInterfaces = {"lo"};
-            cfg.hostPolicy.includeLoopback = true;
-            cfg.hostPolicy.ipv6 = false;
-            pc::PeerConnectionCallbacks cb;
+            Configuration cfg;
+            cfg.interfaces = {"lo"};
+            cfg.allowLoopback = true;
+            cfg.networkThread = thread_;
+            PeerConnectionCallbacks cb;
             int other = 1 - i;
-            cb.onIceCandidate = [p, other](std::optional<pc::IceCandidateInit> c) { p->pc[other]->addIceCandidate(c); };
-            cb.onConnectionState = [this, p](pc::ConnectionState s) {
-                if (s != pc::ConnectionState::Failed) return;
+            cb.onIceCandidate = [p, other](const std::optional<IceCandidate>& c) { (void)p->pc[other]->addIceCandidate(c); };
+            cb.onConnectionState = [this, p](PeerConnectionState s) {
+                if (s != PeerConnectionState::Failed) return;
                 std::lock_guard lock(m_);
                 p->failed = true;
                 cv_.notify_all();
             };
             if (i == 1)
-                cb.onDataChannel = [this, p](std::shared_ptr<pc::DataChannel> ch) {
+                cb.onDataChannel = [this, p](std::shared_ptr<DataChannel> ch) {
                     std::lock_guard lock(m_);
                     p->remote = std::move(ch);
                     cv_.notify_all();
                 };
-            std::string err;
-            p->pc[i] = pc::PeerConnection::create(runtime_, cfg, cb, &err);
-            if (!p->pc[i]) {
-                *why = "PeerConnection::create: " + err;
+            auto created = PeerConnection::create(cfg, cb);
+            if (!created) {
+                *why = "PeerConnection::create: " + created.message();
                 return false;
             }
+            p->pc[i] = *created;
         }
-        p->local = p->pc[0]->createDataChannel("bench");
+        auto channel = p->pc[0]->createDataChannel("bench");
+        if (!channel) return *why = channel.message(), false;
+        p->local = *channel;
         p->local->setCallbacks({.onOpen =
                                     [this, p] {
                                         std::lock_guard lock(m_);
@@ -165,19 +166,17 @@ private:
             pairs_.push_back(pair);
         }
         auto offer = p->pc[0]->createOffer();
-        if (auto* e = std::get_if<std::string>(&offer)) return *why = *e, false;
-        auto& o = std::get<pc::SessionDescriptionInit>(offer);
-        if (auto e = p->pc[0]->setLocalDescription(o)) return *why = *e, false;
-        if (auto e = p->pc[1]->setRemoteDescription(o)) return *why = *e, false;
+        if (!offer) return *why = offer.message(), false;
+        if (auto e = p->pc[0]->setLocalDescription(*offer); !e) return *why = e.message(), false;
+        if (auto e = p->pc[1]->setRemoteDescription(*offer); !e) return *why = e.message(), false;
         auto answer = p->pc[1]->createAnswer();
-        if (auto* e = std::get_if<std::string>(&answer)) return *why = *e, false;
-        auto& a = std::get<pc::SessionDescriptionInit>(answer);
-        if (auto e = p->pc[1]->setLocalDescription(a)) return *why = *e, false;
-        if (auto e = p->pc[0]->setRemoteDescription(a)) return *why = *e, false;
+        if (!answer) return *why = answer.message(), false;
+        if (auto e = p->pc[1]->setLocalDescription(*answer); !e) return *why = e.message(), false;
+        if (auto e = p->pc[0]->setRemoteDescription(*answer); !e) return *why = e.message(), false;
         return true;
     }
 
-    net::Runtime runtime_;
+    std::shared_ptr<NetworkThread> thread_ = NetworkThread::create();
     std::mutex m_;
     std::condition_variable cv_;
     std::deque<std::shared_ptr<Pair>> pairs_;

@@ -31,7 +31,7 @@ def other_peer(kind, sig, room, mode, **params):
     return AiortcPeer(sig.base, room, mode, **params)
 
 
-def run_case(sig, kind, tincan_argv, other_mode, tincan_first, other_params, check_tincan=None):
+def run_case(sig, kind, tincan_argv, other_mode, tincan_first, other_params, check_tincan=None, on_result=None):
     """One peer joins, then the other (the newcomer offers). Returns a list of problems."""
     room = f"r{int(time.monotonic() * 1000) % 10**9}"
     problems = []
@@ -50,6 +50,8 @@ def run_case(sig, kind, tincan_argv, other_mode, tincan_first, other_params, che
             with ProcessPeer(cli_argv, name="tincan") as cli:
                 cres = cli.wait(90)
                 res = other.wait(30)
+    if on_result:
+        on_result(res)
     if not res.get("ok"):
         problems.append(f"{kind}: {res.get('error') or res}"[:400])
     if cres.get("exit_code") != 0:
@@ -126,6 +128,36 @@ def main():
                     else:
                         passed += 1
                         print(f"ok   {name} ({time.monotonic() - t:.1f} s)", flush=True)
+        # A Chromium call offer (audio + video + data, as a browser sends it): Tincan answers
+        # every m-line in order, media rejected until it has media, and the data channel works.
+        if "chromium" in kinds and (not args.k or args.k in "chromium-av-data-offer"):
+            last = {}
+
+            def keep(res):
+                last.update(res)
+            t = time.monotonic()
+            problems = run_case(sig, "chromium", ["echo"], "echo-client",
+                                True, {"count": 6, "sizes": "0,1000,65536", "av": 1}, None, on_result=keep)
+            if not problems:
+                mlines = last.get("remote_mlines", [])
+                kinds_seen = [m.split()[0] for m in mlines]
+                if kinds_seen != ["m=audio", "m=video", "m=application"]:
+                    problems.append(f"the answer's m-lines are {mlines}")
+                elif not (mlines[0].split()[1] == "0" and mlines[1].split()[1] == "0"):
+                    problems.append(f"audio/video not rejected (port 0): {mlines}")
+                # W3C: a transceiver stopped by negotiation leaves getTransceivers(); one still
+                # there must at least be stopped or inactive.
+                media = [x for x in last.get("transceivers", []) if x.get("kind") in ("audio", "video")]
+                if "transceivers" not in last or any(
+                        not (x.get("stopped") or x.get("current") in (None, "inactive", "stopped")) for x in media):
+                    problems.append(f"Chromium's view of the media transceivers: {last.get('transceivers')}")
+            name = "chromium-av-data-offer-tincan-answerer"
+            if problems:
+                failed += 1
+                print(f"FAIL {name}: " + "; ".join(problems), flush=True)
+            else:
+                passed += 1
+                print(f"ok   {name} ({time.monotonic() - t:.1f} s)", flush=True)
         # FILE_TRANSFER.md refusals: one clear error, nothing under the final name.
         if "chromium" in kinds:
             for corrupt in ("extra-bytes", "no-header", "not-json", "bad-sha"):

@@ -17,6 +17,17 @@ Topology (every box is a network namespace named "<prefix>-<host>"):
 
 With same_lan=True there is no rb: b is 192.0.2.11 on ra's LAN, next to a.
 
+WAN links (wan_a=, wan_b=): a plain router namespace "wa" (or "wb") between a NAT router's
+wan side and the internet bridge, where delayd (tests/net/delayd/, a TUN-based link emulator
+in user space; these machines have no netem) applies one-way delay, jitter, a rate limit with
+a bounded tail-drop queue and random loss, per direction ("up" = towards the internet):
+
+    ra wan 203.0.113.10 --nat-- wa (203.0.113.110, TUNs dly-up/dly-down) --inet-- bridge
+
+    with Lab(wan_a=WanLink(delay_ms=50, loss_pct=1)) as lab:   # 100 ms RTT from a's LAN
+        ...
+        lab.wan_counters("ra")  # {"up": {"rx": .., "drop_loss": .., "drop_queue": ..}, "down": ..}
+
 NAT modes (per router): "cone" (masquerade: endpoint-independent mapping, port-restricted
 filtering), "symmetric" (masquerade fully-random: a new port per flow), "udp-blocked"
 (cone, and every UDP packet from the LAN to the internet is dropped: only TCP gets out).
@@ -54,6 +65,8 @@ ROUTER_A_WAN = "203.0.113.10"
 ROUTER_B_WAN = "203.0.113.20"
 ROUTER_A_LAN = "192.0.2.1"
 ROUTER_B_LAN = "192.0.2.129"
+WAN_LINK_A_IP = "203.0.113.110"  # the WAN link namespaces' own addresses on the internet side
+WAN_LINK_B_IP = "203.0.113.120"
 HOST_A_IP = "192.0.2.10"
 HOST_B_IP = "192.0.2.138"
 HOST_B_SAME_LAN_IP = "192.0.2.11"
@@ -65,6 +78,7 @@ SKIP_RETURN_CODE = 77
 PREFIX = "tcn"                    # every namespace, marker and temp dir of the lab starts with it
 STATE_DIR = "/run/tincan-netlab"  # <prefix>.pid: the pid of the process that owns a lab
 PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "udp_probe.py")
+DELAYD_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "delayd", "delayd.c")
 
 
 class LabUnavailable(Exception):
@@ -329,6 +343,69 @@ _live_labs = []
 _live_lock = threading.Lock()
 
 
+class WanLink:
+    """One direction of a WAN link (delayd's per-link options). rate_mbit 0 = unlimited;
+    queue_ms bounds the rate limiter's tail-drop queue (queueing delay)."""
+
+    def __init__(self, delay_ms=0.0, jitter_ms=0.0, rate_mbit=0.0, queue_ms=100.0, loss_pct=0.0):
+        for name, v in (("delay_ms", delay_ms), ("jitter_ms", jitter_ms), ("rate_mbit", rate_mbit),
+                        ("queue_ms", queue_ms), ("loss_pct", loss_pct)):
+            if v < 0:
+                raise ValueError(f"WanLink {name} must not be negative: {v}")
+        if loss_pct > 100:
+            raise ValueError(f"WanLink loss_pct over 100: {loss_pct}")
+        self.delay_ms, self.jitter_ms, self.rate_mbit = delay_ms, jitter_ms, rate_mbit
+        self.queue_ms, self.loss_pct = queue_ms, loss_pct
+
+    def args(self):
+        # Every option each time: delayd keeps options in force for the devices after them.
+        return ["-d", f"{self.delay_ms:g}", "-j", f"{self.jitter_ms:g}", "-r", f"{self.rate_mbit:g}",
+                "-q", f"{self.queue_ms:g}ms", "-l", f"{self.loss_pct:g}"]
+
+    def __repr__(self):
+        return (f"WanLink(delay_ms={self.delay_ms:g}, jitter_ms={self.jitter_ms:g}, "
+                f"rate_mbit={self.rate_mbit:g}, queue_ms={self.queue_ms:g}, loss_pct={self.loss_pct:g})")
+
+
+def delayd_binary():
+    """The delayd executable: $TINCAN_DELAYD if set, else tests/net/delayd/delayd.c compiled once
+    per source version into the temp dir (CI has a C compiler but maybe no build of it)."""
+    given = os.environ.get("TINCAN_DELAYD")
+    if given:
+        if not os.access(given, os.X_OK):
+            raise LabUnavailable(f"TINCAN_DELAYD={given} is not an executable")
+        return given
+    with open(DELAYD_SOURCE, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    folder = os.path.join(tempfile.gettempdir(), f"tincan-delayd-{digest}")
+    exe = os.path.join(folder, "delayd")
+    if os.access(exe, os.X_OK):
+        return exe
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not cc:
+        raise LabUnavailable("no C compiler to build tests/net/delayd/delayd.c (or set TINCAN_DELAYD)")
+    os.makedirs(folder, exist_ok=True)
+    tmp = f"{exe}.{os.getpid()}"
+    r = subprocess.run([cc, "-O2", "-Wall", "-o", tmp, DELAYD_SOURCE], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"building delayd failed: {r.stderr.strip()}")
+    os.replace(tmp, exe)  # atomic: concurrent labs never run a half-written file
+    return exe
+
+
+_COUNTER_RE = re.compile(r"^delayd: (\S+) (rx=.*)$")
+
+
+def parse_delayd_counters(text):
+    """{device: {counter: int}} from the last counter line of each device in delayd's stderr."""
+    out = {}
+    for line in text.splitlines():
+        m = _COUNTER_RE.match(line.strip())
+        if m:
+            out[m.group(1)] = {k: int(v) for k, v in (kv.split("=") for kv in m.group(2).split())}
+    return out
+
+
 class Lab:
     """Namespaces a, b (hosts), ra, rb (NAT routers), inet (the internet), server.
 
@@ -336,14 +413,29 @@ class Lab:
     block, or at exit, or on SIGTERM/SIGHUP). Hosts are named by those short names.
     """
 
-    def __init__(self, nat_a="cone", nat_b="cone", *, same_lan=False, loss_a=0, loss_b=0):
+    def __init__(self, nat_a="cone", nat_b="cone", *, same_lan=False, loss_a=0, loss_b=0,
+                 wan_a=None, wan_b=None):
+        """wan_a/wan_b: a WanLink (both directions alike) or (up, down) WanLinks between that
+        router and the internet; None = a plain wire."""
         for mode in (nat_a, nat_b):
             if mode not in NAT_MODES:
                 raise ValueError(f"NAT mode {mode!r} is not one of {NAT_MODES}")
+        if same_lan and wan_b is not None:
+            raise ValueError("same_lan has no router b to put a WAN link on")
+        self.wan = {}
+        for router, link in (("ra", wan_a), ("rb", wan_b)):
+            if link is None:
+                continue
+            up, down = link if isinstance(link, (tuple, list)) else (link, link)
+            if not isinstance(up, WanLink) or not isinstance(down, WanLink):
+                raise TypeError("wan_a/wan_b take a WanLink or a pair of them")
+            self.wan[router] = (up, down)
         check_available()
         self.same_lan = same_lan
         self.nat = {"ra": nat_a} if same_lan else {"ra": nat_a, "rb": nat_b}
         self.loss = {"ra": loss_a, "rb": loss_b}
+        self._delayd = {}  # router -> (Popen, stderr path)
+        self._delayd_exe = delayd_binary() if self.wan else None
         self._procs = []
         self._coturns = []
         self._closed = False
@@ -366,13 +458,14 @@ class Lab:
         return f"{self.prefix}-{host}"
 
     def hosts(self):
-        return ["inet", "server", "ra", "a", "b"] + ([] if self.same_lan else ["rb"])
+        return (["inet", "server", "ra", "a", "b"] + ([] if self.same_lan else ["rb"])
+                + [_WAN_HOST[r] for r in ("ra", "rb") if r in self.wan])
 
     def addr(self, host):
         """A host's own (first) address: hosts' LAN address, routers' WAN address."""
         self.ns(host)  # validates the name
         return {"inet": INTERNET_IP, "server": SERVER_IP, "ra": ROUTER_A_WAN,
-                "rb": ROUTER_B_WAN, "a": HOST_A_IP,
+                "rb": ROUTER_B_WAN, "a": HOST_A_IP, "wa": WAN_LINK_A_IP, "wb": WAN_LINK_B_IP,
                 "b": HOST_B_SAME_LAN_IP if self.same_lan else HOST_B_IP}[host]
 
     def public_addr(self, host):
@@ -414,6 +507,35 @@ class Lab:
         self.loss[router] = percent
         self._nft(router, self.nat[router], percent)
 
+    def wan_counters(self, router):
+        """delayd's counters of a router's WAN link now: {"up": {...}, "down": {...}} with rx,
+        tx, drop_loss, drop_queue, drop_full (link full), write_err, max_inflight, and
+        tun_tx_dropped (packets the kernel dropped at a full TUN ring before delayd read them)."""
+        proc, path = self._delayd[router]
+        if proc.poll() is None:
+            with open(path) as f:
+                before = f.read().count("\n")
+            proc.send_signal(signal.SIGUSR1)
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline:  # two new lines: one per device
+                with open(path) as f:
+                    if f.read().count("\n") >= before + 2:
+                        break
+                time.sleep(0.01)
+        with open(path) as f:
+            found = parse_delayd_counters(f.read())
+        out = {}
+        for direction, dev in (("up", "dly-up"), ("down", "dly-down")):
+            c = dict(found.get(dev, {}))
+            stats = _sh(["ip", "-n", self.ns(_WAN_HOST[router]), "-j", "-s", "link", "show", dev],
+                        check=False)
+            try:
+                c["tun_tx_dropped"] = json.loads(stats.stdout)[0]["stats64"]["tx"]["dropped"]
+            except (ValueError, IndexError, KeyError):
+                pass
+            out[direction] = c
+        return out
+
     def probe(self, host, *args, timeout=10):
         """Runs tests/net/udp_probe.py in host; returns (exit code, its last JSON line)."""
         r = self.run(host, [sys.executable, PROBE, *args], capture_output=True, text=True,
@@ -427,6 +549,8 @@ class Lab:
             return
         self._closed = True
         for proc in self._procs:
+            _stop_process(proc, 0.5)
+        for proc, _ in self._delayd.values():
             _stop_process(proc, 0.5)
         for turn in self._coturns:
             turn.close()
@@ -468,7 +592,10 @@ class Lab:
         if not self.same_lan:
             lans.append(("rb", ROUTER_B_WAN, ROUTER_B_LAN, ["b"]))
         for router, wan, lan, hosts in lans:
-            self._uplink(router, router, [wan], dev="wan")
+            if router in self.wan:
+                self._wan_link(router, wan)
+            else:
+                self._uplink(router, router, [wan], dev="wan")
             self._ip(router, f"route add default via {INTERNET_IP}", "link add lan type bridge",
                      "link set lan up", f"addr add {lan}/25 dev lan")
             self._sysctl(router, "net.ipv4.ip_forward=1")
@@ -484,6 +611,58 @@ class Lab:
         self._ip(host, f"link add {dev} type veth peer name {port_name} netns {self.ns('inet')}",
                  *[f"addr add {a}/24 dev {dev}" for a in addrs], f"link set {dev} up")
         self._ip("inet", f"link set dev {port_name} master br0", f"link set dev {port_name} up")
+
+    def _wan_link(self, router, wan):
+        """router's wan veth to a router namespace that sends each direction through a delayd
+        TUN device (tests/net/delayd/README.md): policy routing steers packets from the NAT
+        side into dly-up and packets for the NAT's address into dly-down; what delayd writes
+        back matches no rule and is forwarded on by the main table. Proxy ARP makes the link
+        invisible to both sides; no conntrack on it."""
+        link = _WAN_HOST[router]
+        self._ip(router, f"link add wan type veth peer name nat netns {self.ns(link)}",
+                 f"addr add {wan}/24 dev wan", "link set wan up")
+        self._uplink(link, router, [self.addr(link)], dev="inet")
+        self._sysctl(link, "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=0",
+                     "net.ipv4.conf.default.rp_filter=0",
+                     *[f"net.ipv4.conf.{d}.{k}" for d in ("nat", "inet")
+                       for k in ("rp_filter=0", "proxy_arp=1")],
+                     "net.ipv4.neigh.nat.proxy_delay=0", "net.ipv4.neigh.inet.proxy_delay=0")
+        self._ip(link, "link set nat up", f"route add {wan}/32 dev nat",
+                 f"route add default via {INTERNET_IP} dev inet")
+        for dev in ("dly-up", "dly-down"):
+            self._ip(link, f"tuntap add dev {dev} mode tun")
+            self._sysctl(link, f"net.ipv4.conf.{dev}.rp_filter=0")
+            # A long TUN queue absorbs bursts while delayd waits for a core.
+            self._ip(link, f"link set {dev} txqueuelen 8192 up")
+        self._ip(link, "route add default dev dly-up table 101",
+                 "route add default dev dly-down table 102",
+                 "rule add pref 100 iif nat lookup 101",
+                 f"rule add pref 110 iif inet to {wan}/32 lookup 102")
+        _sh(["ip", "netns", "exec", self.ns(link), "nft", "-f", "-"], input="""
+table ip wanlink {
+  chain pre { type filter hook prerouting priority raw; notrack; }
+  chain out { type filter hook output priority raw; notrack; }
+}
+""")
+        up, down = self.wan[router]
+        workdir = tempfile.mkdtemp(prefix=f"{self.prefix}-{link}-")
+        err_path = os.path.join(workdir, "delayd.stderr")
+        seed = int.from_bytes(os.urandom(4), "big") if os.environ.get("TINCAN_WAN_SEED") is None \
+            else int(os.environ["TINCAN_WAN_SEED"])
+        with open(err_path, "wb") as err:
+            proc = subprocess.Popen(["ip", "netns", "exec", self.ns(link), self._delayd_exe,
+                                     "-s", str(seed), *up.args(), "dly-up", *down.args(), "dly-down"],
+                                    stdout=subprocess.DEVNULL, stderr=err)
+        self._delayd[router] = (proc, err_path)
+        deadline = time.monotonic() + 10
+        while True:
+            with open(err_path) as f:
+                text = f.read()
+            if text.count("delayd: ready") >= 2:
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"delayd in {link} did not start: {text.strip()[-500:]}")
+            time.sleep(0.02)
 
     def _ip(self, host, *commands):
         _sh(["ip", "-n", self.ns(host), "-batch", "-"], input="\n".join(commands) + "\n")
@@ -529,6 +708,9 @@ table ip tincan_nat {{
 
 
 # --- prefixes, teardown, stale leftovers -------------------------------------------------
+
+
+_WAN_HOST = {"ra": "wa", "rb": "wb"}
 
 
 def _namespaces():
@@ -665,6 +847,11 @@ def main(argv=None):
     up.add_argument("--loss-a", type=int, default=0)
     up.add_argument("--loss-b", type=int, default=0)
     up.add_argument("--coturn", action="store_true")
+    up.add_argument("--delay-a", type=float, default=None,
+                    help="one-way delay (ms) of a WAN link on router a (each direction)")
+    up.add_argument("--delay-b", type=float, default=None, help="the same on router b")
+    up.add_argument("--wan-loss", type=float, default=0.0,
+                    help="random loss (%%) of each direction of the WAN links")
     c = sub.add_parser("coturn", help="run a turnserver on 127.0.0.1 (random ports): print "
                                       "its settings as one JSON line, stop it and remove its "
                                       "files when stdin closes or on SIGTERM/SIGINT")
@@ -698,8 +885,10 @@ def main(argv=None):
             turn.close()
         return 0
     try:
+        links = {k: None if d is None else WanLink(delay_ms=d, loss_pct=args.wan_loss)
+                 for k, d in (("a", args.delay_a), ("b", args.delay_b))}
         lab = Lab(args.nat_a, args.nat_b, same_lan=args.same_lan, loss_a=args.loss_a,
-                  loss_b=args.loss_b)
+                  loss_b=args.loss_b, wan_a=links["a"], wan_b=links["b"])
     except LabUnavailable as e:
         exit_unavailable(e)
     with lab:

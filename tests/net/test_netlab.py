@@ -124,6 +124,59 @@ def test_udp_blocked_and_loss():
               f"before={before} cut={out} after={after}")
 
 
+RTT_SCRIPT = """
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+rtts, lost = [], 0
+for i in range(int(sys.argv[2])):
+    t = time.monotonic()
+    s.sendto(b"x" * 100, (sys.argv[1], 7000))
+    try:
+        s.recvfrom(2000)
+        rtts.append((time.monotonic() - t) * 1000)
+    except socket.timeout:
+        lost += 1
+print(min(rtts) if rtts else -1, len(rtts), lost)
+"""
+
+
+def rtt_probe(lab, host, count):
+    r = lab.run(host, [sys.executable, "-c", RTT_SCRIPT, SERVER_IP, str(count)],
+                capture_output=True, text=True, timeout=60)
+    best, got, lost = r.stdout.split()
+    return float(best), int(got), int(lost)
+
+
+def test_wan_link():
+    up = netlab.WanLink(delay_ms=40)
+    down = netlab.WanLink(delay_ms=10, loss_pct=20)
+    with Lab(nat_a="cone", nat_b="cone", wan_a=(up, down)) as lab:
+        start_echo(lab, "server", f"{SERVER_IP}:7000")
+        rc, out = lab.probe("a", "client", f"{SERVER_IP}:7000", "--count", "10")
+        check("wan link: NAT a still maps to its own public address",
+              rc == 0 and ip(out["results"][0]["seen"]) == ROUTER_A_WAN, out)
+        before = lab.wan_counters("ra")
+        best, got, lost = rtt_probe(lab, "a", 100)
+        after = lab.wan_counters("ra")
+        check("wan link: RTT through it is at least 40 + 10 ms", 50 <= best < 200, best)
+        dropped = after["down"]["drop_loss"] - before["down"]["drop_loss"]
+        check("wan link: the down direction's loss drops about 20 % and is counted",
+              5 <= dropped <= 40 and lost == dropped and got == 100 - dropped,
+              f"dropped={dropped} got={got} lost={lost} counters={after}")
+        check("wan link: nothing dropped on the up direction",
+              after["up"]["drop_loss"] == 0 and after["up"]["rx"] - before["up"]["rx"] == 100,
+              after)
+        best_b, got_b, _ = rtt_probe(lab, "b", 20)
+        check("wan link: b's path (no link) is not delayed", 0 <= best_b < 40 and got_b == 20,
+              best_b)
+    try:
+        netlab.WanLink(loss_pct=101)
+        check("WanLink refuses loss over 100 %", False, "accepted")
+    except ValueError:
+        check("WanLink refuses loss over 100 %", True)
+
+
 def test_same_lan():
     with Lab(nat_a="cone", same_lan=True) as lab:
         start_echo(lab, "b", f"{HOST_B_SAME_LAN_IP}:7000")
@@ -181,7 +234,7 @@ def main():
     except netlab.LabUnavailable as e:
         netlab.exit_unavailable(e)
     start = time.monotonic()
-    for test in (test_nat_modes_and_coturn, test_udp_blocked_and_loss, test_same_lan,
+    for test in (test_nat_modes_and_coturn, test_udp_blocked_and_loss, test_wan_link, test_same_lan,
                  test_teardown_on_signal_and_stale_cleanup):
         try:
             test()

@@ -7,7 +7,15 @@
 #include <QTest>
 #include <QWebSocket>
 
+#include <QDir>
+#include <QFile>
+#include <QTcpSocket>
+
 #include <csignal>
+#include <memory>
+#include <vector>
+
+#include <sys/resource.h>
 
 #include "tests/app/signal/wait.hpp"
 
@@ -49,6 +57,22 @@ bool stderrIsClean(const QString& err) {
         }
     }
     return true;
+}
+
+// CPU time (user + system) the process has used, in clock ticks (/proc/PID/stat fields 14, 15).
+long cpuTicks(qint64 pid) {
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!stat.open(QIODevice::ReadOnly)) return -1;
+    const QByteArray text = stat.readAll();
+    const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+    if (fields.size() < 13) return -1;
+    return fields[11].toLong() + fields[12].toLong();
+}
+
+qsizetype openDescriptors(qint64 pid) {
+    return QDir(QStringLiteral("/proc/%1/fd").arg(pid))
+        .entryList(QDir::NoDotAndDotDot | QDir::AllEntries)
+        .size();
 }
 
 }  // namespace
@@ -162,6 +186,69 @@ private slots:
             startServer(process, {QStringLiteral("--listen"), QStringLiteral("[::1]:0")});
         QCOMPARE(ready.value(QLatin1String("address")).toString(), QStringLiteral("::1"));
         QVERIFY(ready.value(QLatin1String("port")).toInt() > 0);
+        stopWith(process, SIGTERM);
+    }
+
+    // Issue 8 row 2: with 64 file descriptors, 70 connections that never send a byte must not
+    // keep a normal pair out, and the server must not spin while it cannot accept.
+    void descriptorLimitDoesNotKeepAPairOut() {
+        QProcess process;
+        process.setChildProcessModifier([] {
+            const struct rlimit limit = {64, 64};
+            ::setrlimit(RLIMIT_NOFILE, &limit);
+        });
+        const QJsonObject ready = startServer(
+            process, {QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+                      QStringLiteral("--handshake-timeout-ms"), QStringLiteral("1000")});
+        const int port = ready.value(QLatin1String("port")).toInt();
+        QVERIFY(port > 0);
+        const qint64 pid = process.processId();
+
+        // The flood comes from 127.0.0.2, the pair from 127.0.0.1.
+        std::vector<std::unique_ptr<QTcpSocket>> silent;
+        for (int i = 0; i < 70; ++i) {
+            auto socket = std::make_unique<QTcpSocket>();
+            QVERIFY(socket->bind(QHostAddress(QStringLiteral("127.0.0.2")), 0));
+            socket->connectToHost(QHostAddress::LocalHost, static_cast<quint16>(port));
+            silent.push_back(std::move(socket));
+        }
+        QVERIFY2(waitUntil([&] { return openDescriptors(pid) >= 64; }, kWaitMs),
+                 "the server never reached its descriptor limit");
+
+        // At the limit (the flood stays connected): no busy loop.
+        const long before = cpuTicks(pid);
+        QTest::qWait(500);
+        const long used = cpuTicks(pid) - before;
+        QVERIFY2(before >= 0 && used <= 10,  // 10 ticks = 100 ms of CPU in 500 ms
+                 qPrintable(QStringLiteral("%1 ticks of CPU in 500 ms at the limit").arg(used)));
+
+        // A pair still gets in, once the handshake timeout has freed descriptors.
+        QWebSocket a, b;
+        QString fromA, fromB;
+        connect(&a, &QWebSocket::textMessageReceived, this, [&](const QString& t) { fromA = t; });
+        connect(&b, &QWebSocket::textMessageReceived, this, [&](const QString& t) { fromB = t; });
+        const QUrl url(QStringLiteral("ws://127.0.0.1:%1/limit").arg(port));
+        a.open(url);
+        b.open(url);
+        QVERIFY2(waitUntil([&] { return !fromA.isEmpty() && !fromB.isEmpty(); }, 4000),
+                 "a pair could not join while the server was at its descriptor limit");
+        a.sendTextMessage(QStringLiteral(R"({"type":"offer","sdp":"v=0"})"));
+        QVERIFY(waitUntil(
+            [&] {
+                return fromB.contains(QLatin1String("offer")) ||
+                       fromA.contains(QLatin1String("offer"));
+            },
+            kWaitMs));
+        // And every silent connection is closed by the server in the end.
+        QVERIFY(waitUntil(
+            [&] {
+                return std::all_of(silent.begin(), silent.end(), [](const auto& s) {
+                    return s->state() == QAbstractSocket::UnconnectedState;
+                });
+            },
+            4000));
+        a.close();
+        b.close();
         stopWith(process, SIGTERM);
     }
 

@@ -134,7 +134,9 @@ private slots:
 
     void badPaths() {
         Hub hub;
-        const char* paths[] = {"", "/", "r", "/a/b", "/%20", "/a%2Fb", "//r"};
+        // A query or a fragment is not part of a room name (SIGNALING.md): refused, not stripped.
+        const char* paths[] = {"",    "/",      "r",   "/a/b", "/%20", "/a%2Fb",
+                               "//r", "/r?x=1", "/r?", "/r#f", "/r#",  "/?r"};
         PeerId peer = 1;
         for (const char* path : paths) {
             hub.handleOpen(peer, path);

@@ -1,11 +1,14 @@
 // The signaling server over real WebSockets on 127.0.0.1: an in-process SignalServer on a free
 // port and QWebSocket clients speaking SIGNALING.md to it.
+#include <QElapsedTimer>
 #include <QTcpSocket>
 #include <QTest>
 #include <QWebSocket>
 
+#include <algorithm>
 #include <deque>
 #include <memory>
+#include <vector>
 
 #include "app/signal/server.hpp"
 #include "tests/app/signal/wait.hpp"
@@ -71,6 +74,24 @@ QString messageOfSize(int bytes) {
     return head + QString(bytes - head.size() - tail.size(), QLatin1Char('x')) + tail;
 }
 
+// A raw TCP connection to the server from `source` (any address in 127/8 works on Linux), which
+// sends whatever the test writes and nothing else.
+std::unique_ptr<QTcpSocket> rawConnection(std::uint16_t port, const char* source = "127.0.0.1") {
+    auto socket = std::make_unique<QTcpSocket>();
+    if (!socket->bind(QHostAddress(QLatin1String(source)), 0)) return nullptr;
+    socket->connectToHost(QHostAddress::LocalHost, port);
+    if (!socket->waitForConnected(kWaitMs)) return nullptr;
+    return socket;
+}
+
+bool isClosed(const QTcpSocket& socket) {
+    return socket.state() == QAbstractSocket::UnconnectedState;
+}
+
+const char* const kUpgradeTail =
+    " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
 }  // namespace
 
 class TestServer : public QObject {
@@ -93,7 +114,7 @@ private:
         if (second->next() != kWelcome1 || first->next() != kPeerJoined) return {};
         return {std::move(first), std::move(second)};
     }
-    void startServer(HubConfig config = {}) {
+    void startServer(ServerConfig config = {}) {
         server_ = std::make_unique<SignalServer>(config);
         std::string error;
         QVERIFY2(server_->listen(QHostAddress::LocalHost, 0, error), error.c_str());
@@ -297,7 +318,7 @@ private slots:
     }
 
     void maxRoomsIsEnforced() {
-        startServer(HubConfig{1});
+        startServer(ServerConfig{HubConfig{1}});
         auto a = join("one");
         QCOMPARE(a->next(), kWelcome0);
         auto b = join("two");
@@ -322,9 +343,131 @@ private slots:
         QCOMPARE(a->next(), kPeerJoined);
         const QString chunk = messageOfSize(256 * 1024);
         for (int i = 0; i < 100; ++i) a->send(chunk);  // 25 MiB, far past the backlog limit
+        // Moving 25 MiB takes a while under the sanitizers: a longer bound than next()'s.
+        QVERIFY(waitUntil([&] { return a->pending() > 0; }, 10000));
         QCOMPARE(a->next(), kPeerLeft);
         QVERIFY(!a->closed());
         QCOMPARE(server_->connectionCount(), std::size_t{1});  // the slow one is gone
+    }
+
+    // SIGNALING.md: the room is the whole path; a query string or a fragment is a bad room.
+    void queryOrFragmentIsBadRoom_data() {
+        QTest::addColumn<QString>("suffix");
+        QTest::newRow("query") << QStringLiteral("?x=1");
+        QTest::newRow("query only room") << QStringLiteral("?room=q");
+    }
+    void queryOrFragmentIsBadRoom() {
+        QFETCH(QString, suffix);
+        Client c(QUrl(QStringLiteral("ws://127.0.0.1:%1/q").arg(server_->port()) + suffix));
+        QCOMPARE(c.next(), errorFrame("bad room"));
+        QVERIFY(c.waitClosed());
+        QCOMPARE(c.closeCode(), int(QWebSocketProtocol::CloseCodePolicyViolated));
+        QCOMPARE(server_->hub().roomCount(), std::size_t{0});
+        auto a = join("q");  // the same room without the query is fine
+        QCOMPARE(a->next(), kWelcome0);
+    }
+
+    void rawQueryOrFragmentIsBadRoom_data() {
+        QTest::addColumn<QByteArray>("target");
+        QTest::newRow("fragment") << QByteArray("/q#frag");
+        QTest::newRow("empty query") << QByteArray("/q?");
+        QTest::newRow("empty fragment") << QByteArray("/q#");
+    }
+    void rawQueryOrFragmentIsBadRoom() {
+        // Clients drop fragments and empty queries before sending; a raw request can keep them.
+        QFETCH(QByteArray, target);
+        auto raw = rawConnection(server_->port());
+        QVERIFY(raw);
+        raw->write("GET " + target + kUpgradeTail);
+        QByteArray got;
+        QVERIFY(waitUntil(
+            [&] {
+                got += raw->readAll();
+                return got.contains("bad room") || isClosed(*raw);
+            },
+            kWaitMs));
+        QVERIFY2(got.contains(R"({"type":"error","reason":"bad room"})"), got.constData());
+        QCOMPARE(server_->hub().roomCount(), std::size_t{0});
+    }
+
+    // Connections that never complete the upgrade are closed after the handshake timeout:
+    // silent ones, a slowloris sending half a request, one sending the request a byte at a time.
+    void handshakeTimeoutClosesStragglers() {
+        startServer(ServerConfig{HubConfig{}, /*handshakeTimeoutMs=*/400, 64});
+        std::vector<std::unique_ptr<QTcpSocket>> stragglers;
+        for (int i = 0; i < 5; ++i) stragglers.push_back(rawConnection(server_->port()));
+        stragglers.push_back(rawConnection(server_->port()));
+        stragglers.back()->write("GET /half HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: webs");
+        auto drip = rawConnection(server_->port());
+        stragglers.push_back(nullptr);  // keeps the indices below apart from `drip`
+        for (const auto& s : stragglers)
+            if (s) QVERIFY(s->state() == QAbstractSocket::ConnectedState);
+        QVERIFY(drip);
+        QVERIFY(waitUntil([&] { return server_->pendingCount() == 7; }, kWaitMs));
+
+        // A pair that does upgrade is unaffected, before and after the timeout.
+        auto [a, b] = pair("timely");
+        QVERIFY(a && b);
+        const QByteArray request = QByteArray("GET /drip") + kUpgradeTail;
+        QElapsedTimer clock;
+        clock.start();
+        int sent = 0;
+        QVERIFY(waitUntil(
+            [&] {
+                if (sent < request.size() && clock.elapsed() > sent * 40)
+                    drip->write(request.mid(sent++, 1));
+                return std::all_of(stragglers.begin(), stragglers.end(),
+                                   [](const auto& s) { return !s || isClosed(*s); }) &&
+                       isClosed(*drip);
+            },
+            3 * kWaitMs));
+        QVERIFY(clock.elapsed() >= 300);  // not before the timeout (less a little scheduling)
+        QCOMPARE(server_->stats().handshakeTimeouts, std::uint64_t{7});
+        QCOMPARE(server_->pendingCount(), std::size_t{0});
+        a->send(R"({"type":"still-here"})");
+        QCOMPARE(b->next(), QString(R"({"type":"still-here"})"));
+        QVERIFY(!a->closed() && !b->closed());
+        QCOMPARE(server_->stats().upgraded, std::uint64_t{2});
+    }
+
+    // One address holds at most maxConnectionsPerAddress connections, upgraded or not; others
+    // are unaffected.
+    void perAddressLimit() {
+        startServer(ServerConfig{HubConfig{}, 10000, /*maxConnectionsPerAddress=*/3});
+        std::vector<std::unique_ptr<QTcpSocket>> flood;
+        for (int i = 0; i < 6; ++i) {
+            flood.push_back(rawConnection(server_->port(), "127.0.0.2"));
+            QVERIFY(flood.back());
+        }
+        QVERIFY(waitUntil(
+            [&] {
+                return std::count_if(flood.begin(), flood.end(),
+                                     [](const auto& s) { return isClosed(*s); }) == 3;
+            },
+            kWaitMs));
+        QCOMPARE(server_->stats().refusedPerAddress, std::uint64_t{3});
+        QCOMPARE(server_->pendingCount(), std::size_t{3});
+        for (int i = 0; i < 3; ++i) QVERIFY(!isClosed(*flood[std::size_t(i)]));
+
+        // 127.0.0.1 is another address: a pair joins, and a room elsewhere works.
+        auto [a, b] = pair("limited");
+        QVERIFY(a && b);
+        auto c = join("other");
+        QCOMPARE(c->next(), kWelcome0);
+        // Upgraded sockets count too: a fourth from 127.0.0.1 is closed before its upgrade.
+        auto d = join("fourth");
+        QVERIFY(d->waitClosed());
+        QCOMPARE(d->pending(), std::size_t{0});
+        QCOMPARE(server_->stats().refusedPerAddress, std::uint64_t{4});
+        // A slot freed is a slot again.
+        flood.front()->abort();
+        QVERIFY(waitUntil([&] { return server_->pendingCount() == 2; }, kWaitMs));
+        auto again = rawConnection(server_->port(), "127.0.0.2");
+        QVERIFY(again);
+        QVERIFY(waitUntil([&] { return server_->pendingCount() == 3; }, kWaitMs));
+        QCOMPARE(server_->stats().refusedPerAddress, std::uint64_t{4});
+        a->send(R"({"type":"ok"})");
+        QCOMPARE(b->next(), QString(R"({"type":"ok"})"));
     }
 
     void shutdownClosesEveryone() {

@@ -10,7 +10,8 @@ TEST(Candidate, PriorityFormula) {
     // RFC 8445 §5.1.2.1 with the recommended type preferences.
     EXPECT_EQ(candidatePriority(CandidateType::Host, 65535), (126u << 24) | (65535u << 8) | 255u);
     EXPECT_EQ(candidatePriority(CandidateType::Relayed, 0), 255u);
-    EXPECT_GT(candidatePriority(CandidateType::Host, 0), candidatePriority(CandidateType::PeerReflexive, 65535));
+    EXPECT_GT(candidatePriority(CandidateType::Host, 0),
+              candidatePriority(CandidateType::PeerReflexive, 65535));
     EXPECT_GT(candidatePriority(CandidateType::PeerReflexive, 0),
               candidatePriority(CandidateType::ServerReflexive, 65535));
     EXPECT_GT(candidatePriority(CandidateType::ServerReflexive, 0),
@@ -27,7 +28,8 @@ TEST(Candidate, PairPriorityFormula) {
 
 TEST(Candidate, ParsesBrowserCandidates) {
     auto r = parseCandidate(
-        "candidate:842163049 1 udp 1677729535 203.0.113.5 46154 typ srflx raddr 192.0.2.10 rport 46154 "
+        "candidate:842163049 1 udp 1677729535 203.0.113.5 46154 typ srflx raddr 192.0.2.10 rport "
+        "46154 "
         "generation 0 ufrag EsAw network-cost 999");
     ASSERT_TRUE(std::holds_alternative<Candidate>(r));
     auto c = std::get<Candidate>(r);
@@ -39,7 +41,8 @@ TEST(Candidate, ParsesBrowserCandidates) {
     ASSERT_TRUE(c.related);
     EXPECT_EQ(c.related->toString(), "192.0.2.10:46154");
 
-    auto m = parseCandidate("a=candidate:1 1 UDP 2122260223 3b9e5cd0-1a2b-4c3d-8e9f-0a1b2c3d4e5f.local 56001 typ host");
+    auto m = parseCandidate(
+        "a=candidate:1 1 UDP 2122260223 3b9e5cd0-1a2b-4c3d-8e9f-0a1b2c3d4e5f.local 56001 typ host");
     ASSERT_TRUE(std::holds_alternative<Candidate>(m));
     EXPECT_TRUE(std::get<Candidate>(m).isMdns());
     EXPECT_EQ(std::get<Candidate>(m).address.port, 56001);
@@ -70,6 +73,15 @@ TEST(Candidate, RoundTripsThroughSdp) {
     EXPECT_EQ(b.related, c.related);
 }
 
+TEST(Candidate, UnknownTcpTypeIsIgnored) {
+    auto r = parseCandidate("candidate:1 1 tcp 100 1.2.3.4 9 typ host tcptype bogus");
+    ASSERT_TRUE(std::holds_alternative<Candidate>(r));
+    EXPECT_EQ(std::get<Candidate>(r).tcpType, "");
+    r = parseCandidate("candidate:1 1 tcp 100 1.2.3.4 9 typ host tcptype so");
+    ASSERT_TRUE(std::holds_alternative<Candidate>(r));
+    EXPECT_EQ(std::get<Candidate>(r).tcpType, "so");
+}
+
 TEST(Candidate, RejectsMalformedWithReason) {
     struct Case {
         const char* text;
@@ -84,6 +96,9 @@ TEST(Candidate, RejectsMalformedWithReason) {
         {"candidate:1 1 udp 100 1.2.3.4 5 type host", "typ"},
         {"candidate:1 1 udp 100 1.2.3.4 5 typ bogus", "type"},
         {"candidate:f@o 1 udp 100 1.2.3.4 5 typ host", "foundation"},
+        // Found by fuzz_candidate: a tcptype holding line breaks came back as another line.
+        {"candidate:1 1 tcp 100 1.2.3.4 9 typ host tcptype \n\na=x \r\n", "CR or LF"},
+        {"candidate:1 1 tcp 100 1.2.3.4 9 typ host tcptype act\nive", "CR or LF"},
     };
     for (const auto& c : cases) {
         auto r = parseCandidate(c.text);

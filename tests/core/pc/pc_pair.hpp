@@ -48,10 +48,10 @@ class Pair {
 public:
     explicit Pair(bool tamperFingerprint = false) : tamper_(tamperFingerprint) {
         for (int i = 0; i < 2; ++i) {
-            pc::Configuration cfg;
-            cfg.hostPolicy.onlyInterfaces = {"lo"};
-            cfg.hostPolicy.includeLoopback = true;
-            cfg.hostPolicy.ipv6 = false;
+            Configuration cfg;
+            cfg.interfaces = {"lo"};
+            cfg.allowLoopback = true;
+            cfg.networkThread = thread;
             PeerConnectionCallbacks cb;
             Side* s = &side[i];
             Side* other = &side[1 - i];

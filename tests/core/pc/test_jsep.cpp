@@ -100,14 +100,14 @@ TEST(Jsep, RenegotiationAddsASectionAndKeepsTheOthers) {
     jsep::Negotiator a, b;
     a.addDataSection();
     b.addDataSection();
-    auto offer = roundTrip(a.createOffer(local("a1"), 1, 1));
+    auto offer = roundTrip(a.createOffer(local("ufa1"), 1, 1));
     ASSERT_TRUE(a.setLocalOffer(offer));
     ASSERT_TRUE(b.setRemoteOffer(offer));
-    auto answer = roundTrip(*b.createAnswer(local("b1"), sdp::Setup::Active, 2, 1));
+    auto answer = roundTrip(*b.createAnswer(local("ufb1"), sdp::Setup::Active, 2, 1));
     ASSERT_TRUE(b.setLocalAnswer(answer));
     ASSERT_TRUE(a.setRemoteAnswer(answer));
     // The peer (b's side here, as a browser would) offers again with a video section added.
-    auto second = roundTrip(b.createOffer(local("b1"), 2, 2));
+    auto second = roundTrip(b.createOffer(local("ufb1"), 2, 2));
     sdp::MediaSection video;
     video.kind = "video";
     video.protocol = "UDP/TLS/RTP/SAVPF";
@@ -116,7 +116,7 @@ TEST(Jsep, RenegotiationAddsASectionAndKeepsTheOthers) {
     second.media.push_back(video);
     auto params = a.setRemoteOffer(second);
     ASSERT_TRUE(params) << params.message();
-    auto reply = a.createAnswer(local("a1"), sdp::Setup::Passive, 1, 2);
+    auto reply = a.createAnswer(local("ufa1"), sdp::Setup::Passive, 1, 2);
     ASSERT_TRUE(reply);
     ASSERT_EQ(reply->media.size(), 2u);
     EXPECT_EQ(reply->media[0].mid, "0");
@@ -125,7 +125,7 @@ TEST(Jsep, RenegotiationAddsASectionAndKeepsTheOthers) {
     EXPECT_TRUE(reply->media[1].rejected());
     ASSERT_TRUE(a.setLocalAnswer(*reply));
     // Our next offer keeps the rejected section in its place (RFC 8829 §5.2.2).
-    auto third = roundTrip(a.createOffer(local("a1"), 1, 3));
+    auto third = roundTrip(a.createOffer(local("ufa1"), 1, 3));
     ASSERT_EQ(third.media.size(), 2u);
     EXPECT_EQ(third.media[1].mid, "1");
     EXPECT_TRUE(third.media[1].rejected());
@@ -176,7 +176,7 @@ TEST(Jsep, RollbackForgetsTheStagedOffer) {
     ASSERT_TRUE(a.setLocalOffer(offer));
     jsep::Negotiator b;
     b.addDataSection();
-    auto theirs = roundTrip(b.createOffer(local("b"), 2, 1));
+    auto theirs = roundTrip(b.createOffer(local("ufbb"), 2, 1));
     ASSERT_TRUE(a.setRemoteOffer(theirs));
     EXPECT_TRUE(a.createAnswer(local(), sdp::Setup::Active, 1, 2));
 }

@@ -1,10 +1,11 @@
 // Two SctpTransports back to back in memory: packets go straight from one's pollOutgoing() to
-// the other's handleIncoming(), optionally through a lossy wire. usrsctp runs on real time, so
-// run() drives both on the real clock, sleeping only when nothing moves.
+// the other's handleIncoming(), optionally through a lossy wire with a one-way delay. usrsctp runs
+// on real time, so run() drives both on the real clock, sleeping only when nothing moves.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <functional>
 #include <random>
 #include <thread>
@@ -100,6 +101,7 @@ public:
             bool moved = false;
             moved |= forward(a, b, lossAToB, now);
             moved |= forward(b, a, lossBToA, now);
+            moved |= deliverDue(now);
             drainEvents();
             if (!moved) break;
             movedAny = true;
@@ -135,6 +137,7 @@ public:
     Peer b;
     double lossAToB = 0;
     double lossBToA = 0;
+    Duration delay = 0ms;  // one-way, both directions (FIFO: a packet never overtakes another)
     uint64_t dropped = 0;
     // Applied to every packet before delivery (malformation tests); return false to drop it.
     std::function<bool(Bytes&)> tamper;
@@ -150,7 +153,21 @@ private:
                 continue;
             }
             if (tamper && !tamper(*packet)) continue;
+            if (delay > 0ms) {
+                wire_.push_back({now + delay, &to, std::move(*packet)});
+                continue;
+            }
             to.transport.handleIncoming(now, *packet);
+        }
+        return moved;
+    }
+    bool deliverDue(Timestamp now) {
+        bool moved = false;
+        while (!wire_.empty() && wire_.front().at <= now) {
+            InFlight f = std::move(wire_.front());
+            wire_.pop_front();
+            f.to->transport.handleIncoming(now, f.packet);
+            moved = true;
         }
         return moved;
     }
@@ -159,9 +176,16 @@ private:
         Timestamp next = now + 2ms;
         for (Peer* p : {&a, &b})
             if (auto t = p->transport.pollTimeout()) next = std::min(next, *t);
+        if (!wire_.empty()) next = std::min(next, wire_.front().at);
         if (next > now) std::this_thread::sleep_until(next);
     }
 
+    struct InFlight {
+        Timestamp at;
+        Peer* to = nullptr;
+        Bytes packet;
+    };
+    std::deque<InFlight> wire_;
     std::mt19937_64 rng_;
 
 public:

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -226,7 +227,8 @@ TEST(SctpTransport, UnreliableChannelLosesSomeUnderLossAndNothingHangs) {
         [&] {
             return std::any_of(pair.b.messages.begin(), pair.b.messages.end(),
                                [&](const auto& m) { return m.id == reliable; }) &&
-                   pair.a.transport.bufferedAmount(id) == 0;
+                   pair.a.transport.bufferedAmount(id) == 0 &&
+                   pair.a.transport.unacknowledgedAmount(id) == 0;
         },
         20s));
     size_t got = 0;
@@ -322,32 +324,137 @@ TEST(SctpTransport, BothSidesClosingAtOnce) {
     ASSERT_TRUE(pair.run([&] { return pair.a.closed(id) && pair.b.closed(id); }));
 }
 
-TEST(SctpTransport, BufferedAmountRisesAndLowFires) {
-    Pair pair;
+TEST(SctpTransport, BufferedAmountCountsOnlyWhatWaitsForSctpOnSeveralChannels) {
+    // A small usrsctp send buffer, so that most of what is sent waits in the transport's queue.
+    SctpConfig config = clientConfig();
+    config.sendBufferSize = 256 * 1024;
+    Pair pair(config, serverConfig());
     ASSERT_TRUE(pair.connect());
-    const uint16_t id = openChannel(pair, pair.a);
-    pair.a.transport.setBufferedAmountLowThreshold(id, 64 * 1024);
-    EXPECT_EQ(pair.a.transport.bufferedAmountLowThreshold(id), 64u * 1024);
-    EXPECT_EQ(pair.a.transport.bufferedAmount(id), 0u);
+    const uint16_t first = openChannel(pair, pair.a);
+    const uint16_t second = openChannel(pair, pair.a);
+    const uint16_t third = openChannel(pair, pair.a);
+    pair.a.transport.setBufferedAmountLowThreshold(first, 64 * 1024);
+    pair.a.transport.setBufferedAmountLowThreshold(second, 0);
+    pair.a.transport.setBufferedAmountLowThreshold(third, 1024 * 1024);
+    EXPECT_EQ(pair.a.transport.bufferedAmountLowThreshold(first), 64u * 1024);
     const Bytes chunk = pattern(16 * 1024, 3);
-    for (int i = 0; i < 256; ++i) ASSERT_TRUE(pair.a.transport.send(id, chunk, true));
-    EXPECT_EQ(pair.a.transport.bufferedAmount(id), 256u * 16 * 1024);  // nothing sent yet
-    ASSERT_TRUE(pair.run([&] { return pair.a.countOf<event::BufferedAmountLow>() > 0; }));
-    EXPECT_LE(pair.a.transport.bufferedAmount(id), 64u * 1024);
-    EXPECT_EQ(pair.a.eventsOf<event::BufferedAmountLow>()[0].id, id);
-    ASSERT_TRUE(pair.run([&] { return pair.a.transport.bufferedAmount(id) == 0; }));
-    EXPECT_EQ(pair.a.countOf<event::BufferedAmountLow>(), 1u);
-    ASSERT_TRUE(pair.run([&] { return pair.b.messages.size() == 256; }));
+    const std::vector<std::pair<uint16_t, size_t>> plan = {{first, 64}, {second, 64}, {third, 16}};
+    for (const auto& [id, count] : plan)
+        for (size_t i = 0; i < count; ++i) ASSERT_TRUE(pair.a.transport.send(id, chunk, true));
 
-    // The per-channel cap refuses instead of buffering without end.
+    // Nothing can be acknowledged yet (no step() ran): every byte is queued or inside usrsctp.
+    for (const auto& [id, count] : plan)
+        EXPECT_EQ(pair.a.transport.bufferedAmount(id) + pair.a.transport.unacknowledgedAmount(id),
+                  count * chunk.size())
+            << "channel " << id;
+    // The first channel filled usrsctp's buffer (it takes at most its size); the others only
+    // queued, behind it.
+    EXPECT_GT(pair.a.transport.unacknowledgedAmount(first), 0u);
+    EXPECT_LE(pair.a.transport.unacknowledgedAmount(first), config.sendBufferSize);
+    EXPECT_EQ(pair.a.transport.unacknowledgedAmount(second), 0u);
+    EXPECT_EQ(pair.a.transport.bufferedAmount(second), 64 * chunk.size());
+    EXPECT_EQ(pair.a.transport.bufferedAmount(third), 16 * chunk.size());
+    const SctpTransport::Stats before = pair.a.transport.stats();
+    EXPECT_EQ(before.queuedBytes, pair.a.transport.bufferedAmount(first) +
+                                      pair.a.transport.bufferedAmount(second) +
+                                      pair.a.transport.bufferedAmount(third));
+
+    ASSERT_TRUE(pair.run([&] { return pair.b.messages.size() == 144; }, 20s));
+    ASSERT_TRUE(pair.run([&] {
+        return pair.a.transport.unacknowledgedAmount(first) +
+                   pair.a.transport.unacknowledgedAmount(second) +
+                   pair.a.transport.unacknowledgedAmount(third) ==
+               0;
+    }));
+    for (const auto& [id, count] : plan) EXPECT_EQ(pair.a.transport.bufferedAmount(id), 0u);
+    EXPECT_EQ(pair.a.transport.stats().queuedBytes, 0u);
+    EXPECT_EQ(pair.a.transport.stats().unacknowledgedBytes, 0u);
+    // One low event per fall across the threshold, in the order the queue drained; none for the
+    // channel that never rose above its threshold.
+    const auto lows = pair.a.eventsOf<event::BufferedAmountLow>();
+    ASSERT_EQ(lows.size(), 2u);
+    EXPECT_EQ(lows[0].id, first);
+    EXPECT_EQ(lows[1].id, second);
+    // Per channel, in order and intact.
+    std::map<uint16_t, size_t> seen;
+    for (const auto& m : pair.b.messages) {
+        ++seen[m.id];
+        EXPECT_EQ(m.data, chunk);
+    }
+    for (const auto& [id, count] : plan) EXPECT_EQ(seen[id], count) << "channel " << id;
+
+    // Raising the threshold above what is queued fires nothing by itself.
+    pair.a.transport.setBufferedAmountLowThreshold(first, 2 * 1024 * 1024);
+    pair.runFor(50ms);
+    EXPECT_EQ(pair.a.countOf<event::BufferedAmountLow>(), 2u);
+}
+
+TEST(SctpTransport, TheBufferedAmountCapCountsOnlyQueuedBytes) {
     SctpConfig small = clientConfig();
+    small.sendBufferSize = 64 * 1024;
     small.maxBufferedAmount = 100000;
     Pair capped(small, serverConfig());
     ASSERT_TRUE(capped.connect());
     const uint16_t c = openChannel(capped, capped.a);
-    int accepted = 0;
+    const Bytes chunk = pattern(16 * 1024, 3);
+    size_t accepted = 0;
     while (capped.a.transport.send(c, chunk, true)) ++accepted;
-    EXPECT_EQ(accepted, 6);  // 6 * 16 KiB <= 100000 < 7 * 16 KiB
+    // usrsctp took up to 64 KiB, then the queue refuses past 100000 bytes.
+    EXPECT_GT(capped.a.transport.unacknowledgedAmount(c), 0u);
+    EXPECT_LE(capped.a.transport.bufferedAmount(c), 100000u);
+    EXPECT_GT(capped.a.transport.bufferedAmount(c) + chunk.size(), 100000u);
+    EXPECT_EQ(accepted * chunk.size(),
+              capped.a.transport.bufferedAmount(c) + capped.a.transport.unacknowledgedAmount(c));
+    ASSERT_TRUE(capped.run([&] { return capped.b.messages.size() == accepted; }, 10s));
+}
+
+// The WAN collapse (issue 7): a timeout early in a transfer left usrsctp in congestion avoidance
+// from a 4-MTU ssthresh, growing cwnd by one MTU per RTT: at 100 ms RTT a fast path crawled for
+// minutes. After a cut of 1.5 s on a 100 ms path cwnd must be back to hundreds of MTUs within a
+// few seconds (slow start restarted), not the ~40 MTUs linear growth reaches.
+TEST(SctpTransport, CwndRecoversAfterATimeoutOnAQueueFreePath) {
+    Pair pair;
+    pair.delay = 50ms;
+    ASSERT_TRUE(pair.connect());
+    const uint16_t id = openChannel(pair, pair.a);
+    pair.b.keepMessages = false;
+    const Bytes message = pattern(64 * 1024, 5);
+    auto sendFor = [&](Duration d) {
+        const Timestamp end = Clock::now() + d;
+        while (Clock::now() < end) {
+            while (pair.a.transport.bufferedAmount(id) < 1024 * 1024)
+                ASSERT_TRUE(pair.a.transport.send(id, message, true));
+            if (!pair.step()) pair.runFor(1ms);
+        }
+    };
+    sendFor(500ms);
+    const uint64_t timeoutsBefore = pair.a.transport.stats().t3Timeouts;  // process-wide
+    pair.lossAToB = 1.0;  // the path is cut: the retransmission timer fires
+    sendFor(1500ms);
+    EXPECT_GT(pair.a.transport.stats().t3Timeouts, timeoutsBefore);
+    pair.lossAToB = 0;
+    sendFor(5s);
+    const SctpTransport::Stats st = pair.a.transport.stats();
+    EXPECT_GE(st.slowStartRestarts, 1u);
+    EXPECT_GT(st.congestionWindow, 200u * 1188) << "cwnd " << st.congestionWindow;
+}
+
+TEST(SctpTransport, ManyMessagesThroughFivePercentLossArriveInOrderAndIntact) {
+    Pair pair;
+    ASSERT_TRUE(pair.connect());
+    const uint16_t id = openChannel(pair, pair.a);
+    pair.lossAToB = 0.05;
+    pair.lossBToA = 0.05;
+    constexpr uint32_t kMessages = 3000;
+    for (uint32_t i = 0; i < kMessages; ++i)
+        ASSERT_TRUE(pair.a.transport.send(id, pattern(1000 + i % 200, i), true));
+    ASSERT_TRUE(pair.run([&] { return pair.b.messages.size() == kMessages; }, 60s))
+        << pair.b.messages.size() << " of " << kMessages;
+    EXPECT_GT(pair.dropped, 50u);  // the loss really happened
+    for (uint32_t i = 0; i < kMessages; ++i)
+        ASSERT_EQ(pair.b.messages[i].data, pattern(1000 + i % 200, i)) << i;
+    const SctpTransport::Stats st = pair.a.transport.stats();
+    EXPECT_GT(st.retransmittedChunks, 0u);
 }
 
 TEST(SctpTransport, MessagesOverTheRemoteMaximumAreRefused) {
@@ -629,5 +736,7 @@ TEST(SctpTransport, Throughput64KiBMessages) {
         "%.1f MB per CPU-second (cwnd %u, srtt %.0f ms)\n",
         mbps, bytes / cpu / 1e6, stats.congestionWindow, stats.smoothedRoundTripTimeMs);
     RecordProperty("MBps", int(mbps));
-    EXPECT_GT(mbps, 20.0);
+    // Wall-clock speed depends on what else runs on the machine (benchmarks measure it); a
+    // regression that makes the stack spin shows in bytes per CPU-second.
+    EXPECT_GT(bytes / cpu / 1e6, 20.0);
 }

@@ -66,6 +66,15 @@ async function finishWithPair(session, result) {
   if (finished || finishing) return;
   finishing = true;
   result.selected_pair = await session.selectedPair();
+  if (session.pc) {
+    // What negotiation made of every m-section (av=1: the media ones Tincan rejected).
+    result.transceivers = session.pc.getTransceivers().map((t) => ({
+      mid: t.mid, kind: t.receiver.track.kind, direction: t.direction, current: t.currentDirection,
+      stopped: t.currentDirection === 'stopped' || t.direction === 'stopped',
+    }));
+    const sdp = session.pc.currentRemoteDescription ? session.pc.currentRemoteDescription.sdp : '';
+    result.remote_mlines = sdp.split(/\r?\n/).filter((l) => l.startsWith('m='));
+  }
   finish(result);
 }
 const errText = (e) => (e && e.message) ? `${e.name || 'Error'}: ${e.message}` : String(e);
@@ -317,6 +326,12 @@ class Session {
     const config = {iceServers: iceServers()};
     if (param('policy', 'all') === 'relay') config.iceTransportPolicy = 'relay';
     const pc = this.pc = new RTCPeerConnection(config);
+    // av=1: an audio and a video transceiver come before the data channel, so that an offer
+    // from this page carries audio + video + data (as a browser call does).
+    if (param('av', '0') === '1') {
+      pc.addTransceiver('audio', {direction: 'sendrecv'});
+      pc.addTransceiver('video', {direction: 'sendrecv'});
+    }
     pc.onicecandidate = ({candidate}) => {
       if (!candidate || !candidate.candidate) {
         // End of candidates: {"type":"candidate","candidate":null}.

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target (tests/fuzz/fuzz_*) for as long as asked, one after another:
+#   packaging/fuzz.sh [SECONDS] [TARGET...]        (SECONDS per target, default 60)
+# TINCAN_FUZZ_RUNS=N also stops a target after N executions (e.g. 10000000, the issue 8 goal).
+# TINCAN_FUZZ_NICE (19) is the niceness of the fuzzers, so that long runs yield to everything.
+# The working corpus of each target lives in $TINCAN_FUZZ_BUILD_DIR/corpus/<target> (seeded from
+# tests/fuzz/corpus/<target>) and grows from run to run; crash inputs land beside it as
+# <target>-crash-*, leak-* or timeout-*. Ends with one line per target: executions, seconds,
+# corpus size and findings; exits non-zero if any target found something.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+seconds=${1:-60}
+shift || true
+fuzz_dir=${TINCAN_FUZZ_BUILD_DIR:-build-fuzz}
+runs=${TINCAN_FUZZ_RUNS:--1}
+niceness=${TINCAN_FUZZ_NICE:-19}
+
+if ! command -v clang++ >/dev/null; then
+  echo "fuzz.sh: clang++ is needed (packaging/install-deps.sh installs it)" >&2
+  exit 1
+fi
+mkdir -p "$fuzz_dir"
+cmake -S . -B "$fuzz_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++ -DTINCAN_BUILD_FUZZERS=ON -DTINCAN_BUILD_APPS=OFF \
+  -DTINCAN_BUILD_TESTS=OFF -DTINCAN_BUILD_BENCHMARKS=OFF >"$fuzz_dir/configure.log"
+cmake --build "$fuzz_dir" -j "$(nproc)"
+
+if (($# > 0)); then
+  targets=("$@")
+else
+  mapfile -t targets < <(find "$fuzz_dir/tests/fuzz" -maxdepth 1 -type f -name 'fuzz_*' \
+                           -perm -u+x -printf '%f\n' | sort)
+fi
+
+summary=()
+failed=0
+for name in "${targets[@]}"; do
+  target=$fuzz_dir/tests/fuzz/$name
+  [[ -x $target ]] || { echo "fuzz.sh: no target $target" >&2; exit 1; }
+  corpus=$fuzz_dir/corpus/$name
+  mkdir -p "$corpus"
+  seeds=()
+  if [[ -d tests/fuzz/corpus/$name ]]; then seeds=("tests/fuzz/corpus/$name"); fi
+  args=(-max_total_time="$seconds" -runs="$runs" -timeout=10 -rss_limit_mb=2048
+        -print_final_stats=1 -artifact_prefix="$fuzz_dir/$name-")
+  if [[ -f tests/fuzz/$name.dict ]]; then args+=(-dict="tests/fuzz/$name.dict"); fi
+  log=$fuzz_dir/$name.long.log
+  echo "== $name: up to $seconds s${TINCAN_FUZZ_RUNS:+ or $runs executions} (log $log)"
+  start=$(date +%s)
+  if nice -n "$niceness" "$target" "${args[@]}" "$corpus" "${seeds[@]}" >"$log" 2>&1; then
+    found=none
+  else
+    found="FOUND ($(grep -m1 -oE 'ERROR: [A-Za-z]+: [a-z-]+|deadly signal|timeout|out-of-memory' \
+      "$log" || echo "exit status"); input under $fuzz_dir/$name-*)"
+    failed=1
+  fi
+  executed=$(grep -o 'number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+  summary+=("$(printf '%-18s %12s executions in %5d s, corpus %5d, findings: %s' "$name" \
+    "$executed" "$(($(date +%s) - start))" "$(find "$corpus" -type f | wc -l)" "$found")")
+done
+printf '%s\n' "${summary[@]}"
+exit "$failed"
