@@ -83,8 +83,9 @@ void TransferBridge::startSending(int id) {
     auto channel = item->channel;
     auto path = item->path.toStdString();
     (void)QtConcurrent::run([this, id, channel, path, cb] {
-        std::string error;
-        auto sender = transfer::FileSender::start(channel, path, cb, &error);
+        auto started = transfer::FileSender::start(channel, path, cb);
+        std::shared_ptr<transfer::FileSender> sender = started ? *started : nullptr;
+        std::string error = started ? std::string() : started.message();
         onQt([this, id, sender, error] {
             auto i = items_.find(id);
             if (i == items_.end()) return;
