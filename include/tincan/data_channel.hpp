@@ -41,12 +41,12 @@ const char* toString(DataChannelState s);  // "connecting", "open", "closing", "
 class DataChannel : public std::enable_shared_from_this<DataChannel> {
 public:
     struct Callbacks {
-        std::function<void()> onOpen;
+        std::function<void()> onOpen{};
         // `data` is valid only until the callback returns: copy what you keep.
-        std::function<void(ByteView data, bool binary)> onMessage;
-        std::function<void()> onClose;
+        std::function<void(ByteView data, bool binary)> onMessage{};
+        std::function<void()> onClose{};
         // bufferedAmount() fell to or below the low threshold.
-        std::function<void()> onBufferedAmountLow;
+        std::function<void()> onBufferedAmountLow{};
     };
 
     const std::string& label() const { return label_; }

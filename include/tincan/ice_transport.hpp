@@ -42,12 +42,12 @@ struct IceTransportConfig {
 };
 
 struct IceTransportCallbacks {
-    std::function<void(const CandidateInfo&)> onLocalCandidate;
-    std::function<void(IceGatheringState)> onGatheringState;
-    std::function<void(IceConnectionState)> onState;
-    std::function<void(const CandidatePair&)> onSelectedPair;
+    std::function<void(const CandidateInfo&)> onLocalCandidate{};
+    std::function<void(IceGatheringState)> onGatheringState{};
+    std::function<void(IceConnectionState)> onState{};
+    std::function<void(const CandidatePair&)> onSelectedPair{};
     // A datagram from the peer over a checked pair; valid during the call only.
-    std::function<void(ByteView)> onData;
+    std::function<void(ByteView)> onData{};
 };
 
 class IceTransport {

@@ -71,21 +71,21 @@ struct Configuration {
 
 struct PeerConnectionCallbacks {
     // A local candidate to signal; nullopt once gathering is complete (end-of-candidates).
-    std::function<void(const std::optional<IceCandidate>&)> onIceCandidate;
+    std::function<void(const std::optional<IceCandidate>&)> onIceCandidate{};
     // The same candidate with what signaling does not carry (relay transport, server URL).
-    std::function<void(const CandidateInfo&)> onLocalCandidate;
+    std::function<void(const CandidateInfo&)> onLocalCandidate{};
     // A channel the remote side opened; it is already open.
-    std::function<void(std::shared_ptr<DataChannel>)> onDataChannel;
-    std::function<void(SignalingState)> onSignalingState;
-    std::function<void(IceConnectionState)> onIceConnectionState;
-    std::function<void(IceGatheringState)> onIceGatheringState;
-    std::function<void(PeerConnectionState)> onConnectionState;
+    std::function<void(std::shared_ptr<DataChannel>)> onDataChannel{};
+    std::function<void(SignalingState)> onSignalingState{};
+    std::function<void(IceConnectionState)> onIceConnectionState{};
+    std::function<void(IceGatheringState)> onIceGatheringState{};
+    std::function<void(PeerConnectionState)> onConnectionState{};
     // Whenever the selected pair changes (first connection, ICE restart, a better pair).
-    std::function<void(const CandidatePair&)> onSelectedPair;
+    std::function<void(const CandidatePair&)> onSelectedPair{};
     // `reason` says why on Failed ("certificate fingerprint does not match").
-    std::function<void(DtlsState, const std::string& reason)> onDtlsState;
+    std::function<void(DtlsState, const std::string& reason)> onDtlsState{};
     // Something changed that the other side must hear about in a new offer (W3C).
-    std::function<void()> onNegotiationNeeded;
+    std::function<void()> onNegotiationNeeded{};
 };
 
 class PeerConnection {
