@@ -56,14 +56,14 @@ struct Offer {
 };
 
 struct Callbacks {
-    std::function<void()> onOpen;  // the channel opened (sender)
+    std::function<void()> onOpen{};  // the channel opened (sender)
     // Receiver: the sender's header arrived. Answer with FileReceiver::accept() or reject(),
     // now or later, from any thread. Unset: every file is accepted.
-    std::function<void(const Offer&)> onOffer;
-    std::function<void(const Progress&)> onProgress;  // at most every progressInterval
-    std::function<void(const Done&)> onDone;
+    std::function<void(const Offer&)> onOffer{};
+    std::function<void(const Progress&)> onProgress{};  // at most every progressInterval
+    std::function<void(const Done&)> onDone{};
     // Once, when the transfer ends without Done (cancel() included: "cancelled").
-    std::function<void(const std::string& error)> onError;
+    std::function<void(const std::string& error)> onError{};
 };
 
 struct SenderOptions {
