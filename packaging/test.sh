@@ -51,7 +51,7 @@ if command -v clang++ >/dev/null; then
   if cmake -S . -B "$fuzz_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
        -DCMAKE_CXX_COMPILER=clang++ -DTINCAN_BUILD_FUZZERS=ON -DTINCAN_BUILD_APPS=OFF \
        -DTINCAN_BUILD_TESTS=OFF -DTINCAN_BUILD_BENCHMARKS=OFF >"$fuzz_dir/configure.log" 2>&1 &&
-     cmake --build "$fuzz_dir" -j "$(nproc)"; then
+     cmake --build "$fuzz_dir" -j "$(nproc)" --target fuzzers; then
     mapfile -t targets < <(find "$fuzz_dir/tests/fuzz" -maxdepth 1 -type f -name 'fuzz_*' \
                              -perm -u+x 2>/dev/null | sort)
     for target in "${targets[@]}"; do
