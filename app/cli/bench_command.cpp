@@ -37,11 +37,15 @@ namespace {
 using Steady = std::chrono::steady_clock;
 const Steady::time_point kProcessStart = Steady::now();  // static initialisation: process start
 
-double round3(double x) { return std::round(x * 1000.0) / 1000.0; }
+double round3(double x) {
+    return std::round(x * 1000.0) / 1000.0;
+}
 double msSince(Steady::time_point from, Steady::time_point to = Steady::now()) {
     return std::chrono::duration<double, std::milli>(to - from).count();
 }
-double tMs(Steady::time_point t = Steady::now()) { return round3(msSince(kProcessStart, t)); }
+double tMs(Steady::time_point t = Steady::now()) {
+    return round3(msSince(kProcessStart, t));
+}
 
 // As stats() in page/peer.js: {n, min, median, p90, max}.
 Json summary(std::vector<double> v) {
@@ -109,9 +113,11 @@ public:
     // From the session's own event lines.
     void observe(const Json& ev) {
         std::string name = ev.value("event", "");
-        std::string state = ev.contains("state") && ev["state"].is_string() ? ev["state"].get<std::string>() : "";
+        std::string state =
+            ev.contains("state") && ev["state"].is_string() ? ev["state"].get<std::string>() : "";
         if (name == "signaling" && state == "peer-joined") mark("peer-joined");
-        if (name == "ice-state" && (state == "connected" || state == "completed")) mark("ice-connected");
+        if (name == "ice-state" && (state == "connected" || state == "completed"))
+            mark("ice-connected");
         if (name == "dtls-state" && state == "connected") mark("dtls-connected");
         if (name == "connection-state" && state == "connected") mark("connected");
     }
@@ -154,7 +160,8 @@ Json runOpenRound(QCoreApplication& app, const CommonOptions& options, int round
     hooks.onRemoteHangup = [&, st] {
         if (st->newcomer) {
             st->decide(std::nullopt, "remote gone before open");
-        } else if (auto open = st->times.at("datachannel-open"); open && st->times.at("peer-joined")) {
+        } else if (auto open = st->times.at("datachannel-open");
+                   open && st->times.at("peer-joined")) {
             st->decide(round3(msSince(*st->times.at("peer-joined"), *open)), std::nullopt);
         } else {
             st->decide(std::nullopt, "remote gone before open");
@@ -175,34 +182,38 @@ Json runOpenRound(QCoreApplication& app, const CommonOptions& options, int round
         if (!created) return session.finish(1, "cannot open a data channel: " + created.message());
         own = *created;
         std::weak_ptr<DataChannel> weak = own;
-        own->setCallbacks({.onOpen =
-                               [st, weak, &session, &roundContext] {
-                                   auto t = Steady::now();
-                                   st->times.mark("datachannel-open", t);
-                                   auto ch = weak.lock();
-                                   events().print({{"event", "datachannel-open"},
-                                                   {"label", "bench-open"},
-                                                   {"id", ch && ch->id() ? *ch->id() : 0}});
-                                   st->decide(round3(msSince(*st->times.at("welcome"), t)), std::nullopt);
-                                   session.onQt([&session, &roundContext] {
-                                       QTimer::singleShot(50, &roundContext, [&session] { session.finish(0); });
-                                   });
-                               },
-                           .onMessage = {},
-                           .onClose = {},
-                           .onBufferedAmountLow = {}});
+        own->setCallbacks(
+            {.onOpen =
+                 [st, weak, &session, &roundContext] {
+                     auto t = Steady::now();
+                     st->times.mark("datachannel-open", t);
+                     auto ch = weak.lock();
+                     events().print({{"event", "datachannel-open"},
+                                     {"label", "bench-open"},
+                                     {"id", ch && ch->id() ? *ch->id() : 0}});
+                     st->decide(round3(msSince(*st->times.at("welcome"), t)), std::nullopt);
+                     session.onQt([&session, &roundContext] {
+                         QTimer::singleShot(50, &roundContext, [&session] { session.finish(0); });
+                     });
+                 },
+             .onMessage = {},
+             .onClose = {},
+             .onBufferedAmountLow = {}});
     });
     session.start();
     int code = session.exec();
     events().setObserver(nullptr);
 
-    Json r = {{"round", round}, {"role", st->newcomer ? "newcomer" : "first"}, {"times", st->times.json()}};
+    Json r = {{"round", round},
+              {"role", st->newcomer ? "newcomer" : "first"},
+              {"times", st->times.json()}};
     std::lock_guard lock(st->m);
     if (st->openMs) r["open_ms"] = *st->openMs;
     if (st->error)
         r["error"] = *st->error;
     else if (!st->openMs)
-        r["error"] = "the session ended without an open channel (exit code " + std::to_string(code) + ", see stderr)";
+        r["error"] = "the session ended without an open channel (exit code " +
+                     std::to_string(code) + ", see stderr)";
     return r;
 }
 
@@ -220,25 +231,41 @@ public:
         auto created = session_.pc().createDataChannel("bench");
         if (!created) return session_.finish(1, "cannot open a data channel: " + created.message());
         ch_ = *created;
-        // Before it opens: the threshold goes to SCTP with the channel (no race with the first drain).
+        // Before it opens: the threshold goes to SCTP with the channel (no race with the first
+        // drain).
         ch_->setBufferedAmountLowThreshold(std::min(o_.low, o_.high));
         std::weak_ptr<Sender> weak = shared_from_this();
-        ch_->setCallbacks({.onOpen = [weak] { if (auto s = weak.lock()) s->onOpen(); },
-                           .onMessage = [weak](ByteView d, bool binary) { if (auto s = weak.lock()) s->onMessage(d, binary); },
-                           .onClose = [weak] { if (auto s = weak.lock()) s->fail("the channel closed before the end"); },
-                           .onBufferedAmountLow = [weak] { if (auto s = weak.lock()) s->pump(); }});
+        ch_->setCallbacks({.onOpen =
+                               [weak] {
+                                   if (auto s = weak.lock()) s->onOpen();
+                               },
+                           .onMessage =
+                               [weak](ByteView d, bool binary) {
+                                   if (auto s = weak.lock()) s->onMessage(d, binary);
+                               },
+                           .onClose =
+                               [weak] {
+                                   if (auto s = weak.lock())
+                                       s->fail("the channel closed before the end");
+                               },
+                           .onBufferedAmountLow =
+                               [weak] {
+                                   if (auto s = weak.lock()) s->pump();
+                               }});
     }
 
 private:
     void onOpen() {
         if (opened_) return;
         opened_ = true;
-        events().print({{"event", "datachannel-open"}, {"label", "bench"}, {"id", ch_->id().value_or(0)}});
+        events().print(
+            {{"event", "datachannel-open"}, {"label", "bench"}, {"id", ch_->id().value_or(0)}});
         chunk_ = std::max<size_t>(1, std::min(o_.chunk, ch_->maxMessageSize()));
         block_ = patternBlock(chunk_, 7);
         // SCTP refuses a message that would take bufferedAmount past 16 MiB.
         high_ = std::min<size_t>(o_.high, 16 * 1024 * 1024 - chunk_);
-        if (!ch_->send(Json{{"type", "bench"}, {"bytes", o_.bytes}}.dump())) return fail("cannot send the header");
+        if (!ch_->send(Json{{"type", "bench"}, {"bytes", o_.bytes}}.dump()))
+            return fail("cannot send the header");
         t0_ = lastProgress_ = Steady::now();
         pump();
     }
@@ -247,12 +274,16 @@ private:
         if (!opened_ || done_) return;
         while (offset_ < o_.bytes && ch_->bufferedAmount() <= high_) {
             size_t n = size_t(std::min<uint64_t>(chunk_, o_.bytes - offset_));
-            if (!ch_->sendBinary(ByteView(block_.data(), n))) return fail("the channel refused a message");
+            if (!ch_->sendBinary(ByteView(block_.data(), n)))
+                return fail("the channel refused a message");
             offset_ += n;
         }
         if (msSince(lastProgress_) > 1000) {
             lastProgress_ = Steady::now();
-            events().print({{"event", "transfer-progress"}, {"name", "bench"}, {"bytes", offset_}, {"size", o_.bytes}});
+            events().print({{"event", "transfer-progress"},
+                            {"name", "bench"},
+                            {"bytes", offset_},
+                            {"size", o_.bytes}});
         }
     }
 
@@ -280,7 +311,10 @@ private:
     void fail(const std::string& why) {
         if (done_) return;
         done_ = true;
-        printResult({{"mode", "bench-throughput"}, {"ok", false}, {"role", "send"}, {"error", "bench-throughput: " + why}});
+        printResult({{"mode", "bench-throughput"},
+                     {"ok", false},
+                     {"role", "send"},
+                     {"error", "bench-throughput: " + why}});
         session_.onQt([s = &session_, why] { s->finish(1, "bench-throughput: " + why); });
     }
 
@@ -319,7 +353,8 @@ int runBenchOpen(int argc, char** argv, const CommonOptions& common, const Bench
         CommonOptions o = common;
         if (rounds > 1) o.signal += "-" + std::to_string(r);
         // --duration bounds the whole run; each round gets what is left (30 s without it).
-        double left = common.durationSeconds ? *common.durationSeconds - msSince(start) / 1000 : 30.0;
+        double left =
+            common.durationSeconds ? *common.durationSeconds - msSince(start) / 1000 : 30.0;
         if (left <= 0) {
             results.push_back({{"round", r}, {"role", "first"}, {"error", "--duration reached"}});
             ok = false;
@@ -328,16 +363,22 @@ int runBenchOpen(int argc, char** argv, const CommonOptions& common, const Bench
         o.durationSeconds = left;
         Json res = runOpenRound(app, o, r);
         if (res.contains("error")) ok = false;
-        if (res["role"] == "newcomer" && res.contains("open_ms")) mine.push_back(res["open_ms"].get<double>());
+        if (res["role"] == "newcomer" && res.contains("open_ms"))
+            mine.push_back(res["open_ms"].get<double>());
         results.push_back(std::move(res));
     }
-    printResult({{"mode", "bench-open"}, {"ok", ok}, {"rounds", results}, {"newcomer_open_ms", summary(mine)}});
+    printResult({{"mode", "bench-open"},
+                 {"ok", ok},
+                 {"rounds", results},
+                 {"newcomer_open_ms", summary(mine)}});
     return ok ? 0 : 1;
 }
 
-int runBenchThroughput(int argc, char** argv, const CommonOptions& common, const BenchOptions& options) {
+int runBenchThroughput(int argc, char** argv, const CommonOptions& common,
+                       const BenchOptions& options) {
     QCoreApplication app(argc, argv);
-    std::string role = options.role.empty() ? (options.bytes > 0 ? "send" : "receive") : options.role;
+    std::string role =
+        options.role.empty() ? (options.bytes > 0 ? "send" : "receive") : options.role;
     PeerSession* self = nullptr;
     QObject context;
     auto rx = std::make_shared<Receiver>();
@@ -348,52 +389,57 @@ int runBenchThroughput(int argc, char** argv, const CommonOptions& common, const
             if (ch->label() != "bench" || rx->ch) return;
             rx->ch = ch;
             DataChannel* raw = ch.get();
-            ch->setCallbacks({.onOpen = {},
-                              .onMessage =
-                                  [&, rx, raw](ByteView data, bool binary) {
-                                      if (!binary) {
-                                          Json m = Json::parse(asString(data), nullptr, false);
-                                          if (m.is_object() && m.value("type", "") == "bench" && m.contains("bytes") &&
-                                              m["bytes"].is_number_unsigned()) {
-                                              rx->want = int64_t(m["bytes"].get<uint64_t>());
-                                              rx->got = 0;
-                                              rx->t0 = rx->lastProgress = Steady::now();
-                                          }
-                                          return;
-                                      }
-                                      rx->got += data.size();
-                                      if (msSince(rx->lastProgress) > 1000) {
-                                          rx->lastProgress = Steady::now();
-                                          events().print({{"event", "transfer-progress"},
-                                                          {"name", "bench"},
-                                                          {"bytes", rx->got},
-                                                          {"size", rx->want}});
-                                      }
-                                      if (rx->want < 0 || rx->got < uint64_t(rx->want) || rx->reported) return;
-                                      double seconds = msSince(rx->t0) / 1000;
-                                      raw->send(Json{{"type", "done"}, {"bytes", rx->got}, {"seconds", round3(seconds)}}.dump());
-                                      rx->ok = rx->got == uint64_t(rx->want);
-                                      rx->reported = true;
-                                      printResult({{"mode", "bench-throughput"},
-                                                   {"ok", rx->ok.load()},
-                                                   {"role", "receive"},
-                                                   {"bytes", rx->got},
-                                                   {"seconds", round3(seconds)},
-                                                   {"mbps", round3(double(rx->got) / 1e6 / seconds)},
-                                                   {"selected_pair", selectedPairOf(*self)}});
-                                      // The sender hangs up once it has read `done`; do not wait forever.
-                                      self->onQt([&] {
-                                          QTimer::singleShot(5000, &context, [&] { self->finish(rx->ok ? 0 : 1); });
-                                      });
-                                  },
-                              .onClose = {},
-                              .onBufferedAmountLow = {}});
+            ch->setCallbacks(
+                {.onOpen = {},
+                 .onMessage =
+                     [&, rx, raw](ByteView data, bool binary) {
+                         if (!binary) {
+                             Json m = Json::parse(asString(data), nullptr, false);
+                             if (m.is_object() && m.value("type", "") == "bench" &&
+                                 m.contains("bytes") && m["bytes"].is_number_unsigned()) {
+                                 rx->want = int64_t(m["bytes"].get<uint64_t>());
+                                 rx->got = 0;
+                                 rx->t0 = rx->lastProgress = Steady::now();
+                             }
+                             return;
+                         }
+                         rx->got += data.size();
+                         if (msSince(rx->lastProgress) > 1000) {
+                             rx->lastProgress = Steady::now();
+                             events().print({{"event", "transfer-progress"},
+                                             {"name", "bench"},
+                                             {"bytes", rx->got},
+                                             {"size", rx->want}});
+                         }
+                         if (rx->want < 0 || rx->got < uint64_t(rx->want) || rx->reported) return;
+                         double seconds = msSince(rx->t0) / 1000;
+                         raw->send(Json{
+                             {"type", "done"}, {"bytes", rx->got}, {"seconds", round3(seconds)}}
+                                       .dump());
+                         rx->ok = rx->got == uint64_t(rx->want);
+                         rx->reported = true;
+                         printResult({{"mode", "bench-throughput"},
+                                      {"ok", rx->ok.load()},
+                                      {"role", "receive"},
+                                      {"bytes", rx->got},
+                                      {"seconds", round3(seconds)},
+                                      {"mbps", round3(double(rx->got) / 1e6 / seconds)},
+                                      {"selected_pair", selectedPairOf(*self)}});
+                         // The sender hangs up once it has read `done`; do not wait forever.
+                         self->onQt([&] {
+                             QTimer::singleShot(5000, &context,
+                                                [&] { self->finish(rx->ok ? 0 : 1); });
+                         });
+                     },
+                 .onClose = {},
+                 .onBufferedAmountLow = {}});
         };
     }
     std::shared_ptr<Sender> sender;
     hooks.onRemoteHangup = [&, rx] {
         if (role == "receive" && rx->reported) return self->finish(rx->ok ? 0 : 1);
-        // The bye may overtake the last data-channel messages: give them 3 s (as the harness peers do).
+        // The bye may overtake the last data-channel messages: give them 3 s (as the harness peers
+        // do).
         QTimer::singleShot(3000, &context, [&] {
             if (sender && sender->done()) return;  // it has finished the session itself
             if (rx->reported) return self->finish(rx->ok ? 0 : 1);

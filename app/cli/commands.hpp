@@ -23,10 +23,10 @@ struct CommonOptions {
 
 // bench-open / bench-throughput (tests/interop/README.md, "Modes").
 struct BenchOptions {
-    int rounds = 1;               // bench-open: sessions in rooms ROOM-0, ROOM-1, ...
-    uint64_t bytes = 0;           // bench-throughput: what the sender sends
-    std::string role;             // send | receive; default: send iff bytes > 0
-    size_t chunk = 65536;           // message size, capped at the remote's max-message-size
+    int rounds = 1;        // bench-open: sessions in rooms ROOM-0, ROOM-1, ...
+    uint64_t bytes = 0;    // bench-throughput: what the sender sends
+    std::string role;      // send | receive; default: send iff bytes > 0
+    size_t chunk = 65536;  // message size, capped at the remote's max-message-size
     // Pacing: queue while bufferedAmount <= high, resume at bufferedamountlow (threshold low).
     // Tuned on loopback (docs/BENCHMARKS.md): 1 MiB / 256 KiB beat the harness's 4 MiB / 1 MiB
     // by ~30 %. bufferedAmount counts bytes not yet handed to SCTP (browser semantics): the
@@ -46,13 +46,15 @@ int runStun(const CommonOptions& common, const StunOptions& options);
 int runConnect(int argc, char** argv, const CommonOptions& common);
 // Data channels (../shared/CLI.md, ../shared/FILE_TRANSFER.md).
 int runEcho(int argc, char** argv, const CommonOptions& common);
-int runSend(int argc, char** argv, const CommonOptions& common, const std::vector<std::string>& files);
-int runReceive(int argc, char** argv, const CommonOptions& common, const std::string& outDir, size_t count,
-               bool overwrite);
+int runSend(int argc, char** argv, const CommonOptions& common,
+            const std::vector<std::string>& files);
+int runReceive(int argc, char** argv, const CommonOptions& common, const std::string& outDir,
+               size_t count, bool overwrite);
 
 // Benchmarks that pair with the interop harness's peers (bench_command.cpp).
 int runBenchOpen(int argc, char** argv, const CommonOptions& common, const BenchOptions& options);
-int runBenchThroughput(int argc, char** argv, const CommonOptions& common, const BenchOptions& options);
+int runBenchThroughput(int argc, char** argv, const CommonOptions& common,
+                       const BenchOptions& options);
 
 // Prints "tincan-cli: <message>" on stderr (the one-line failure of CLI.md).
 void printError(const std::string& message);

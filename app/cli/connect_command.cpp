@@ -25,7 +25,8 @@ namespace {
 // keeps it a valid WebRTC offer. Candidates trickle separately.
 std::string iceOnlySdp(const IceCredentials& creds) {
     std::ostringstream s;
-    s << "v=0\r\no=- " << std::hash<std::string>{}(creds.ufrag) % 1000000000 << " 2 IN IP4 127.0.0.1\r\n"
+    s << "v=0\r\no=- " << std::hash<std::string>{}(creds.ufrag) % 1000000000
+      << " 2 IN IP4 127.0.0.1\r\n"
       << "s=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
       << "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"
       << "a=ice-ufrag:" << creds.ufrag << "\r\na=ice-pwd:" << creds.pwd << "\r\n"
@@ -45,10 +46,14 @@ std::optional<RemoteDescription> parseRemote(const std::string& sdp, std::string
     std::string line;
     while (std::getline(in, line)) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.rfind("a=ice-ufrag:", 0) == 0 && r.creds.ufrag.empty()) r.creds.ufrag = line.substr(12);
-        else if (line.rfind("a=ice-pwd:", 0) == 0 && r.creds.pwd.empty()) r.creds.pwd = line.substr(10);
-        else if (line.rfind("a=candidate:", 0) == 0) r.candidates.push_back(line.substr(2));
-        else if (line == "a=end-of-candidates") r.endOfCandidates = true;
+        if (line.rfind("a=ice-ufrag:", 0) == 0 && r.creds.ufrag.empty())
+            r.creds.ufrag = line.substr(12);
+        else if (line.rfind("a=ice-pwd:", 0) == 0 && r.creds.pwd.empty())
+            r.creds.pwd = line.substr(10);
+        else if (line.rfind("a=candidate:", 0) == 0)
+            r.candidates.push_back(line.substr(2));
+        else if (line == "a=end-of-candidates")
+            r.endOfCandidates = true;
     }
     if (r.creds.ufrag.empty() || r.creds.pwd.empty()) {
         error = "remote description has no a=ice-ufrag/a=ice-pwd";
@@ -80,7 +85,8 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
     IceTransportConfig config;
     config.iceServers = *servers;
     config.tlsCaFile = common.servers.turnCaFile;
-    config.iceTransportPolicy = common.icePolicy == "relay" ? IceTransportPolicy::Relay : IceTransportPolicy::All;
+    config.iceTransportPolicy =
+        common.icePolicy == "relay" ? IceTransportPolicy::Relay : IceTransportPolicy::All;
     config.allowLoopback = common.allowLoopback;
     config.interfaces = common.interfaces;
 
@@ -101,7 +107,8 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
         if (transport) {
             Json report = Json::parse(toJson(transport->getStats()));
             events().print({{"event", "stats"}, {"report", report}});
-            if (!common.statsJson.empty() && !writeStatsFile(common.statsJson, report.dump(2)) && code == 0)
+            if (!common.statsJson.empty() && !writeStatsFile(common.statsJson, report.dump(2)) &&
+                code == 0)
                 exitCode = 1;
             transport->close();
         }
@@ -110,11 +117,15 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
         QTimer::singleShot(150, &app, [&] { app.exit(exitCode); });
     };
     // From the network thread to the Qt thread.
-    auto onQt = [&](std::function<void()> fn) { QMetaObject::invokeMethod(&qtContext, std::move(fn), Qt::QueuedConnection); };
+    auto onQt = [&](std::function<void()> fn) {
+        QMetaObject::invokeMethod(&qtContext, std::move(fn), Qt::QueuedConnection);
+    };
 
     auto sendSignal = [&](nlohmann::json msg) {
-        if (!descriptionSent) outbox.push_back(std::move(msg));
-        else signaling->send(msg);
+        if (!descriptionSent)
+            outbox.push_back(std::move(msg));
+        else
+            signaling->send(msg);
     };
 
     auto createTransport = [&](bool controlling) {
@@ -126,8 +137,9 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
             events().print(ev);
             std::string line = c.sdp;
             onQt([&, line] {
-                sendSignal({{"type", "candidate"},
-                            {"candidate", {{"candidate", line}, {"sdpMid", "0"}, {"sdpMLineIndex", 0}}}});
+                sendSignal(
+                    {{"type", "candidate"},
+                     {"candidate", {{"candidate", line}, {"sdpMid", "0"}, {"sdpMLineIndex", 0}}}});
             });
         };
         cb.onGatheringState = [&](IceGatheringState g) {
@@ -141,19 +153,25 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
                 onQt([&] { finish(1, "ICE failed: " + transport->failureReason()); });
             }
         };
-        cb.onSelectedPair = [&](const CandidatePair& pair) { events().print(selectedPairJson(pair)); };
+        cb.onSelectedPair = [&](const CandidatePair& pair) {
+            events().print(selectedPairJson(pair));
+        };
         cb.onData = [&](ByteView data) {
             std::string_view text = asString(data);
             if (text.starts_with(kPing)) {
                 gotPing = true;
-                std::string reply = std::string(kPong) + std::string(text.substr(std::string_view(kPing).size()));
+                std::string reply =
+                    std::string(kPong) + std::string(text.substr(std::string_view(kPing).size()));
                 transport->send(asBytes(reply));  // on the loop thread: sent at once
             } else if (text.starts_with(kPong) && !gotPong.exchange(true)) {
                 // "tincan-pong <seq> <send time in µs>": the pong echoes the ping's clock.
                 auto sp = text.rfind(' ');
                 uint64_t sentUs = 0;
-                if (sp != std::string_view::npos) sentUs = std::strtoull(std::string(text.substr(sp + 1)).c_str(), nullptr, 10);
-                uint64_t nowUs = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+                if (sp != std::string_view::npos)
+                    sentUs = std::strtoull(std::string(text.substr(sp + 1)).c_str(), nullptr, 10);
+                uint64_t nowUs = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::steady_clock::now().time_since_epoch())
+                                              .count());
                 pongRttUs = nowUs >= sentUs ? nowUs - sentUs : 0;
             }
         };
@@ -175,7 +193,8 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
         }
         transport->setRemoteCredentials(remote->creds);
         for (const auto& c : remote->candidates) {
-            if (auto ok = transport->addRemoteCandidate(c); !ok) spdlog::warn("ignoring remote candidate: {}", ok.message());
+            if (auto ok = transport->addRemoteCandidate(c); !ok)
+                spdlog::warn("ignoring remote candidate: {}", ok.message());
         }
         if (remote->endOfCandidates) transport->endOfRemoteCandidates();
         haveRemote = true;
@@ -194,14 +213,16 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
         bool offerer = peers >= 1;  // SIGNALING.md: the newcomer offers
         if (!createTransport(offerer)) return;
         if (offerer) {
-            signaling->send({{"type", "offer"}, {"sdp", iceOnlySdp(transport->localCredentials())}});
+            signaling->send(
+                {{"type", "offer"}, {"sdp", iceOnlySdp(transport->localCredentials())}});
             flushOutbox();
         }
     };
     scb.onPeerJoined = [&] { events().print({{"event", "signaling"}, {"state", "peer-joined"}}); };
     scb.onPeerLeft = [&] {
         events().print({{"event", "signaling"}, {"state", "peer-left"}});
-        if (!finished && !(gotPing && gotPong)) finish(1, "the peer left before the connection was proven");
+        if (!finished && !(gotPing && gotPong))
+            finish(1, "the peer left before the connection was proven");
     };
     scb.onMessage = [&](const nlohmann::json& msg) {
         if (!msg.contains("type") || !msg["type"].is_string()) return;
@@ -214,7 +235,8 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
             }
             if (!applyRemote(msg["sdp"])) return;
             if (type == "offer") {
-                signaling->send({{"type", "answer"}, {"sdp", iceOnlySdp(transport->localCredentials())}});
+                signaling->send(
+                    {{"type", "answer"}, {"sdp", iceOnlySdp(transport->localCredentials())}});
                 flushOutbox();
             }
         } else if (type == "candidate") {
@@ -224,7 +246,9 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
                 return;
             }
             std::string line =
-                c.is_object() && c.contains("candidate") && c["candidate"].is_string() ? c["candidate"].get<std::string>() : "";
+                c.is_object() && c.contains("candidate") && c["candidate"].is_string()
+                    ? c["candidate"].get<std::string>()
+                    : "";
             if (line.empty()) {
                 // An empty candidate string is the browser's end-of-candidates.
                 transport->endOfRemoteCandidates();
@@ -235,9 +259,11 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
                 ev["event"] = "remote-candidate";
                 events().print(ev);
             }
-            if (auto ok = transport->addRemoteCandidate(line); !ok) spdlog::warn("ignoring remote candidate: {}", ok.message());
+            if (auto ok = transport->addRemoteCandidate(line); !ok)
+                spdlog::warn("ignoring remote candidate: {}", ok.message());
         } else if (type == "bye") {
-            if (!finished && !(gotPing && gotPong)) finish(1, "the peer hung up before the connection was proven");
+            if (!finished && !(gotPing && gotPong))
+                finish(1, "the peer hung up before the connection was proven");
         }
     };
     scb.onError = [&](const std::string& e) { finish(1, e); };
@@ -260,8 +286,11 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
             QTimer::singleShot(1000, &app, [&] { finish(0, ""); });
         }
         if (!gotPong) {
-            auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-            std::string p = std::string(kPing) + " " + std::to_string(++seq) + " " + std::to_string(us);
+            auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+            std::string p =
+                std::string(kPing) + " " + std::to_string(++seq) + " " + std::to_string(us);
             transport->send(asBytes(p));
         }
     });
@@ -271,7 +300,8 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
     if (common.durationSeconds) {
         deadline.setSingleShot(true);
         QObject::connect(&deadline, &QTimer::timeout, [&] {
-            finish(1, "gave up after " + std::to_string(int(*common.durationSeconds)) + " s (--duration)");
+            finish(1, "gave up after " + std::to_string(int(*common.durationSeconds)) +
+                          " s (--duration)");
         });
         deadline.start(int(*common.durationSeconds * 1000));
     }

@@ -31,47 +31,61 @@ bool writeStatsFile(const std::string& path, const std::string& json) {
 
 int main(int argc, char** argv) {
     using namespace tincan::cli;
-    CLI::App app{"Tincan headless WebRTC peer: ICE/STUN/TURN connectivity, data channels and calls.\n"
-                 "Events are printed on stdout as one JSON object per line.",
-                 "tincan-cli"};
+    CLI::App app{
+        "Tincan headless WebRTC peer: ICE/STUN/TURN connectivity, data channels and calls.\n"
+        "Events are printed on stdout as one JSON object per line.",
+        "tincan-cli"};
     app.set_version_flag("--version", std::string("tincan-cli ") + tincan::version());
     app.require_subcommand(1);
     CommonOptions common;
     auto addCommon = [&](CLI::App* cmd) {
-        cmd->add_option("--signal", common.signal, "signaling server and room, ws://HOST:PORT/ROOM");
-        cmd->add_option("--stun", common.servers.stun, "STUN server, stun:HOST[:PORT] (repeatable)");
-        cmd->add_option("--turn", common.servers.turn,
-                        "TURN server, turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT] (repeatable)");
-        cmd->add_option("--turn-user", common.servers.turnUser, "TURN long-term credential: user name");
-        cmd->add_option("--turn-pass", common.servers.turnPass, "TURN long-term credential: password");
-        cmd->add_option("--turn-ca", common.servers.turnCaFile,
-                        "PEM CA certificate to trust for turns: servers (in addition to the system store)")
+        cmd->add_option("--signal", common.signal,
+                        "signaling server and room, ws://HOST:PORT/ROOM");
+        cmd->add_option("--stun", common.servers.stun,
+                        "STUN server, stun:HOST[:PORT] (repeatable)");
+        cmd->add_option(
+            "--turn", common.servers.turn,
+            "TURN server, turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT] (repeatable)");
+        cmd->add_option("--turn-user", common.servers.turnUser,
+                        "TURN long-term credential: user name");
+        cmd->add_option("--turn-pass", common.servers.turnPass,
+                        "TURN long-term credential: password");
+        cmd->add_option(
+               "--turn-ca", common.servers.turnCaFile,
+               "PEM CA certificate to trust for turns: servers (in addition to the system store)")
             ->check(CLI::ExistingFile);
-        cmd->add_option("--ice-policy", common.icePolicy, "all, or relay to use relayed candidates only")
+        cmd->add_option("--ice-policy", common.icePolicy,
+                        "all, or relay to use relayed candidates only")
             ->check(CLI::IsMember({"all", "relay"}));
         cmd->add_option("--duration", common.durationSeconds, "give up after S seconds")
             ->check(CLI::PositiveNumber);
-        cmd->add_option("--stats-json", common.statsJson, "write the final statistics to FILE at exit");
-        cmd->add_option("--log-level", common.logLevel, "stderr verbosity: error, warn, info, debug, trace")
+        cmd->add_option("--stats-json", common.statsJson,
+                        "write the final statistics to FILE at exit");
+        cmd->add_option("--log-level", common.logLevel,
+                        "stderr verbosity: error, warn, info, debug, trace")
             ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
-        cmd->add_flag("--allow-loopback", common.allowLoopback,
-                      "offer loopback addresses as host candidates even when other interfaces exist");
-        cmd->add_option("--interface", common.interfaces, "only use this network interface (repeatable)");
+        cmd->add_flag(
+            "--allow-loopback", common.allowLoopback,
+            "offer loopback addresses as host candidates even when other interfaces exist");
+        cmd->add_option("--interface", common.interfaces,
+                        "only use this network interface (repeatable)");
     };
 
     StunOptions stun;
     auto* stunCmd = app.add_subcommand("stun", "ask a STUN server for this host's mapped address");
     stunCmd->add_option("uri", stun.uri, "stun:HOST[:PORT]")->required();
     stunCmd->add_flag("--nat-behavior", stun.natBehavior,
-                      "classify the NAT's mapping and filtering (RFC 5780; the server needs an alternate address)");
+                      "classify the NAT's mapping and filtering (RFC 5780; the server needs an "
+                      "alternate address)");
     addCommon(stunCmd);
 
     auto* connectCmd = app.add_subcommand(
         "connect", "meet a peer in a signaling room, connect ICE, and report the path (ICE only)");
     addCommon(connectCmd);
 
-    auto* echoCmd = app.add_subcommand(
-        "echo", "join the room and echo every message on every data channel the peer opens, until it hangs up");
+    auto* echoCmd = app.add_subcommand("echo",
+                                       "join the room and echo every message on every data channel "
+                                       "the peer opens, until it hangs up");
     addCommon(echoCmd);
 
     std::vector<std::string> sendFiles;
@@ -82,28 +96,40 @@ int main(int argc, char** argv) {
     std::string outDir;
     size_t count = 1;
     bool overwrite = false;
-    auto* receiveCmd = app.add_subcommand("receive", "receive files into a folder (FILE_TRANSFER.md)");
+    auto* receiveCmd =
+        app.add_subcommand("receive", "receive files into a folder (FILE_TRANSFER.md)");
     receiveCmd->add_option("--out", outDir, "folder to write the files to")->required();
     receiveCmd->add_option("--count", count, "how many files to receive before exiting (default 1)")
         ->check(CLI::PositiveNumber);
-    receiveCmd->add_flag("--overwrite", overwrite, "replace existing files instead of choosing a new name");
+    receiveCmd->add_flag("--overwrite", overwrite,
+                         "replace existing files instead of choosing a new name");
     addCommon(receiveCmd);
 
     BenchOptions bench;
-    auto* benchOpenCmd = app.add_subcommand(
-        "bench-open", "benchmark: data-channel open time, welcome -> open, over --rounds sessions (rooms ROOM-0, ...)");
-    benchOpenCmd->add_option("--rounds", bench.rounds, "sessions, in rooms ROOM-0, ROOM-1, ... when > 1 (default 1)")
+    auto* benchOpenCmd = app.add_subcommand("bench-open",
+                                            "benchmark: data-channel open time, welcome -> open, "
+                                            "over --rounds sessions (rooms ROOM-0, ...)");
+    benchOpenCmd
+        ->add_option("--rounds", bench.rounds,
+                     "sessions, in rooms ROOM-0, ROOM-1, ... when > 1 (default 1)")
         ->check(CLI::PositiveNumber);
     addCommon(benchOpenCmd);
     auto* benchTputCmd = app.add_subcommand(
-        "bench-throughput", "benchmark: data-channel throughput; the sender sends --bytes generated bytes on `bench`");
+        "bench-throughput",
+        "benchmark: data-channel throughput; the sender sends --bytes generated bytes on `bench`");
     benchTputCmd->add_option("--bytes", bench.bytes, "bytes to send (sender)");
-    benchTputCmd->add_option("--role", bench.role, "send or receive (default: send iff --bytes > 0)")
+    benchTputCmd
+        ->add_option("--role", bench.role, "send or receive (default: send iff --bytes > 0)")
         ->check(CLI::IsMember({"send", "receive"}));
-    benchTputCmd->add_option("--chunk", bench.chunk, "message size (default 65536, capped at the remote's max-message-size)")
+    benchTputCmd
+        ->add_option("--chunk", bench.chunk,
+                     "message size (default 65536, capped at the remote's max-message-size)")
         ->check(CLI::PositiveNumber);
-    benchTputCmd->add_option("--high", bench.high, "queue while bufferedAmount <= this (default 1 MiB: bytes waiting for SCTP, as in browsers)");
-    benchTputCmd->add_option("--low", bench.low, "resume at bufferedamountlow with this threshold (default 256 KiB)");
+    benchTputCmd->add_option("--high", bench.high,
+                             "queue while bufferedAmount <= this (default 1 MiB: bytes waiting for "
+                             "SCTP, as in browsers)");
+    benchTputCmd->add_option("--low", bench.low,
+                             "resume at bufferedamountlow with this threshold (default 256 KiB)");
     addCommon(benchTputCmd);
 
     try {

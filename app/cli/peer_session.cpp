@@ -38,7 +38,8 @@ bool PeerSession::start() {
     Configuration config;
     config.iceServers = *servers;
     config.tlsCaFile = options_.servers.turnCaFile;
-    config.iceTransportPolicy = options_.icePolicy == "relay" ? IceTransportPolicy::Relay : IceTransportPolicy::All;
+    config.iceTransportPolicy =
+        options_.icePolicy == "relay" ? IceTransportPolicy::Relay : IceTransportPolicy::All;
     config.allowLoopback = options_.allowLoopback;
     config.interfaces = options_.interfaces;
 
@@ -84,7 +85,10 @@ bool PeerSession::start() {
         }
     };
     cb.onDataChannel = [this](std::shared_ptr<DataChannel> ch) {
-        events().print({{"event", "datachannel-open"}, {"label", ch->label()}, {"id", ch->id().value_or(0)}, {"remote", true}});
+        events().print({{"event", "datachannel-open"},
+                        {"label", ch->label()},
+                        {"id", ch->id().value_or(0)},
+                        {"remote", true}});
         if (hooks_.onDataChannel) hooks_.onDataChannel(std::move(ch));
     };
     auto created = PeerConnection::create(config, cb);
@@ -97,7 +101,9 @@ bool PeerSession::start() {
     pc_ = *created;
 
     session::Negotiator::Hooks hooks;
-    hooks.onJoined = [](int peers) { events().print({{"event", "signaling"}, {"state", "joined"}, {"peers", peers}}); };
+    hooks.onJoined = [](int peers) {
+        events().print({{"event", "signaling"}, {"state", "joined"}, {"peers", peers}});
+    };
     hooks.onPeerJoined = [] { events().print({{"event", "signaling"}, {"state", "peer-joined"}}); };
     hooks.onPeerLeft = [] { events().print({{"event", "signaling"}, {"state", "peer-left"}}); };
     hooks.onRemoteHangup = [this] {
@@ -115,7 +121,8 @@ bool PeerSession::start() {
     hooks.onError = [this](const std::string& e) {
         if (!finished_) finish(1, e);
     };
-    negotiator_ = std::make_unique<session::Negotiator>(QUrl(QString::fromStdString(options_.signal)), pc_, hooks);
+    negotiator_ = std::make_unique<session::Negotiator>(
+        QUrl(QString::fromStdString(options_.signal)), pc_, hooks);
     negotiator_->start();
 
     if (options_.durationSeconds) {
@@ -131,15 +138,20 @@ void PeerSession::finish(int code, const std::string& error) {
     finished_ = true;
     if (code == -1) {
         code = 1;
-        printError("gave up after " + std::to_string(int(*options_.durationSeconds)) + " s (--duration)");
+        printError("gave up after " + std::to_string(int(*options_.durationSeconds)) +
+                   " s (--duration)");
     }
     exitCode_ = code;
     if (!error.empty()) printError(error);
     if (pc_) {
         auto report = nlohmann::json::parse(toJson(pc_->getStats()));
-        report.push_back({{"id", "S"}, {"type", "signaling"}, {"messagesIgnored", negotiator_ ? negotiator_->ignoredSignals() : 0}});
+        report.push_back({{"id", "S"},
+                          {"type", "signaling"},
+                          {"messagesIgnored", negotiator_ ? negotiator_->ignoredSignals() : 0}});
         events().print({{"event", "stats"}, {"report", report}});
-        if (!options_.statsJson.empty() && !writeStatsFile(options_.statsJson, report.dump(2)) && code == 0) exitCode_ = 1;
+        if (!options_.statsJson.empty() && !writeStatsFile(options_.statsJson, report.dump(2)) &&
+            code == 0)
+            exitCode_ = 1;
     }
     if (negotiator_) negotiator_->hangup();
     if (pc_) pc_->close();

@@ -1,6 +1,7 @@
 // A tincan-cli peer: a PeerConnection negotiated through the signaling server
 // (../shared/SIGNALING.md) by session::Negotiator (perfect negotiation, shared with the desktop
-// app), with the CLI.md event lines printed as things happen. The commands (echo, send, receive) add what they do with data channels.
+// app), with the CLI.md event lines printed as things happen. The commands (echo, send, receive)
+// add what they do with data channels.
 #pragma once
 
 #include <QCoreApplication>
@@ -42,7 +43,6 @@ public:
     int exec();
 
 private:
-
     QCoreApplication& app_;
     CommonOptions options_;
     Hooks hooks_;

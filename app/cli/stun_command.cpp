@@ -6,7 +6,9 @@ namespace tincan::cli {
 
 namespace {
 
-Json endpointJson(const HostPort& ep) { return {{"address", ep.address}, {"port", ep.port}}; }
+Json endpointJson(const HostPort& ep) {
+    return {{"address", ep.address}, {"port", ep.port}};
+}
 
 }  // namespace
 

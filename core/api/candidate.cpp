@@ -1,14 +1,19 @@
-#include "core/api/convert.hpp"
 #include "tincan/candidate.hpp"
+#include "core/api/convert.hpp"
 
 namespace tincan {
 
-const char* toString(CandidateType t) { return ice::toString(ice::CandidateType(uint8_t(t))); }
-const char* toString(PathType p) { return ice::toString(ice::PathType(uint8_t(p))); }
+const char* toString(CandidateType t) {
+    return ice::toString(ice::CandidateType(uint8_t(t)));
+}
+const char* toString(PathType p) {
+    return ice::toString(ice::PathType(uint8_t(p)));
+}
 
 Result<CandidateInfo> parseCandidate(const std::string& text) {
     auto parsed = ice::parseCandidate(text);
-    if (auto* e = std::get_if<ice::CandidateParseError>(&parsed)) return Error{"bad candidate: " + e->reason};
+    if (auto* e = std::get_if<ice::CandidateParseError>(&parsed))
+        return Error{"bad candidate: " + e->reason};
     return api::toPublic(std::get<ice::Candidate>(parsed));
 }
 

@@ -17,8 +17,12 @@ Result<std::shared_ptr<Certificate>> Certificate::fromPem(const std::string& pem
     return std::make_shared<Certificate>(std::move(cert));
 }
 
-std::string Certificate::toPem() const { return impl_->toPem(); }
+std::string Certificate::toPem() const {
+    return impl_->toPem();
+}
 
-std::string Certificate::fingerprint() const { return impl_->fingerprint("sha-256").toString(); }
+std::string Certificate::fingerprint() const {
+    return impl_->fingerprint("sha-256").toString();
+}
 
 }  // namespace tincan

@@ -32,17 +32,28 @@ CandidatePair toPublic(const ice::CandidatePairInfo& p) {
     return out;
 }
 
-IceConnectionState toPublic(ice::IceState s) { return IceConnectionState(uint8_t(s)); }
-IceGatheringState toPublic(ice::GatheringState s) { return IceGatheringState(uint8_t(s)); }
-PeerConnectionState toPublic(pc::ConnectionState s) { return PeerConnectionState(uint8_t(s)); }
+IceConnectionState toPublic(ice::IceState s) {
+    return IceConnectionState(uint8_t(s));
+}
+IceGatheringState toPublic(ice::GatheringState s) {
+    return IceGatheringState(uint8_t(s));
+}
+PeerConnectionState toPublic(pc::ConnectionState s) {
+    return PeerConnectionState(uint8_t(s));
+}
 
 DtlsState toPublic(dtls::State s) {
     switch (s) {
-        case dtls::State::New: return DtlsState::New;
-        case dtls::State::Connecting: return DtlsState::Connecting;
-        case dtls::State::Connected: return DtlsState::Connected;
-        case dtls::State::Closed: return DtlsState::Closed;
-        case dtls::State::Failed: return DtlsState::Failed;
+        case dtls::State::New:
+            return DtlsState::New;
+        case dtls::State::Connecting:
+            return DtlsState::Connecting;
+        case dtls::State::Connected:
+            return DtlsState::Connected;
+        case dtls::State::Closed:
+            return DtlsState::Closed;
+        case dtls::State::Failed:
+            return DtlsState::Failed;
     }
     return DtlsState::Failed;
 }

@@ -7,7 +7,8 @@ namespace tincan {
 
 Result<IceServerUrl> parseIceServerUrl(const std::string& url) {
     auto parsed = ice::parseServerUri(url);
-    if (auto* e = std::get_if<ice::UriError>(&parsed)) return Error{"bad ICE server URL '" + url + "': " + e->reason};
+    if (auto* e = std::get_if<ice::UriError>(&parsed))
+        return Error{"bad ICE server URL '" + url + "': " + e->reason};
     const auto& uri = std::get<ice::ServerUri>(parsed);
     IceServerUrl out;
     out.scheme = IceServerUrl::Scheme(uint8_t(uri.scheme));
@@ -41,7 +42,8 @@ namespace {
 Result<std::vector<Endpoint>> resolve(const IceServerUrl& uri) {
     std::string err;
     auto ips = net::resolveHost(uri.host, &err);
-    if (ips.empty()) return Error{"cannot resolve " + uri.host + ": " + (err.empty() ? "no address" : err)};
+    if (ips.empty())
+        return Error{"cannot resolve " + uri.host + ": " + (err.empty() ? "no address" : err)};
     std::vector<Endpoint> out;
     bool v4 = false, v6 = false;
     for (const auto& ip : ips) {
@@ -53,9 +55,12 @@ Result<std::vector<Endpoint>> resolve(const IceServerUrl& uri) {
 
 TransportProtocol toCore(IceServerUrl::Transport t) {
     switch (t) {
-        case IceServerUrl::Transport::Udp: return TransportProtocol::Udp;
-        case IceServerUrl::Transport::Tcp: return TransportProtocol::Tcp;
-        case IceServerUrl::Transport::Tls: return TransportProtocol::Tls;
+        case IceServerUrl::Transport::Udp:
+            return TransportProtocol::Udp;
+        case IceServerUrl::Transport::Tcp:
+            return TransportProtocol::Tcp;
+        case IceServerUrl::Transport::Tls:
+            return TransportProtocol::Tls;
     }
     return TransportProtocol::Udp;
 }
@@ -80,10 +85,11 @@ Result<void> resolveIceServers(const std::vector<IceServer>& servers, const std:
                     tls.serverName = uri.host;
                     tls.caFile = tlsCaFile;
                     std::string err;
-                    if (!runtime.setTlsOptions(ep, tls, &err)) return Error{"TLS trust anchor " + tlsCaFile + ": " + err};
+                    if (!runtime.setTlsOptions(ep, tls, &err))
+                        return Error{"TLS trust anchor " + tlsCaFile + ": " + err};
                 }
-                config.turnServers.push_back(
-                    ice::TurnServerConfig{ep, toCore(uri.transport), server.username, server.credential, uri.text});
+                config.turnServers.push_back(ice::TurnServerConfig{
+                    ep, toCore(uri.transport), server.username, server.credential, uri.text});
             }
         }
     }

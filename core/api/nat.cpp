@@ -17,25 +17,39 @@
 
 namespace tincan {
 
-const char* toString(NatMapping m) { return stun::toString(stun::NatMapping(uint8_t(m))); }
-const char* toString(NatFiltering f) { return stun::toString(stun::NatFiltering(uint8_t(f))); }
+const char* toString(NatMapping m) {
+    return stun::toString(stun::NatMapping(uint8_t(m)));
+}
+const char* toString(NatFiltering f) {
+    return stun::toString(stun::NatFiltering(uint8_t(f)));
+}
 
-static_assert(uint8_t(stun::NatMapping::AddressAndPortDependent) == uint8_t(NatMapping::AddressAndPortDependent));
-static_assert(uint8_t(stun::NatFiltering::AddressAndPortDependent) == uint8_t(NatFiltering::AddressAndPortDependent));
+static_assert(uint8_t(stun::NatMapping::AddressAndPortDependent) ==
+              uint8_t(NatMapping::AddressAndPortDependent));
+static_assert(uint8_t(stun::NatFiltering::AddressAndPortDependent) ==
+              uint8_t(NatFiltering::AddressAndPortDependent));
 
 std::string NatProbeResult::explanation() const {
-    if (mapping == NatMapping::None) return "No NAT: this host's address is public; direct calls work when the other side can reach it.";
+    if (mapping == NatMapping::None)
+        return "No NAT: this host's address is public; direct calls work when the other side can "
+               "reach it.";
     if (mapping == NatMapping::AddressDependent || mapping == NatMapping::AddressAndPortDependent)
-        return "Symmetric NAT: it gives a new public port for every destination, so the port a STUN server sees is "
-               "not the one a peer would reach. Direct paths work only if the other side's NAT is open (full cone); "
+        return "Symmetric NAT: it gives a new public port for every destination, so the port a "
+               "STUN server sees is "
+               "not the one a peer would reach. Direct paths work only if the other side's NAT is "
+               "open (full cone); "
                "otherwise a TURN relay is needed.";
     if (mapping == NatMapping::EndpointIndependent) {
         if (filtering == NatFiltering::EndpointIndependent)
-            return "Full-cone NAT: one public port for all destinations, open to anyone: direct calls work.";
-        return "Cone NAT (" + natType + "): one public port for all destinations; it lets a peer in once we have "
-               "sent to it, which is what ICE's hole punching does: direct calls work with most peers.";
+            return "Full-cone NAT: one public port for all destinations, open to anyone: direct "
+                   "calls work.";
+        return "Cone NAT (" + natType +
+               "): one public port for all destinations; it lets a peer in once we have "
+               "sent to it, which is what ICE's hole punching does: direct calls work with most "
+               "peers.";
     }
-    return "The NAT's behaviour could not be determined (the STUN server does not support RFC 5780 tests).";
+    return "The NAT's behaviour could not be determined (the STUN server does not support RFC 5780 "
+           "tests).";
 }
 
 namespace {
@@ -57,16 +71,20 @@ std::optional<IpAddress> sourceAddressFor(const Endpoint& dst) {
     return out;
 }
 
-HostPort hostPort(const Endpoint& ep) { return {ep.ip.toString(), ep.port}; }
+HostPort hostPort(const Endpoint& ep) {
+    return {ep.ip.toString(), ep.port};
+}
 
 }  // namespace
 
 Result<NatProbeResult> probeNat(const std::string& url, const NatProbeOptions& options) {
     auto parsed = ice::parseServerUri(url);
-    if (auto* e = std::get_if<ice::UriError>(&parsed)) return Error{"bad STUN URI '" + url + "': " + e->reason};
+    if (auto* e = std::get_if<ice::UriError>(&parsed))
+        return Error{"bad STUN URI '" + url + "': " + e->reason};
     auto& uri = std::get<ice::ServerUri>(parsed);
     if (uri.scheme != ice::ServerUri::Scheme::Stun && uri.scheme != ice::ServerUri::Scheme::Turn)
-        return Error{"bad STUN URI '" + url + "': only stun: (or turn: over UDP) is supported here"};
+        return Error{"bad STUN URI '" + url +
+                     "': only stun: (or turn: over UDP) is supported here"};
     std::string err;
     auto ips = net::resolveHost(uri.host, &err);
     if (ips.empty()) return Error{"cannot resolve " + uri.host + ": " + err};
@@ -94,7 +112,8 @@ Result<NatProbeResult> probeNat(const std::string& url, const NatProbeOptions& o
     {
         std::unique_lock lock(m);
         if (options.timeoutSeconds > 0)
-            cv.wait_for(lock, std::chrono::duration<double>(options.timeoutSeconds), [&] { return done; });
+            cv.wait_for(lock, std::chrono::duration<double>(options.timeoutSeconds),
+                        [&] { return done; });
         else
             cv.wait(lock, [&] { return done; });
     }

@@ -6,11 +6,17 @@
 
 namespace tincan {
 
-NetworkThread::NetworkThread() : runtime_(std::make_unique<net::Runtime>()) { runtime_->start(); }
+NetworkThread::NetworkThread() : runtime_(std::make_unique<net::Runtime>()) {
+    runtime_->start();
+}
 
-NetworkThread::~NetworkThread() { runtime_->stop(); }
+NetworkThread::~NetworkThread() {
+    runtime_->stop();
+}
 
-std::shared_ptr<NetworkThread> NetworkThread::create() { return std::shared_ptr<NetworkThread>(new NetworkThread()); }
+std::shared_ptr<NetworkThread> NetworkThread::create() {
+    return std::shared_ptr<NetworkThread>(new NetworkThread());
+}
 
 std::shared_ptr<NetworkThread> NetworkThread::shared() {
     // Kept for the process's life: connections may outlive main's locals.
@@ -21,8 +27,12 @@ std::shared_ptr<NetworkThread> NetworkThread::shared() {
     return thread;
 }
 
-void NetworkThread::post(std::function<void()> fn) { runtime_->post(std::move(fn)); }
+void NetworkThread::post(std::function<void()> fn) {
+    runtime_->post(std::move(fn));
+}
 
-bool NetworkThread::isCurrent() const { return runtime_->onLoopThread(); }
+bool NetworkThread::isCurrent() const {
+    return runtime_->onLoopThread();
+}
 
 }  // namespace tincan

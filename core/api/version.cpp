@@ -2,6 +2,8 @@
 
 namespace tincan {
 
-const char* version() { return TINCAN_VERSION; }
+const char* version() {
+    return TINCAN_VERSION;
+}
 
 }  // namespace tincan

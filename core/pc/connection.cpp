@@ -6,12 +6,18 @@ namespace tincan::pc {
 
 const char* toString(ConnectionState s) {
     switch (s) {
-        case ConnectionState::New: return "new";
-        case ConnectionState::Connecting: return "connecting";
-        case ConnectionState::Connected: return "connected";
-        case ConnectionState::Disconnected: return "disconnected";
-        case ConnectionState::Failed: return "failed";
-        case ConnectionState::Closed: return "closed";
+        case ConnectionState::New:
+            return "new";
+        case ConnectionState::Connecting:
+            return "connecting";
+        case ConnectionState::Connected:
+            return "connected";
+        case ConnectionState::Disconnected:
+            return "disconnected";
+        case ConnectionState::Failed:
+            return "failed";
+        case ConnectionState::Closed:
+            return "closed";
     }
     return "?";
 }
@@ -47,14 +53,17 @@ void Connection::onIceData(ByteView data) {
             stats_.earlyDtlsBuffered++;
         }
     } else if (b >= 128 && b <= 191) {
-        if (media_ && srtp_) media_->handleRtpOrRtcp(now_, data);
-        else stats_.rtpDropped++;
+        if (media_ && srtp_)
+            media_->handleRtpOrRtcp(now_, data);
+        else
+            stats_.rtpDropped++;
     } else {
         stats_.unknownDropped++;
     }
 }
 
-void Connection::setDtlsParameters(Timestamp now, dtls::Role role, std::vector<sdp::Fingerprint> remote) {
+void Connection::setDtlsParameters(Timestamp now, dtls::Role role,
+                                   std::vector<sdp::Fingerprint> remote) {
     if (dtls_ || closed_) return;
     now_ = now;
     dtls::DtlsConfig cfg;
@@ -68,7 +77,8 @@ void Connection::setDtlsParameters(Timestamp now, dtls::Role role, std::vector<s
     pump(now);
 }
 
-void Connection::setSctpParameters(Timestamp now, uint16_t remotePort, size_t remoteMaxMessageSize) {
+void Connection::setSctpParameters(Timestamp now, uint16_t remotePort,
+                                   size_t remoteMaxMessageSize) {
     if (remoteSctp_ || closed_) return;
     remoteSctp_ = {remotePort, remoteMaxMessageSize};
     maybeStartSctp(now);
@@ -97,7 +107,9 @@ void Connection::maybeStartDtls(Timestamp now) {
 }
 
 void Connection::maybeStartSctp(Timestamp now) {
-    if (sctpStarted_ || closed_ || !remoteSctp_ || !dtls_ || dtls_->state() != dtls::State::Connected) return;
+    if (sctpStarted_ || closed_ || !remoteSctp_ || !dtls_ ||
+        dtls_->state() != dtls::State::Connected)
+        return;
     sctp::SctpConfig cfg;
     cfg.localPort = config_.localSctpPort;
     cfg.remotePort = remoteSctp_->first;
@@ -135,7 +147,8 @@ void Connection::pump(Timestamp now) {
                     if (media_) media_->handleSrtpKeys(now, k->keys, dtls_->role());
                 } else if (auto* s = std::get_if<dtls::event::StateChanged>(&*ev)) {
                     dtlsState_ = s->state;
-                    spdlog::debug("pc: DTLS {}{}{}", int(s->state), s->reason.empty() ? "" : ": ", s->reason);
+                    spdlog::debug("pc: DTLS {}{}{}", int(s->state), s->reason.empty() ? "" : ": ",
+                                  s->reason);
                     events_.emplace_back(event::DtlsStateChanged{s->state, s->reason});
                     if (s->state == dtls::State::Connected) maybeStartSctp(now);
                 }

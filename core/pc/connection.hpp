@@ -28,7 +28,14 @@
 namespace tincan::pc {
 
 // W3C RTCPeerConnectionState.
-enum class ConnectionState : uint8_t { New = 1, Connecting, Connected, Disconnected, Failed, Closed };
+enum class ConnectionState : uint8_t {
+    New = 1,
+    Connecting,
+    Connected,
+    Disconnected,
+    Failed,
+    Closed
+};
 const char* toString(ConnectionState s);
 
 struct ConnectionConfig {
@@ -56,8 +63,8 @@ struct SrtpReady {
 };
 }  // namespace event
 
-using Event = std::variant<ice::Event, event::DtlsStateChanged, event::ConnectionStateChanged, event::SctpReady,
-                           event::SrtpReady, sctp::Event>;
+using Event = std::variant<ice::Event, event::DtlsStateChanged, event::ConnectionStateChanged,
+                           event::SctpReady, event::SrtpReady, sctp::Event>;
 
 // Where RTP and RTCP go (RFC 7983 bytes 128..191): the media layer's SRTP session and RTP
 // stack, plugged in by the media pipeline. Called on the driving thread; `packet` (still
@@ -65,7 +72,8 @@ using Event = std::variant<ice::Event, event::DtlsStateChanged, event::Connectio
 class MediaTransport {
 public:
     virtual ~MediaTransport() = default;
-    virtual void handleSrtpKeys(Timestamp now, const dtls::SrtpKeyingMaterial& keys, dtls::Role role) = 0;
+    virtual void handleSrtpKeys(Timestamp now, const dtls::SrtpKeyingMaterial& keys,
+                                dtls::Role role) = 0;
     virtual void handleRtpOrRtcp(Timestamp now, ByteView packet) = 0;
 };
 
@@ -88,7 +96,8 @@ public:
 
     // From negotiation. Both may be called once; DTLS datagrams that arrive before the role is
     // known (the answerer can connect before the offerer has read the answer) are kept.
-    void setDtlsParameters(Timestamp now, dtls::Role role, std::vector<sdp::Fingerprint> remoteFingerprints);
+    void setDtlsParameters(Timestamp now, dtls::Role role,
+                           std::vector<sdp::Fingerprint> remoteFingerprints);
     void setSctpParameters(Timestamp now, uint16_t remotePort, size_t remoteMaxMessageSize);
     bool dtlsRoleKnown() const { return dtls_ != nullptr; }
 

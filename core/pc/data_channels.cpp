@@ -9,15 +9,20 @@ namespace tincan {
 
 const char* toString(DataChannelState s) {
     switch (s) {
-        case DataChannelState::Connecting: return "connecting";
-        case DataChannelState::Open: return "open";
-        case DataChannelState::Closing: return "closing";
-        case DataChannelState::Closed: return "closed";
+        case DataChannelState::Connecting:
+            return "connecting";
+        case DataChannelState::Open:
+            return "open";
+        case DataChannelState::Closing:
+            return "closing";
+        case DataChannelState::Closed:
+            return "closed";
     }
     return "?";
 }
 
-DataChannel::DataChannel(std::weak_ptr<pc::PeerConnection> pc, std::string label, DataChannelInit init)
+DataChannel::DataChannel(std::weak_ptr<pc::PeerConnection> pc, std::string label,
+                         DataChannelInit init)
     : pc_(std::move(pc)), label_(std::move(label)), init_(std::move(init)) {}
 
 std::optional<uint16_t> DataChannel::id() const {
@@ -31,7 +36,9 @@ size_t DataChannel::maxMessageSize() const {
     return pc ? pc->remoteMaxMessageSize() : 65536;
 }
 
-size_t DataChannel::bufferedAmount() const { return buffered_.load() + posted_.load(); }
+size_t DataChannel::bufferedAmount() const {
+    return buffered_.load() + posted_.load();
+}
 
 void DataChannel::setCallbacks(Callbacks callbacks) {
     std::lock_guard lock(callbackMutex_);
@@ -52,12 +59,17 @@ void DataChannel::setBufferedAmountLowThreshold(size_t bytes) {
     auto pc = pc_.lock();
     if (!pc) return;
     pc->runtime_.post([pc, bytes, id = id()] {
-        if (id && pc->connection_->sctp()) pc->connection_->sctp()->setBufferedAmountLowThreshold(*id, bytes);
+        if (id && pc->connection_->sctp())
+            pc->connection_->sctp()->setBufferedAmountLowThreshold(*id, bytes);
     });
 }
 
-bool DataChannel::send(std::string_view text) { return sendImpl(asBytes(text), false); }
-bool DataChannel::sendBinary(ByteView data) { return sendImpl(data, true); }
+bool DataChannel::send(std::string_view text) {
+    return sendImpl(asBytes(text), false);
+}
+bool DataChannel::sendBinary(ByteView data) {
+    return sendImpl(data, true);
+}
 
 bool DataChannel::sendImpl(ByteView data, bool binary) {
     auto pc = pc_.lock();
@@ -67,12 +79,13 @@ bool DataChannel::sendImpl(ByteView data, bool binary) {
     // Off the loop: copy, and count the bytes as buffered until the loop hands them to SCTP.
     size_t n = data.size();
     posted_ += n;
-    pc->runtime_.post([pc, weak = weak_from_this(), copy = Bytes(data.begin(), data.end()), binary, n] {
-        auto self = weak.lock();
-        if (!self) return;
-        self->posted_ -= n;
-        pc->sendOnLoop(*self, copy, binary);
-    });
+    pc->runtime_.post(
+        [pc, weak = weak_from_this(), copy = Bytes(data.begin(), data.end()), binary, n] {
+            auto self = weak.lock();
+            if (!self) return;
+            self->posted_ -= n;
+            pc->sendOnLoop(*self, copy, binary);
+        });
     return true;
 }
 
@@ -89,8 +102,8 @@ void DataChannel::close() {
 
 namespace pc {
 
-Result<std::shared_ptr<DataChannel>> PeerConnection::createDataChannel(const std::string& label,
-                                                                       const DataChannelInit& init) {
+Result<std::shared_ptr<DataChannel>> PeerConnection::createDataChannel(
+    const std::string& label, const DataChannelInit& init) {
     if (init.maxRetransmits && init.maxPacketLifeTimeMs)
         return Error{"maxRetransmits and maxPacketLifeTime are mutually exclusive"};
     if (label.size() > 0xFFFF || init.protocol.size() > 0xFFFF)

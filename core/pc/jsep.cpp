@@ -7,10 +7,14 @@ namespace tincan::pc::jsep {
 
 const char* toString(SectionKind k) {
     switch (k) {
-        case SectionKind::Audio: return "audio";
-        case SectionKind::Video: return "video";
-        case SectionKind::Data: return "data";
-        case SectionKind::Other: return "other";
+        case SectionKind::Audio:
+            return "audio";
+        case SectionKind::Video:
+            return "video";
+        case SectionKind::Data:
+            return "data";
+        case SectionKind::Other:
+            return "other";
     }
     return "?";
 }
@@ -68,7 +72,9 @@ void addCandidates(sdp::SessionDescription& d, const LocalParams& local) {
     }
 }
 
-const char* describe(const sdp::MediaSection& m) { return m.isDataChannel() ? "data" : m.kind.c_str(); }
+const char* describe(const sdp::MediaSection& m) {
+    return m.isDataChannel() ? "data" : m.kind.c_str();
+}
 
 }  // namespace
 
@@ -80,8 +86,9 @@ bool Negotiator::addDataSection() {
 
 bool Negotiator::hasDataSection() const {
     auto has = [](const std::vector<Section>& list) {
-        return std::any_of(list.begin(), list.end(),
-                           [](const Section& s) { return s.kind == SectionKind::Data && !s.rejected; });
+        return std::any_of(list.begin(), list.end(), [](const Section& s) {
+            return s.kind == SectionKind::Data && !s.rejected;
+        });
     };
     return has(agreed_) || (staged_ && has(*staged_));
 }
@@ -89,15 +96,18 @@ bool Negotiator::hasDataSection() const {
 std::string Negotiator::freshMid(const std::vector<Section>& taken) const {
     for (int n = 0;; ++n) {
         std::string mid = std::to_string(n);
-        if (std::none_of(taken.begin(), taken.end(), [&](const Section& s) { return s.mid == mid; })) return mid;
+        if (std::none_of(taken.begin(), taken.end(),
+                         [&](const Section& s) { return s.mid == mid; }))
+            return mid;
     }
 }
 
 sdp::SessionDescription Negotiator::createOffer(const LocalParams& local, uint64_t sessionId,
                                                 uint64_t sessionVersion) const {
     std::vector<Section> sections = agreed_;
-    bool haveData = std::any_of(sections.begin(), sections.end(),
-                                [](const Section& s) { return s.kind == SectionKind::Data && !s.rejected; });
+    bool haveData = std::any_of(sections.begin(), sections.end(), [](const Section& s) {
+        return s.kind == SectionKind::Data && !s.rejected;
+    });
     if (wantData_ && !haveData) {
         // RFC 8829 §5.2.2: a rejected data section is recycled before a new one is added.
         auto old = std::find_if(sections.begin(), sections.end(),
@@ -125,7 +135,8 @@ sdp::SessionDescription Negotiator::createOffer(const LocalParams& local, uint64
 }
 
 Result<sdp::SessionDescription> Negotiator::createAnswer(const LocalParams& local, sdp::Setup setup,
-                                                         uint64_t sessionId, uint64_t sessionVersion) const {
+                                                         uint64_t sessionId,
+                                                         uint64_t sessionVersion) const {
     if (!staged_ || !stagedByRemote_) return Error{"no remote offer to answer"};
     sdp::SessionDescription d;
     d.sessionId = sessionId;
@@ -143,8 +154,8 @@ Result<sdp::SessionDescription> Negotiator::createAnswer(const LocalParams& loca
     return d;
 }
 
-Result<RemoteParams> Negotiator::remoteParams(const sdp::SessionDescription& d, const std::vector<Section>& sections,
-                                              bool isOffer) {
+Result<RemoteParams> Negotiator::remoteParams(const sdp::SessionDescription& d,
+                                              const std::vector<Section>& sections, bool isOffer) {
     // The transport tag: the first section both sides keep (RFC 8843 §7.1 with the rejected
     // ones taken out of the group).
     const sdp::MediaSection* tag = nullptr;
@@ -156,10 +167,14 @@ Result<RemoteParams> Negotiator::remoteParams(const sdp::SessionDescription& d, 
     }
     if (!tag) {
         std::string offered;
-        for (const auto& m : d.media) offered += std::string(offered.empty() ? "" : ", ") + describe(m);
-        return Error{"the remote description has no data channel section (m=application ... webrtc-datachannel)" +
-                     (offered.empty() ? std::string() : " Tincan can accept; it offered: " + offered +
-                                                            " (audio and video are not supported yet)")};
+        for (const auto& m : d.media)
+            offered += std::string(offered.empty() ? "" : ", ") + describe(m);
+        return Error{
+            "the remote description has no data channel section (m=application ... "
+            "webrtc-datachannel)" +
+            (offered.empty() ? std::string()
+                             : " Tincan can accept; it offered: " + offered +
+                                   " (audio and video are not supported yet)")};
     }
     RemoteParams p;
     auto ice = d.effectiveIce(*tag);
@@ -167,7 +182,8 @@ Result<RemoteParams> Negotiator::remoteParams(const sdp::SessionDescription& d, 
     p.ice = *ice;
     p.fingerprints = d.effectiveFingerprints(*tag);
     if (p.fingerprints.empty())
-        return Error{"the remote description has no a=fingerprint: refusing an unauthenticated peer"};
+        return Error{
+            "the remote description has no a=fingerprint: refusing an unauthenticated peer"};
     auto setup = d.effectiveSetup(*tag);
     if (!isOffer && setup == sdp::Setup::ActPass)
         return Error{"the remote answer has a=setup:actpass (must be active or passive)"};
@@ -185,7 +201,8 @@ Result<RemoteParams> Negotiator::remoteParams(const sdp::SessionDescription& d, 
         p.endOfCandidates = p.endOfCandidates || m.endOfCandidates;
     }
     for (size_t i = 0; i < d.media.size() && i < sections.size(); ++i) {
-        if (sections[i].kind == SectionKind::Data && !sections[i].rejected && !d.media[i].rejected()) {
+        if (sections[i].kind == SectionKind::Data && !sections[i].rejected &&
+            !d.media[i].rejected()) {
             p.sctpPort = d.media[i].sctpPortOrDefault();
             p.maxMessageSize = d.media[i].maxMessageSizeOrDefault();
             break;
@@ -195,8 +212,10 @@ Result<RemoteParams> Negotiator::remoteParams(const sdp::SessionDescription& d, 
 }
 
 Result<void> Negotiator::setLocalOffer(const sdp::SessionDescription& d) {
-    if (staged_ && stagedByRemote_) return Error{"cannot set a local offer while a remote offer is pending"};
-    if (d.media.size() < agreed_.size()) return Error{"the local offer drops m-lines (RFC 8829 §5.2.2)"};
+    if (staged_ && stagedByRemote_)
+        return Error{"cannot set a local offer while a remote offer is pending"};
+    if (d.media.size() < agreed_.size())
+        return Error{"the local offer drops m-lines (RFC 8829 §5.2.2)"};
     std::vector<Section> list;
     for (size_t i = 0; i < d.media.size(); ++i) {
         const auto& m = d.media[i];
@@ -217,8 +236,9 @@ Result<void> Negotiator::setLocalOffer(const sdp::SessionDescription& d) {
 Result<RemoteParams> Negotiator::setRemoteOffer(const sdp::SessionDescription& d) {
     const auto& base = agreed_;
     if (d.media.size() < base.size())
-        return Error{"the remote offer has " + std::to_string(d.media.size()) + " m-lines, fewer than the " +
-                     std::to_string(base.size()) + " already negotiated (RFC 8829 §5.8)"};
+        return Error{"the remote offer has " + std::to_string(d.media.size()) +
+                     " m-lines, fewer than the " + std::to_string(base.size()) +
+                     " already negotiated (RFC 8829 §5.8)"};
     std::vector<Section> list;
     bool dataTaken = false;
     for (size_t i = 0; i < d.media.size(); ++i) {
@@ -227,8 +247,8 @@ Result<RemoteParams> Negotiator::setRemoteOffer(const sdp::SessionDescription& d
         Section s = i < base.size() ? base[i] : Section{};
         // A section keeps its mid unless the peer recycles a rejected one (RFC 8829 §5.2.2).
         if (i < base.size() && s.mid != mid && !s.rejected)
-            return Error{"the remote offer changes the mid of m-line " + std::to_string(i) + " from '" + s.mid +
-                         "' to '" + mid + "'"};
+            return Error{"the remote offer changes the mid of m-line " + std::to_string(i) +
+                         " from '" + s.mid + "' to '" + mid + "'"};
         for (const auto& other : list)
             if (other.mid == mid) return Error{"the remote offer uses mid '" + mid + "' twice"};
         s.mid = mid;
@@ -249,8 +269,10 @@ Result<RemoteParams> Negotiator::setRemoteOffer(const sdp::SessionDescription& d
 }
 
 Result<void> Negotiator::setLocalAnswer(const sdp::SessionDescription& d) {
-    if (!staged_ || !stagedByRemote_) return Error{"cannot set a local answer without a remote offer"};
-    if (d.media.size() != staged_->size()) return Error{"the local answer does not mirror the offer's m-lines"};
+    if (!staged_ || !stagedByRemote_)
+        return Error{"cannot set a local answer without a remote offer"};
+    if (d.media.size() != staged_->size())
+        return Error{"the local answer does not mirror the offer's m-lines"};
     for (size_t i = 0; i < d.media.size(); ++i) {
         (*staged_)[i].rejected = d.media[i].rejected();
         (*staged_)[i].direction = d.media[i].direction;
@@ -262,17 +284,19 @@ Result<void> Negotiator::setLocalAnswer(const sdp::SessionDescription& d) {
 }
 
 Result<RemoteParams> Negotiator::setRemoteAnswer(const sdp::SessionDescription& d) {
-    if (!staged_ || stagedByRemote_) return Error{"cannot apply a remote answer without a local offer"};
+    if (!staged_ || stagedByRemote_)
+        return Error{"cannot apply a remote answer without a local offer"};
     const auto& offered = *staged_;
     if (d.media.size() != offered.size())
-        return Error{"the remote answer has " + std::to_string(d.media.size()) + " m-lines for the " +
-                     std::to_string(offered.size()) + " offered (RFC 8829 §5.3.1)"};
+        return Error{"the remote answer has " + std::to_string(d.media.size()) +
+                     " m-lines for the " + std::to_string(offered.size()) +
+                     " offered (RFC 8829 §5.3.1)"};
     std::vector<Section> list = offered;
     for (size_t i = 0; i < d.media.size(); ++i) {
         const auto& m = d.media[i];
         if (!m.mid.empty() && m.mid != list[i].mid)
-            return Error{"the remote answer's m-line " + std::to_string(i) + " has mid '" + m.mid + "', offered '" +
-                         list[i].mid + "'"};
+            return Error{"the remote answer's m-line " + std::to_string(i) + " has mid '" + m.mid +
+                         "', offered '" + list[i].mid + "'"};
         list[i].remote = m;
         list[i].rejected = list[i].rejected || m.rejected();
     }

@@ -34,7 +34,7 @@ SectionKind kindOf(const sdp::MediaSection& m);
 struct Section {
     std::string mid;
     SectionKind kind = SectionKind::Data;
-    bool rejected = false;  // port 0 in the last description
+    bool rejected = false;                                // port 0 in the last description
     sdp::Direction direction = sdp::Direction::SendRecv;  // ours, as last offered or answered
     // The peer's last section at this index: answers mirror its kind, protocol and formats.
     std::optional<sdp::MediaSection> remote;
@@ -58,7 +58,7 @@ struct RemoteParams {
     bool iceLite = false;
     std::vector<ice::Candidate> candidates;  // from every bundled section, without duplicates
     bool endOfCandidates = false;
-    std::optional<uint16_t> sctpPort;        // the data section's, when it is accepted
+    std::optional<uint16_t> sctpPort;  // the data section's, when it is accepted
     uint32_t maxMessageSize = 65536;
 };
 
@@ -72,11 +72,12 @@ public:
 
     // --- Writing descriptions ---
     // RFC 8829 §5.2.1/§5.2.2: the agreed sections in order with their mids, then new ones.
-    sdp::SessionDescription createOffer(const LocalParams& local, uint64_t sessionId, uint64_t sessionVersion) const;
+    sdp::SessionDescription createOffer(const LocalParams& local, uint64_t sessionId,
+                                        uint64_t sessionVersion) const;
     // RFC 8829 §5.3.1/§5.3.2: one m-line per offered m-line, in order, same mids; `setup` is
     // our DTLS role (active or passive). Needs a staged remote offer.
-    Result<sdp::SessionDescription> createAnswer(const LocalParams& local, sdp::Setup setup, uint64_t sessionId,
-                                                 uint64_t sessionVersion) const;
+    Result<sdp::SessionDescription> createAnswer(const LocalParams& local, sdp::Setup setup,
+                                                 uint64_t sessionId, uint64_t sessionVersion) const;
 
     // --- Applying descriptions ---
     // Checks `d` against the current state and stages its section list. Remote descriptions
@@ -99,8 +100,8 @@ public:
 private:
     const std::vector<Section>& current() const { return staged_ ? *staged_ : agreed_; }
     std::string freshMid(const std::vector<Section>& taken) const;
-    static Result<RemoteParams> remoteParams(const sdp::SessionDescription& d, const std::vector<Section>& sections,
-                                             bool isOffer);
+    static Result<RemoteParams> remoteParams(const sdp::SessionDescription& d,
+                                             const std::vector<Section>& sections, bool isOffer);
 
     std::vector<Section> agreed_;
     std::optional<std::vector<Section>> staged_;

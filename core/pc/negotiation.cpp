@@ -11,14 +11,16 @@ namespace {
 
 Result<sdp::SessionDescription> parseSdp(const std::string& text, const char* which) {
     auto parsed = sdp::parse(text);
-    if (auto* e = std::get_if<sdp::SdpError>(&parsed)) return Error{std::string(which) + ": " + e->what()};
+    if (auto* e = std::get_if<sdp::SdpError>(&parsed))
+        return Error{std::string(which) + ": " + e->what()};
     return std::get<sdp::SessionDescription>(std::move(parsed));
 }
 
 }  // namespace
 
 void PeerConnection::setSignalingState(SignalingState s) {
-    if (signalingState_.exchange(s) != s && callbacks_.onSignalingState) callbacks_.onSignalingState(s);
+    if (signalingState_.exchange(s) != s && callbacks_.onSignalingState)
+        callbacks_.onSignalingState(s);
 }
 
 jsep::LocalParams PeerConnection::localParams() const {
@@ -41,7 +43,8 @@ Result<SessionDescription> PeerConnection::buildDescription(bool offer) {
         return SessionDescription{SdpType::Offer, sdp::serialize(d)};
     }
     // RFC 8842 §5.3: answer actpass with active (we are the DTLS client).
-    auto setup = remote_ && remote_->setup == sdp::Setup::Active ? sdp::Setup::Passive : sdp::Setup::Active;
+    auto setup =
+        remote_ && remote_->setup == sdp::Setup::Active ? sdp::Setup::Passive : sdp::Setup::Active;
     auto d = negotiator_.createAnswer(localParams(), setup, sessionId_, sessionVersion_++);
     if (!d) return d.error();
     return SessionDescription{SdpType::Answer, sdp::serialize(*d)};
@@ -77,7 +80,8 @@ Result<void> PeerConnection::setLocalDescription(const SessionDescription& input
         if (closed_) return Error{"the peer connection is closed"};
         SessionDescription d = input;
         if (d.type == SdpType::Rollback) {
-            if (signalingState_ != SignalingState::HaveLocalOffer) return Error{"nothing to roll back"};
+            if (signalingState_ != SignalingState::HaveLocalOffer)
+                return Error{"nothing to roll back"};
             negotiator_.rollback();
             pendingLocal_.reset();
             setSignalingState(SignalingState::Stable);
@@ -116,9 +120,10 @@ Result<void> PeerConnection::setLocalDescription(const SessionDescription& input
                 remoteDescription_ = pendingRemote_;
             }
             pendingRemote_.reset();
-            connection_->setDtlsParameters(runtime_.now(),
-                                           *setup == sdp::Setup::Active ? dtls::Role::Client : dtls::Role::Server,
-                                           remote_->fingerprints);
+            connection_->setDtlsParameters(
+                runtime_.now(),
+                *setup == sdp::Setup::Active ? dtls::Role::Client : dtls::Role::Server,
+                remote_->fingerprints);
             applyTransport();
             setSignalingState(SignalingState::Stable);
         }
@@ -144,7 +149,8 @@ void PeerConnection::applyTransport() {
 Result<void> PeerConnection::applyRemoteParams(const jsep::RemoteParams& params, bool isOffer) {
     Timestamp now = runtime_.now();
     auto& agent = connection_->ice();
-    if (isOffer && !remoteSet_) agent.setRole(params.iceLite ? ice::Role::Controlling : ice::Role::Controlled);
+    if (isOffer && !remoteSet_)
+        agent.setRole(params.iceLite ? ice::Role::Controlling : ice::Role::Controlled);
     remote_ = params;
     agent.setRemoteCredentials(now, ice::Credentials{params.ice.ufrag, params.ice.pwd});
     for (const auto& c : params.candidates) agent.addRemoteCandidate(now, c);
@@ -169,7 +175,8 @@ Result<void> PeerConnection::setRemoteDescription(const SessionDescription& d) {
     return onLoop([this, d]() -> Result<void> {
         if (closed_) return Error{"the peer connection is closed"};
         if (d.type == SdpType::Rollback) {
-            if (signalingState_ != SignalingState::HaveRemoteOffer) return Error{"nothing to roll back"};
+            if (signalingState_ != SignalingState::HaveRemoteOffer)
+                return Error{"nothing to roll back"};
             negotiator_.rollback();
             pendingRemote_.reset();
             setSignalingState(SignalingState::Stable);
@@ -190,7 +197,8 @@ Result<void> PeerConnection::setRemoteDescription(const SessionDescription& d) {
             setSignalingState(SignalingState::HaveRemoteOffer);
         } else {
             if (signalingState_ != SignalingState::HaveLocalOffer)
-                return Error{std::string("cannot apply a remote answer in state ") + toString(signalingState_.load())};
+                return Error{std::string("cannot apply a remote answer in state ") +
+                             toString(signalingState_.load())};
             auto params = negotiator_.setRemoteAnswer(*desc);
             if (!params) return params.error();
             if (auto ok = applyRemoteParams(*params, false); !ok) return ok;
@@ -201,7 +209,8 @@ Result<void> PeerConnection::setRemoteDescription(const SessionDescription& d) {
             }
             pendingLocal_.reset();
             connection_->setDtlsParameters(
-                runtime_.now(), params->setup == sdp::Setup::Active ? dtls::Role::Server : dtls::Role::Client,
+                runtime_.now(),
+                params->setup == sdp::Setup::Active ? dtls::Role::Server : dtls::Role::Client,
                 params->fingerprints);
             applyTransport();
             setSignalingState(SignalingState::Stable);
@@ -214,7 +223,8 @@ Result<void> PeerConnection::setRemoteDescription(const SessionDescription& d) {
 Result<void> PeerConnection::addIceCandidate(const std::optional<IceCandidate>& c) {
     if (c && !c->candidate.empty()) {
         auto parsed = ice::parseCandidate(c->candidate);
-        if (auto* e = std::get_if<ice::CandidateParseError>(&parsed)) return Error{"bad candidate: " + e->reason};
+        if (auto* e = std::get_if<ice::CandidateParseError>(&parsed))
+            return Error{"bad candidate: " + e->reason};
     }
     return onLoop([this, c]() -> Result<void> {
         if (!remoteSet_) {
@@ -244,14 +254,17 @@ void PeerConnection::announceCandidates() {
 void PeerConnection::emitCandidate(const ice::Candidate& c) {
     if (callbacks_.onLocalCandidate) callbacks_.onLocalCandidate(api::toPublic(c));
     if (callbacks_.onIceCandidate)
-        callbacks_.onIceCandidate(IceCandidate{c.toSdp(), negotiator_.transportMid(), negotiator_.transportIndex()});
+        callbacks_.onIceCandidate(
+            IceCandidate{c.toSdp(), negotiator_.transportMid(), negotiator_.transportIndex()});
 }
 
 void PeerConnection::restartIce() {
     onLoop([this] { restartPending_ = true; });
-    if (callbacks_.onNegotiationNeeded) runtime_.post([weak = weak_from_this()] {
-        if (auto self = weak.lock(); self && self->callbacks_.onNegotiationNeeded) self->callbacks_.onNegotiationNeeded();
-    });
+    if (callbacks_.onNegotiationNeeded)
+        runtime_.post([weak = weak_from_this()] {
+            if (auto self = weak.lock(); self && self->callbacks_.onNegotiationNeeded)
+                self->callbacks_.onNegotiationNeeded();
+        });
 }
 
 }  // namespace tincan::pc

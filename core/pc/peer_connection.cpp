@@ -9,12 +9,14 @@ namespace tincan::pc {
 
 Result<std::shared_ptr<PeerConnection>> PeerConnection::create(net::Runtime& runtime, Config config,
                                                                PeerConnectionCallbacks callbacks) {
-    std::shared_ptr<PeerConnection> pc(new PeerConnection(runtime, std::move(config), std::move(callbacks)));
+    std::shared_ptr<PeerConnection> pc(
+        new PeerConnection(runtime, std::move(config), std::move(callbacks)));
     if (auto ok = pc->start(); !ok) return ok.error();
     return pc;
 }
 
-PeerConnection::PeerConnection(net::Runtime& runtime, Config config, PeerConnectionCallbacks callbacks)
+PeerConnection::PeerConnection(net::Runtime& runtime, Config config,
+                               PeerConnectionCallbacks callbacks)
     : runtimeOwner_(config.runtimeOwner),
       runtime_(runtime),
       config_(std::move(config)),
@@ -109,7 +111,8 @@ void PeerConnection::onActivity() {
             if (callbacks_.onDtlsState) callbacks_.onDtlsState(api::toPublic(d->state), d->reason);
         } else if (auto* cs = std::get_if<event::ConnectionStateChanged>(&*ev)) {
             connectionState_ = api::toPublic(cs->state);
-            if (callbacks_.onConnectionState) callbacks_.onConnectionState(api::toPublic(cs->state));
+            if (callbacks_.onConnectionState)
+                callbacks_.onConnectionState(api::toPublic(cs->state));
         } else if (std::holds_alternative<event::SctpReady>(*ev)) {
             openPendingChannels();
         } else if (auto* se = std::get_if<sctp::Event>(&*ev)) {
@@ -137,7 +140,8 @@ void PeerConnection::onIceEvent(const ice::Event& e) {
         if (callbacks_.onIceGatheringState) callbacks_.onIceGatheringState(api::toPublic(g->state));
         announceCandidates();
     } else if (auto* s = std::get_if<ice::event::StateChanged>(&e)) {
-        if (callbacks_.onIceConnectionState) callbacks_.onIceConnectionState(api::toPublic(s->state));
+        if (callbacks_.onIceConnectionState)
+            callbacks_.onIceConnectionState(api::toPublic(s->state));
     } else if (auto* sel = std::get_if<ice::event::SelectedPairChanged>(&e)) {
         auto pair = api::toPublic(sel->pair);
         {

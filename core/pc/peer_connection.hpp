@@ -47,7 +47,8 @@ public:
     Result<void> setLocalDescription(const SessionDescription& description);
     Result<void> setRemoteDescription(const SessionDescription& description);
     Result<void> addIceCandidate(const std::optional<IceCandidate>& candidate);
-    Result<std::shared_ptr<DataChannel>> createDataChannel(const std::string& label, const DataChannelInit& init);
+    Result<std::shared_ptr<DataChannel>> createDataChannel(const std::string& label,
+                                                           const DataChannelInit& init);
     void restartIce();
     void close();
 
@@ -109,7 +110,7 @@ private:
     jsep::Negotiator negotiator_;
     std::optional<SessionDescription> localDescription_, remoteDescription_;
     std::optional<SessionDescription> pendingLocal_, pendingRemote_;  // offers in flight
-    std::optional<jsep::RemoteParams> remote_;                         // of the description in force
+    std::optional<jsep::RemoteParams> remote_;                        // of the description in force
     uint64_t sessionId_ = 0;
     uint64_t sessionVersion_ = 1;
     bool restartPending_ = false;

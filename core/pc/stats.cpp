@@ -27,11 +27,15 @@ IceCandidateStats candidateStats(const ice::Candidate& c, bool local) {
 
 }  // namespace
 
-void addIceStats(StatsReport& report, const ice::AgentStats& stats, ice::IceState state, ice::Role role) {
+void addIceStats(StatsReport& report, const ice::AgentStats& stats, ice::IceState state,
+                 ice::Role role) {
     using namespace std::chrono;
-    report.timestampMs = duration<double, std::milli>(system_clock::now().time_since_epoch()).count();
-    for (const auto& c : stats.localCandidates) report.candidates.push_back(candidateStats(c, true));
-    for (const auto& c : stats.remoteCandidates) report.candidates.push_back(candidateStats(c, false));
+    report.timestampMs =
+        duration<double, std::milli>(system_clock::now().time_since_epoch()).count();
+    for (const auto& c : stats.localCandidates)
+        report.candidates.push_back(candidateStats(c, true));
+    for (const auto& c : stats.remoteCandidates)
+        report.candidates.push_back(candidateStats(c, false));
     TransportStats t;
     for (const auto& p : stats.pairs) {
         CandidatePairStats s;

@@ -9,6 +9,7 @@ namespace tincan::pc {
 
 // Fills report.candidates, report.candidatePairs and report.transport (ICE members and the
 // STUN drop counters); timestampMs is set to the wall clock.
-void addIceStats(StatsReport& report, const ice::AgentStats& stats, ice::IceState state, ice::Role role);
+void addIceStats(StatsReport& report, const ice::AgentStats& stats, ice::IceState state,
+                 ice::Role role);
 
 }  // namespace tincan::pc

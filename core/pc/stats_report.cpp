@@ -28,12 +28,14 @@ StatsReport PeerConnection::getStats() const {
         t.unknownPacketsDropped = conn.stats().unknownDropped;
         t.earlyDtlsBuffered = conn.stats().earlyDtlsBuffered;
         auto local = conn.certificate()->fingerprint("sha-256");
-        report.certificates.push_back({"CERT-local", local.toString().substr(local.algorithm.size() + 1), local.algorithm});
+        report.certificates.push_back(
+            {"CERT-local", local.toString().substr(local.algorithm.size() + 1), local.algorithm});
         if (dtls && dtls->remoteFingerprint()) {
             t.remoteCertificateId = "CERT-remote";
             auto remote = *dtls->remoteFingerprint();
-            report.certificates.push_back(
-                {"CERT-remote", remote.toString().substr(remote.algorithm.size() + 1), remote.algorithm});
+            report.certificates.push_back({"CERT-remote",
+                                           remote.toString().substr(remote.algorithm.size() + 1),
+                                           remote.algorithm});
         }
         for (const auto& [id, ch] : channels_) report.dataChannels.push_back(channelStats(id, *ch));
         for (const auto& closed : closedChannelStats_) report.dataChannels.push_back(closed);

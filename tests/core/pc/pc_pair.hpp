@@ -107,7 +107,8 @@ public:
 
     bool waitConnected() {
         return waiter.wait([&] {
-            return side[0].state == PeerConnectionState::Connected && side[1].state == PeerConnectionState::Connected;
+            return side[0].state == PeerConnectionState::Connected &&
+                   side[1].state == PeerConnectionState::Connected;
         });
     }
 

@@ -1,8 +1,8 @@
 // jsep::Negotiator alone: descriptions in, descriptions out, no sockets, no clock.
 #include <gtest/gtest.h>
 
-#include "core/pc/jsep.hpp"
 #include "../sdp/sdp_test_util.hpp"
+#include "core/pc/jsep.hpp"
 
 using namespace tincan;
 using namespace tincan::pc;
@@ -19,7 +19,9 @@ jsep::LocalParams local(const std::string& ufrag = "ufrag") {
 }
 
 // What our writer produces must parse back: the description goes over the wire as text.
-sdp::SessionDescription roundTrip(const sdp::SessionDescription& d) { return parseOk(sdp::serialize(d)); }
+sdp::SessionDescription roundTrip(const sdp::SessionDescription& d) {
+    return parseOk(sdp::serialize(d));
+}
 
 }  // namespace
 
