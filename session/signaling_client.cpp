@@ -16,18 +16,18 @@ SignalingClient::SignalingClient(QUrl url, Callbacks callbacks, QObject* parent)
             scheduleReconnect("no answer from the signaling server");
             return;
         }
-        fail("cannot reach signaling server " + url_.toString().toStdString() + ": no answer within " +
-             std::to_string(kConnectTimeoutMs / 1000) + " s");
+        fail("cannot reach signaling server " + url_.toString().toStdString() +
+             ": no answer within " + std::to_string(kConnectTimeoutMs / 1000) + " s");
     });
     connect(&socket_, &QWebSocket::connected, this, [this] { connectTimer_.stop(); });
     // A TLS handshake with a plain server, a refused connection, a bad certificate: the socket
     // may report the error without ever having connected (so without `disconnected`).
     connect(&socket_, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), this,
             [this](QAbstractSocket::SocketError) {
-        if (closing_ || isOpen() || (reconnect_ && welcomed_)) return;
-        fail("cannot reach signaling server " + url_.toString().toStdString() + ": " +
-             socket_.errorString().toStdString());
-    });
+                if (closing_ || isOpen() || (reconnect_ && welcomed_)) return;
+                fail("cannot reach signaling server " + url_.toString().toStdString() + ": " +
+                     socket_.errorString().toStdString());
+            });
     connect(&socket_, &QWebSocket::disconnected, this, [this] {
         if (closing_) return;
         std::string why = socket_.errorString().toStdString();
@@ -50,17 +50,20 @@ void SignalingClient::fail(const std::string& why) {
 
 std::string SignalingClient::validateUrl(const std::string& url) {
     static const std::regex re(R"(^wss?://[^/\s?#]+/([A-Za-z0-9_-]{1,64})$)");
-    const std::string expected = "expected ws://HOST:PORT/ROOM with a room of 1-64 characters [A-Za-z0-9_-]";
+    const std::string expected =
+        "expected ws://HOST:PORT/ROOM with a room of 1-64 characters [A-Za-z0-9_-]";
     if (!std::regex_match(url, re)) return "bad --signal '" + url + "': " + expected;
     QUrl parsed(QString::fromStdString(url), QUrl::StrictMode);
     if (!parsed.isValid() || parsed.host().isEmpty())
-        return "bad --signal '" + url + "': " + (parsed.isValid() ? std::string("no host") : parsed.errorString().toStdString());
+        return "bad --signal '" + url + "': " +
+               (parsed.isValid() ? std::string("no host") : parsed.errorString().toStdString());
     // QUrl takes "host:99999" as a valid URL with no port: check the digits ourselves.
     static const std::regex portRe(R"(^wss?://(\[[^\]]*\]|[^:/]*)(:([0-9]*))?/)");
     std::smatch m;
     if (std::regex_search(url, m, portRe) && m[2].matched) {
         const std::string digits = m[3].str();
-        if (digits.empty() || digits.size() > 5 || std::stoul(digits) == 0 || std::stoul(digits) > 65535)
+        if (digits.empty() || digits.size() > 5 || std::stoul(digits) == 0 ||
+            std::stoul(digits) > 65535)
             return "bad --signal '" + url + "': the port must be a number from 1 to 65535";
     }
     return {};
@@ -106,7 +109,8 @@ void SignalingClient::close() {
 
 void SignalingClient::onText(const QString& text) {
     nlohmann::json msg = nlohmann::json::parse(text.toStdString(), nullptr, false);
-    if (msg.is_discarded() || !msg.is_object() || !msg.contains("type") || !msg["type"].is_string()) {
+    if (msg.is_discarded() || !msg.is_object() || !msg.contains("type") ||
+        !msg["type"].is_string()) {
         spdlog::warn("signaling: ignoring a malformed message");
         return;
     }
@@ -114,7 +118,8 @@ void SignalingClient::onText(const QString& text) {
     if (type == "welcome") {
         welcomed_ = true;
         backoffMs_ = 500;
-        int peers = msg.contains("peers") && msg["peers"].is_number_integer() ? msg["peers"].get<int>() : 0;
+        int peers =
+            msg.contains("peers") && msg["peers"].is_number_integer() ? msg["peers"].get<int>() : 0;
         auto pending = std::move(pending_);
         pending_.clear();
         for (const auto& m : pending) socket_.sendTextMessage(QString::fromStdString(m.dump()));
@@ -125,7 +130,9 @@ void SignalingClient::onText(const QString& text) {
         if (callbacks_.onPeerLeft) callbacks_.onPeerLeft();
     } else if (type == "error") {
         closing_ = true;
-        std::string reason = msg.contains("reason") && msg["reason"].is_string() ? msg["reason"].get<std::string>() : "error";
+        std::string reason = msg.contains("reason") && msg["reason"].is_string()
+                                 ? msg["reason"].get<std::string>()
+                                 : "error";
         fail("signaling server: " + reason);
     } else if (callbacks_.onMessage) {
         callbacks_.onMessage(msg);

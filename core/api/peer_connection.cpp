@@ -4,6 +4,7 @@
 #include "core/api/ice_servers.hpp"
 #include "core/dtls/certificate.hpp"
 #include "core/pc/peer_connection.hpp"
+#include "core/sdp/sdp.hpp"
 
 namespace tincan {
 
@@ -110,19 +111,11 @@ const char* toString(MediaKind k) {
     return k == MediaKind::Audio ? "audio" : "video";
 }
 
+// Same values as the SDP model's (RFC 8866 §6.7): one spelling of the attribute names.
 const char* toString(Direction d) {
-    switch (d) {
-        case Direction::SendRecv:
-            return "sendrecv";
-        case Direction::SendOnly:
-            return "sendonly";
-        case Direction::RecvOnly:
-            return "recvonly";
-        case Direction::Inactive:
-            return "inactive";
-    }
-    return "?";
+    return sdp::toString(sdp::Direction(uint8_t(d)));
 }
+static_assert(uint8_t(sdp::Direction::Inactive) == uint8_t(Direction::Inactive));
 
 namespace api {
 

@@ -31,10 +31,14 @@ bool validFoundation(std::string_view f) {
 
 const char* toString(CandidateType t) {
     switch (t) {
-        case CandidateType::Host: return "host";
-        case CandidateType::ServerReflexive: return "srflx";
-        case CandidateType::PeerReflexive: return "prflx";
-        case CandidateType::Relayed: return "relay";
+        case CandidateType::Host:
+            return "host";
+        case CandidateType::ServerReflexive:
+            return "srflx";
+        case CandidateType::PeerReflexive:
+            return "prflx";
+        case CandidateType::Relayed:
+            return "relay";
     }
     return "?";
 }
@@ -42,8 +46,8 @@ const char* toString(CandidateType t) {
 std::string Candidate::toSdp() const {
     std::string addr = isMdns() ? hostname : address.ip.toString();
     std::string s = fmt::format("candidate:{} {} {} {} {} {} typ {}", foundation, component,
-                                transport == TransportProtocol::Udp ? "udp" : "tcp", priority,
-                                addr, address.port, ice::toString(type));
+                                transport == TransportProtocol::Udp ? "udp" : "tcp", priority, addr,
+                                address.port, ice::toString(type));
     if (related) s += fmt::format(" raddr {} rport {}", related->ip.toString(), related->port);
     if (!tcpType.empty()) s += " tcptype " + tcpType;
     return s;

@@ -368,7 +368,9 @@ struct SctpTransport::Impl {
                    : config.maxStreams;
     }
 
-    void deliverMessage(uint16_t id, ByteView data, bool binary) { readMessage = event::Message{id, data, binary}; }
+    void deliverMessage(uint16_t id, ByteView data, bool binary) {
+        readMessage = event::Message{id, data, binary};
+    }
 
     // ---- driving usrsctp ----
 
@@ -1167,7 +1169,7 @@ std::optional<Event> SctpTransport::pollEvent() {
         }
         s.readMessage.reset();
         if (s.sock == nullptr || !s.readOne()) return std::nullopt;
-        s.pump();  // a notification may have unblocked sending or closing
+        s.pump();                      // a notification may have unblocked sending or closing
         if (!s.readMessage) continue;  // a notification or DCEP: its events, if any, come next
         // A read that yields a message queues no event, and nothing is read before this one
         // is consumed: the view stays valid until the next call.

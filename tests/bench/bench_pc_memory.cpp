@@ -28,8 +28,8 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "tincan/peer_connection.hpp"
 
@@ -44,7 +44,8 @@ long statusKiB(const char* key) {
     std::string line;
     size_t n = std::strlen(key);
     while (std::getline(in, line))
-        if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':') return std::stol(line.substr(n + 1));
+        if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':')
+            return std::stol(line.substr(n + 1));
     return -1;
 }
 
@@ -65,7 +66,9 @@ struct Sample {
     size_t heap = 0;
     size_t fds = 0;
 };
-Sample sample() { return {statusKiB("VmRSS"), heapInUse(), openFds()}; }
+Sample sample() {
+    return {statusKiB("VmRSS"), heapInUse(), openFds()};
+}
 
 class Bench {
 public:
@@ -96,13 +99,16 @@ public:
             std::unique_lock lock(m_);
             bool ok = cv_.wait_for(lock, 60s, [&] {
                 for (size_t i = first; i < pairs_.size(); ++i)
-                    if (pairs_[i]->failed || !pairs_[i]->localOpen || !pairs_[i]->remote) return false;
+                    if (pairs_[i]->failed || !pairs_[i]->localOpen || !pairs_[i]->remote)
+                        return false;
                 return true;
             });
             if (!ok) {
                 size_t open = 0;
-                for (size_t i = first; i < pairs_.size(); ++i) open += pairs_[i]->localOpen && pairs_[i]->remote;
-                *why = "only " + std::to_string(open) + " of " + std::to_string(k) + " pairs in the batch opened in 60 s";
+                for (size_t i = first; i < pairs_.size(); ++i)
+                    open += pairs_[i]->localOpen && pairs_[i]->remote;
+                *why = "only " + std::to_string(open) + " of " + std::to_string(k) +
+                       " pairs in the batch opened in 60 s";
                 return false;
             }
             done += k;
@@ -113,8 +119,9 @@ public:
     size_t openChannels() {
         std::lock_guard lock(m_);
         size_t n = 0;
-        for (auto& p : pairs_) n += (p->localOpen && p->local->state() == DataChannelState::Open) +
-                                    (p->remote && p->remote->state() == DataChannelState::Open);
+        for (auto& p : pairs_)
+            n += (p->localOpen && p->local->state() == DataChannelState::Open) +
+                 (p->remote && p->remote->state() == DataChannelState::Open);
         return n;
     }
 
@@ -129,7 +136,9 @@ private:
             cfg.networkThread = thread_;
             PeerConnectionCallbacks cb;
             int other = 1 - i;
-            cb.onIceCandidate = [p, other](const std::optional<IceCandidate>& c) { (void)p->pc[other]->addIceCandidate(c); };
+            cb.onIceCandidate = [p, other](const std::optional<IceCandidate>& c) {
+                (void)p->pc[other]->addIceCandidate(c);
+            };
             cb.onConnectionState = [this, p](PeerConnectionState s) {
                 if (s != PeerConnectionState::Failed) return;
                 std::lock_guard lock(m_);
@@ -204,7 +213,9 @@ Json runOnce(size_t n, size_t batch, double idleSeconds) {
     auto perPc = [&](double bytes) { return std::round(bytes / double(2 * n) / 1024.0 * 10) / 10; };
     r["connect_seconds"] = std::round(connectS * 100) / 100;
     r["open_channel_ends"] = channels;  // 2 per pair when all are open
-    r["rss_kib"] = {{"before", kib(before.rssKiB)}, {"all_open", kib(open.rssKiB)}, {"after_idle", kib(idle.rssKiB)}};
+    r["rss_kib"] = {{"before", kib(before.rssKiB)},
+                    {"all_open", kib(open.rssKiB)},
+                    {"after_idle", kib(idle.rssKiB)}};
     r["heap_bytes"] = {{"before", before.heap}, {"all_open", open.heap}, {"after_idle", idle.heap}};
     r["fds"] = {{"before", before.fds}, {"after_idle", idle.fds}};
     double dRss = double(idle.rssKiB - before.rssKiB) * 1024.0;
@@ -233,15 +244,22 @@ int main(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (a == "--pairs") ns.push_back(std::stoul(next()));
-        else if (a == "--batch") batch = std::max<size_t>(1, std::stoul(next()));
-        else if (a == "--idle") idle = std::stod(next());
-        else if (a == "--json") jsonPath = next();
+        if (a == "--pairs")
+            ns.push_back(std::stoul(next()));
+        else if (a == "--batch")
+            batch = std::max<size_t>(1, std::stoul(next()));
+        else if (a == "--idle")
+            idle = std::stod(next());
+        else if (a == "--json")
+            jsonPath = next();
         // packaging/test.sh runs every bench_* once with Google Benchmark's flags: a short
         // smoke run (10 pairs) proves this one still works.
-        else if (a.rfind("--benchmark_", 0) == 0) smoke = true;
+        else if (a.rfind("--benchmark_", 0) == 0)
+            smoke = true;
         else {
-            std::fprintf(stderr, "usage: bench_pc_memory [--pairs N]... [--batch B] [--idle S] [--json FILE]\n");
+            std::fprintf(
+                stderr,
+                "usage: bench_pc_memory [--pairs N]... [--batch B] [--idle S] [--json FILE]\n");
             return 2;
         }
     }
@@ -255,8 +273,8 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_NOFILE, &rl);
 
     Json all = Json::array();
-    std::printf("%8s %6s %10s %12s %12s %12s %12s %10s\n", "pairs", "PCs", "connect s", "RSS before", "RSS after",
-                "RSS/PC KiB", "heap/PC KiB", "fds");
+    std::printf("%8s %6s %10s %12s %12s %12s %12s %10s\n", "pairs", "PCs", "connect s",
+                "RSS before", "RSS after", "RSS/PC KiB", "heap/PC KiB", "fds");
     for (size_t n : ns) {
         // One child per N: a fresh heap and a fresh usrsctp stack.
         int fds[2];
@@ -277,7 +295,8 @@ int main(int argc, char** argv) {
         int status = 0;
         waitpid(pid, &status, 0);
         Json r = Json::parse(out, nullptr, false);
-        if (r.is_discarded()) r = {{"pairs", n}, {"error", "child died (status " + std::to_string(status) + ")"}};
+        if (r.is_discarded())
+            r = {{"pairs", n}, {"error", "child died (status " + std::to_string(status) + ")"}};
         all.push_back(r);
         if (r.contains("rss_kib"))
             std::printf("%8zu %6zu %10.2f %9ld KiB %9ld KiB %12.1f %12.1f %10zu%s%s\n", n, 2 * n,

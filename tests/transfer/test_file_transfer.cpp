@@ -8,8 +8,8 @@
 #include <random>
 #include <set>
 
-#include "transfer/file_transfer.hpp"
 #include "../core/pc/pc_pair.hpp"
+#include "transfer/file_transfer.hpp"
 using namespace tincan;
 using namespace tincan::test;
 using namespace std::chrono_literals;
