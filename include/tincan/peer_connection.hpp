@@ -86,6 +86,9 @@ struct PeerConnectionCallbacks {
     std::function<void(DtlsState, const std::string& reason)> onDtlsState{};
     // Something changed that the other side must hear about in a new offer (W3C).
     std::function<void()> onNegotiationNeeded{};
+    // A track the peer sends on (W3C ontrack): a remote offer's audio or video section, or one
+    // of ours that the answer says the peer sends on too. Set the track's callbacks here.
+    std::function<void(std::shared_ptr<Track>)> onTrack{};
 };
 
 class PeerConnection {
@@ -112,6 +115,11 @@ public:
 
     // Opens once the connection is up (at once if it is); the other side hears onDataChannel.
     Result<std::shared_ptr<DataChannel>> createDataChannel(const std::string& label, const DataChannelInit& init = {});
+    // A transceiver of `kind` (W3C addTrack/addTransceiver): a new m-section in the next offer,
+    // or, before our answer, the peer's offered section of that kind that has no sender yet.
+    Result<std::shared_ptr<Track>> addTrack(MediaKind kind, const TrackInit& init = {});
+    // Every track, in m-line order (the ones not yet negotiated last).
+    std::vector<std::shared_ptr<Track>> tracks() const;
     // The next offer restarts ICE (new credentials); the current pair carries on meanwhile.
     void restartIce();
     void close();
