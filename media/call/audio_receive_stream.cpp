@@ -72,6 +72,7 @@ void AudioReceiveStream::stop() {
 }
 
 void AudioReceiveStream::onPacket(const RtpPacketIn& packet) {
+    bytesReceived_.fetch_add(packet.payload.size(), std::memory_order_relaxed);
     std::lock_guard lock(bufferMutex_);
     buffer_->insert(Clock::now(), {packet.sequenceNumber, packet.rtpTimestamp, packet.payload});
 }
@@ -83,7 +84,9 @@ void AudioReceiveStream::setStatsHook(std::function<void(const ReceivedMediaStat
 
 AudioReceiveStats AudioReceiveStream::stats() const {
     std::lock_guard lock(mutex_);
-    return stats_;
+    AudioReceiveStats s = stats_;
+    s.bytesReceived = bytesReceived_.load(std::memory_order_relaxed);
+    return s;
 }
 
 void AudioReceiveStream::run() {

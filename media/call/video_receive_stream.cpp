@@ -122,6 +122,7 @@ void VideoReceiveStream::onPacket(const RtpPacketIn& packet) {
     {
         std::lock_guard lock(mutex_);
         ++stats_.packetsReceived;
+        stats_.bytesReceived += packet.payload.size();
         if (queue_.size() >= config_.maxQueuedPackets) {
             ++stats_.packetsQueueOverflow;
             return;

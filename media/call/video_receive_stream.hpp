@@ -49,6 +49,7 @@ struct DecodedFrameInfo {
 struct VideoReceiveStats {
     ReceivedMediaStats media;  // what Track::reportReceivedStats takes
     uint64_t packetsReceived = 0;
+    uint64_t bytesReceived = 0;         // RTP payload bytes
     uint64_t packetsQueueOverflow = 0;  // the worker fell behind: dropped
     uint64_t packetsMalformed = 0;
     uint64_t packetsLost = 0;  // given up by the assembler
