@@ -102,7 +102,7 @@ nlohmann::json statsLine(Call& call, PeerConnection& pc) {
         video["frames_decoded"] = r.media.framesDecoded;
         video["recv_fps"] = r.media.framesPerSecond;
         video["recv_resolution"] = resolution(r.media.frameWidth, r.media.frameHeight);
-        video["packets_lost"] = r.packetsLost;
+        video["packets_given_up"] = r.packetsLost;
         video["freeze_count"] = r.media.freezeCount;
         video["keyframe_requests"] = r.keyframeRequestsSent;
         if (r.latencySamples > 0) {
@@ -127,18 +127,29 @@ nlohmann::json statsLine(Call& call, PeerConnection& pc) {
             audio["level_dbfs"] = std::round(r.levelDbfs * 10) / 10;
         }
     }
+    // From the RTP layer (getStats): jitter and loss as measured each way, the controller's target.
+    const StatsReport report = pc.getStats();
+    double targetBps = 0;
+    std::optional<double> rttSeconds;
+    for (const auto& in : report.inboundRtp) {
+        Json& j = in.kind == "video" ? video : audio;
+        j["jitter_ms"] = std::round(in.jitter * 10000) / 10;
+        j["packets_lost"] = in.packetsLost;
+        j["packets_received_rtp"] = in.packetsReceived;
+    }
+    for (const auto& out : report.outboundRtp) targetBps += out.targetBitrate;
+    for (const auto& ri : report.remoteInboundRtp) {
+        Json& j = ri.kind == "video" ? video : audio;
+        j["remote_loss_pct"] = std::round(ri.fractionLost * 1000) / 10;
+        j["remote_jitter_ms"] = std::round(ri.jitter * 10000) / 10;
+        if (ri.roundTripTime) rttSeconds = ri.roundTripTime;
+    }
     ev["video"] = video;
     ev["audio"] = audio;
-    const StatsReport report = pc.getStats();
     if (const auto* pair = report.selectedPair(); pair && pair->currentRoundTripTime)
-        ev["rtt_ms"] = std::round(*pair->currentRoundTripTime * 10000) / 10;
-    {
-        std::lock_guard lock(call.mutex);
-        uint32_t target = 0;
-        for (const auto& t : {call.videoTrack, call.audioTrack})
-            if (t) target += t->targetBitrateBps();
-        if (target > 0) ev["target_kbps"] = target / 1000.0;
-    }
+        rttSeconds = pair->currentRoundTripTime;
+    if (rttSeconds) ev["rtt_ms"] = std::round(*rttSeconds * 10000) / 10;
+    if (targetBps > 0) ev["target_kbps"] = std::round(targetBps / 100) / 10;
     return ev;
 }
 
