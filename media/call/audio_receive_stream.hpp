@@ -42,11 +42,11 @@ struct AudioReceiveStats {
     uint64_t fecRecoveredPackets = 0;
     uint64_t bytesReceived = 0;  // RTP payload bytes
     uint64_t framesPlayed = 0;   // 20 ms pulls since playout started
-    // Listening: clean frames (nothing concealed in them) and those where the probe tone holds
-    // at least half of the power.
+    // Listening: clean frames (nothing concealed or time-stretched in them or the frame before)
+    // and those where the probe tone holds at least half of the power.
     uint64_t framesAnalysed = 0, toneFrames = 0;
     double levelDbfs = -120;          // of the last clean frame
-    double estimatedFrequencyHz = 0;  // zero crossings over all clean frames
+    double estimatedFrequencyHz = 0;  // median zero-crossing estimate, last 64 clean frames
     int currentDelayMs = 0, targetDelayMs = 0;
     uint64_t samplesRecorded = 0;
     uint64_t ticksLate = 0;  // the playout thread woke more than 100 ms late: schedule reset
