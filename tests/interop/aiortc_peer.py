@@ -951,8 +951,9 @@ def fix_bundle_extmap_ids():
     """aiortc 1.4 numbers header extensions per kind: id 2 is ssrc-audio-level in its audio
     sections and abs-send-time in its video sections. Within one BUNDLE an id must mean one
     extension (RFC 8843 §9.2), so an offer from it with audio and video is wrong, and a peer
-    that maps ids per bundle (Chromium, LAB_NOTES) reads garbage. Renumber abs-send-time to 3;
-    aiortc reads its send and receive mapping from the same table, so it stays consistent."""
+    that maps ids per bundle can read garbage (LAB_NOTES; Chromium copes). Renumber
+    abs-send-time to 3; aiortc reads its send and receive mapping from the same table, so it
+    stays consistent."""
     from aiortc.codecs import HEADER_EXTENSIONS
     from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters
 

@@ -6,7 +6,8 @@ pattern and a 440 Hz tone) call each other through tincan-signal on loopback:
 - Chromium <-> Chromium (the newcomer sends 320x240, the first peer its fake camera's 640x480),
 - Chromium offers (its default codec list) / aiortc answers,
 - aiortc offers / Chromium answers (aiortc's extmap ids fixed, see aiortc_peer.py),
-- Chromium offers audio + video + a data channel / aiortc answers.
+- Chromium offers audio + video + a data channel / aiortc answers,
+- and one that must be caught: Chromium sends no video, so aiortc's check must fail.
 
 Each side must have decoded the other's VP8 video at the size sent and received Opus audio,
 checked from both sides' stats (common.check_received / check_sent), and the data channel must
@@ -63,8 +64,8 @@ def check_call(first, second, ra, rb, want_dc=False):
         name = f"{who} ({kind})"
         if not r.get("ok"):
             problems.append(f"{name}: {r.get('error')}")
-        problems += check_received(name, r, sent_size(okind, oparams))
-        problems += check_sent(name, r, sent_size(kind, params))
+        problems += check_received(name, r, sent_size(okind, oparams))  # always both kinds
+        problems += check_sent(name, r, sent_size(kind, params), video=params.get("video", 1) != 0)
         if want_dc:
             chans = r.get("datachannels") or []
             if not any(c.get("label") == "chat" and c.get("opened") for c in chans):
@@ -73,11 +74,14 @@ def check_call(first, second, ra, rb, want_dc=False):
 
 
 CASES = [
-    # (name, first peer (answers), second peer (newcomer: offers), wants a data channel)
-    ("chromium-chromium", ("chromium", {}), ("chromium", {"width": 320, "height": 240}), False),
-    ("chromium-offers-aiortc-answers", ("aiortc", {"width": 320, "height": 240}), ("chromium", {}), False),
-    ("aiortc-offers-chromium-answers", ("chromium", {}), ("aiortc", {"width": 320, "height": 240}), False),
-    ("chromium-av-dc-offer-aiortc-answers", ("aiortc", {"dc": 1}), ("chromium", {"dc": 1}), True),
+    # (name, first peer (answers), second peer (newcomer: offers), wants a data channel,
+    #  None or the problem the checks must find)
+    ("chromium-chromium", ("chromium", {}), ("chromium", {"width": 320, "height": 240}), False, None),
+    ("chromium-offers-aiortc-answers", ("aiortc", {"width": 320, "height": 240}), ("chromium", {}), False, None),
+    ("aiortc-offers-chromium-answers", ("chromium", {}), ("aiortc", {"width": 320, "height": 240}), False, None),
+    ("chromium-av-dc-offer-aiortc-answers", ("aiortc", {"dc": 1}), ("chromium", {"dc": 1}), True, None),
+    ("caught-chromium-sends-no-video", ("aiortc", {}), ("chromium", {"video": 0}), False,
+     "first (aiortc): no inbound-rtp video"),
 ]
 
 
@@ -99,12 +103,15 @@ def main():
     report = {}
     t_all = time.monotonic()
     with SignalServer() as sig:
-        for i, (name, first, second, want_dc) in enumerate(CASES):
+        for i, (name, first, second, want_dc, must_find) in enumerate(CASES):
             if a.k and a.k not in name:
                 continue
             t0 = time.monotonic()
             ra, rb = run(sig, f"media-{i}-{os.getpid()}", first, second)
             problems = check_call(first, second, ra, rb, want_dc)
+            if must_find:
+                # The checks must be able to fail: here they must find exactly this problem.
+                problems = [] if must_find in problems else [f"the checks missed '{must_find}': {problems}"]
             dt = time.monotonic() - t0
             report[name] = {"first": ra, "second": rb, "problems": problems, "seconds": round(dt, 3)}
             seen = " / ".join(
