@@ -107,7 +107,9 @@ class ChromiumPeer(PeerBase):
 
     params become the page's query parameters (see README.md: count, sizes, size, seed,
     bytes, rounds, maxsize, corrupt, stun, turn, turn_user, turn_pass, policy, timeout...).
-    `media=True` adds the fake-media flags (not for data-channel tests, see MEDIA_FLAGS);
+    `media=True` adds the fake-media flags (not for data-channel tests, see MEDIA_FLAGS;
+    always on in mode `call`); `flags=["--use-file-for-fake-video-capture=F.y4m"]` makes a Y4M
+    file the fake camera;
     with the page parameter gum=1 the page then holds media permission and signals raw host
     addresses. `mdns=False` adds NO_MDNS_FLAGS (loopback-only machines).
     `flags` appends Chromium flags. `on_event(dict)` is called for each event as it arrives.
@@ -122,6 +124,7 @@ class ChromiumPeer(PeerBase):
         self.chromium = chromium or find_chromium()
         if not self.chromium:
             raise FileNotFoundError("chromium not found (apt-get install chromium)")
+        media = media or mode == "call"  # a call's getUserMedia needs the fake devices
         self.flags = list(BASE_FLAGS) + (MEDIA_FLAGS if media else []) + ([] if mdns else NO_MDNS_FLAGS) + list(flags)
         self.keep_profile = keep_profile
         self.proc = None

@@ -518,3 +518,19 @@ def check_sent(who, view, video_size=None, audio=True, video=True):
                 problems.append(f"{who}: sent video at {o.get('frameWidth')}x{o.get('frameHeight')}, "
                                 f"expected {video_size[0]}x{video_size[1]}")
     return problems
+
+
+def write_y4m(path, width, height, frames=30, fps=30):
+    """A Y4M (YUV 4:2:0) clip of a moving diagonal ramp, for Chromium's
+    --use-file-for-fake-video-capture (it loops the file): a fake camera of any size."""
+    import numpy as np
+
+    y, x = np.mgrid[0:height, 0:width]
+    ramp = ((x + y) & 0xFF).astype(np.uint8)
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for n in range(frames):
+            f.write(b"FRAME\n")
+            f.write((ramp + np.uint8((4 * n) & 0xFF)).tobytes())
+            f.write(np.full((height // 2) * (width // 2) * 2, (n * 3) & 0xFF, np.uint8).tobytes())
+    return path

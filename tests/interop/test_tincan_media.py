@@ -28,13 +28,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (ProcessPeer, SignalServer, check_received, check_sent, find_chromium,  # noqa: E402
-                    have_aiortc, loopback_only, skip_or_fail, w3c_call_view)
+                    have_aiortc, loopback_only, skip_or_fail, w3c_call_view, write_y4m)
 
 BUILD = os.environ.get("TINCAN_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 CLI = os.path.join(BUILD, "app", "cli", "tincan-cli")
 TINCAN_SIZE = (640, 480)    # tincan-cli call --width/--height
 CHROMIUM_SIZE = (640, 480)  # Chromium's fake camera (LAB_NOTES)
 AIORTC_SIZE = (320, 240)    # not Tincan's size: a view mixed up between the sides cannot pass
+Y4M_SIZE = (480, 360)       # Chromium's camera from a Y4M file (--use-file-for-fake-video-capture)
 CALL_S = 8                  # the other side's call, from 'connected'
 TINCAN_S = 14               # tincan-cli --duration (from its start; the other side ends first)
 
@@ -162,6 +163,7 @@ def main():
 
     out = args.keep or tempfile.mkdtemp(prefix="tincan-media-")
     os.makedirs(out, exist_ok=True)
+    y4m = write_y4m(os.path.join(out, "camera.y4m"), *Y4M_SIZE, frames=30)
     cases = []
     for tincan_first in (True, False):
         role = "answerer" if tincan_first else "offerer"
@@ -169,9 +171,10 @@ def main():
     cases += [
         # A browser call's offer: audio + video + data in one BUNDLE.
         ("chromium-av-dc-offer-tincan-answerer", "chromium", True, {"dc": 1}, CHROMIUM_SIZE, True),
-        # VP8 and Opus last in Chromium's lists: Tincan must choose them, not the first codec.
-        ("chromium-vp8-last-offer-tincan-answerer", "chromium", True, {"codecs": "vp8-last"}, CHROMIUM_SIZE,
-         False),
+            # VP8 and Opus last in Chromium's lists: Tincan must choose them, not the first codec;
+        # and a camera of another size than Tincan's (a Y4M clip).
+        ("chromium-vp8-last-y4m-offer-tincan-answerer", "chromium", True,
+         {"codecs": "vp8-last", "flags": [f"--use-file-for-fake-video-capture={y4m}"]}, Y4M_SIZE, False),
     ]
     for tincan_first in (True, False):
         role = "answerer" if tincan_first else "offerer"
