@@ -197,6 +197,14 @@ std::optional<SessionDescription> PeerConnection::remoteDescription() const {
 std::optional<CandidatePair> PeerConnection::selectedPair() const {
     return impl_->selectedPair();
 }
+Result<std::shared_ptr<Track>> PeerConnection::addTrack(MediaKind kind, const TrackInit& init) {
+    return impl_->addTrack(kind, init);
+}
+
+std::vector<std::shared_ptr<Track>> PeerConnection::tracks() const {
+    return impl_->tracks();
+}
+
 std::vector<TransceiverInfo> PeerConnection::transceivers() const {
     return impl_->transceivers();
 }

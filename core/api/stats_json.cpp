@@ -72,7 +72,11 @@ Json transportJson(const TransportStats& t, double ts) {
               {"rtpPacketsDropped", t.rtpPacketsDropped},
               {"unknownPacketsDropped", t.unknownPacketsDropped},
               {"foreignPacketsDropped", t.foreignPacketsDropped},
-              {"earlyDtlsBuffered", t.earlyDtlsBuffered}};
+              {"earlyDtlsBuffered", t.earlyDtlsBuffered},
+              {"srtpDropped", t.srtpDropped},
+              {"rtpMalformedDropped", t.rtpMalformedDropped},
+              {"rtpUnknownSsrcDropped", t.rtpUnknownSsrcDropped},
+              {"rtcpMalformedDropped", t.rtcpMalformedDropped}};
     put(j, "selectedCandidatePairId", t.selectedCandidatePairId);
     put(j, "remoteCertificateId", t.remoteCertificateId);
     put(j, "tlsVersion", t.tlsVersion);
@@ -80,6 +84,97 @@ Json transportJson(const TransportStats& t, double ts) {
     put(j, "dtlsRole", t.dtlsRole);
     put(j, "srtpCipher", t.srtpCipher);
     return j;
+}
+
+void rtpJson(Json& out, const StatsReport& r, double ts) {
+    for (const auto& c : r.codecs) {
+        Json j = {{"id", c.id},
+                  {"timestamp", ts},
+                  {"type", "codec"},
+                  {"transportId", c.transportId},
+                  {"payloadType", c.payloadType},
+                  {"mimeType", c.mimeType},
+                  {"clockRate", c.clockRate}};
+        put(j, "channels", c.channels);
+        if (!c.sdpFmtpLine.empty()) j["sdpFmtpLine"] = c.sdpFmtpLine;
+        out.push_back(j);
+    }
+    for (const auto& o : r.outboundRtp) {
+        Json j = {{"id", o.id},
+                  {"timestamp", ts},
+                  {"type", "outbound-rtp"},
+                  {"kind", o.kind},
+                  {"mid", o.mid},
+                  {"ssrc", o.ssrc},
+                  {"codecId", o.codecId},
+                  {"transportId", o.transportId},
+                  {"packetsSent", o.packetsSent},
+                  {"bytesSent", o.bytesSent},
+                  {"headerBytesSent", o.headerBytesSent},
+                  {"retransmittedPacketsSent", o.retransmittedPacketsSent},
+                  {"retransmittedBytesSent", o.retransmittedBytesSent},
+                  {"nackCount", o.nackCount},
+                  {"pliCount", o.pliCount},
+                  {"firCount", o.firCount},
+                  {"targetBitrate", o.targetBitrate}};
+        put(j, "framesEncoded", o.framesEncoded);
+        put(j, "keyFramesEncoded", o.keyFramesEncoded);
+        put(j, "qpSum", o.qpSum);
+        put(j, "totalEncodeTime", o.totalEncodeTime);
+        put(j, "frameWidth", o.frameWidth);
+        put(j, "frameHeight", o.frameHeight);
+        put(j, "remoteId", o.remoteId);
+        out.push_back(j);
+    }
+    for (const auto& ri : r.remoteInboundRtp) {
+        Json j = {{"id", ri.id},
+                  {"timestamp", ts},
+                  {"type", "remote-inbound-rtp"},
+                  {"kind", ri.kind},
+                  {"ssrc", ri.ssrc},
+                  {"localId", ri.localId},
+                  {"codecId", ri.codecId},
+                  {"packetsLost", ri.packetsLost},
+                  {"fractionLost", ri.fractionLost},
+                  {"jitter", ri.jitter}};
+        put(j, "roundTripTime", ri.roundTripTime);
+        out.push_back(j);
+    }
+    for (const auto& in : r.inboundRtp) {
+        Json j = {{"id", in.id},
+                  {"timestamp", ts},
+                  {"type", "inbound-rtp"},
+                  {"kind", in.kind},
+                  {"mid", in.mid},
+                  {"ssrc", in.ssrc},
+                  {"codecId", in.codecId},
+                  {"transportId", in.transportId},
+                  {"trackIdentifier", in.trackIdentifier},
+                  {"packetsReceived", in.packetsReceived},
+                  {"bytesReceived", in.bytesReceived},
+                  {"headerBytesReceived", in.headerBytesReceived},
+                  {"packetsLost", in.packetsLost},
+                  {"jitter", in.jitter},
+                  {"nackCount", in.nackCount},
+                  {"pliCount", in.pliCount},
+                  {"retransmittedPacketsReceived", in.retransmittedPacketsReceived},
+                  {"jitterBufferDelay", in.jitterBufferDelay},
+                  {"jitterBufferEmittedCount", in.jitterBufferEmittedCount}};
+        put(j, "lastPacketReceivedTimestamp", in.lastPacketReceivedTimestamp);
+        put(j, "framesDecoded", in.framesDecoded);
+        put(j, "keyFramesDecoded", in.keyFramesDecoded);
+        put(j, "framesDropped", in.framesDropped);
+        put(j, "freezeCount", in.freezeCount);
+        put(j, "frameWidth", in.frameWidth);
+        put(j, "frameHeight", in.frameHeight);
+        put(j, "framesPerSecond", in.framesPerSecond);
+        put(j, "totalFreezesDuration", in.totalFreezesDuration);
+        put(j, "totalDecodeTime", in.totalDecodeTime);
+        put(j, "totalSamplesReceived", in.totalSamplesReceived);
+        put(j, "concealedSamples", in.concealedSamples);
+        put(j, "concealmentEvents", in.concealmentEvents);
+        out.push_back(j);
+    }
 }
 
 }  // namespace
@@ -128,6 +223,7 @@ std::string toJson(const StatsReport& r, int indent) {
                        {"type", "peer-connection"},
                        {"dataChannelsOpened", r.peerConnection->dataChannelsOpened},
                        {"dataChannelsClosed", r.peerConnection->dataChannelsClosed}});
+    rtpJson(out, r, ts);
     return out.dump(indent);
 }
 

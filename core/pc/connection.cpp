@@ -33,7 +33,7 @@ struct Nested {
 }  // namespace
 
 Connection::Connection(ConnectionConfig config, Random& random)
-    : config_(std::move(config)), agent_(config_.ice, random) {
+    : config_(std::move(config)), agent_(config_.ice, random), random_(random) {
     if (!config_.certificate) config_.certificate = dtls::Certificate::generate();
     sctp::SctpTransport::prepare();  // not on the first association's path (DTLS up -> SCTP INIT)
     agent_.setDataHandler([this](ByteView data) { onIceData(data); });
@@ -53,8 +53,8 @@ void Connection::onIceData(ByteView data) {
             stats_.earlyDtlsBuffered++;
         }
     } else if (b >= 128 && b <= 191) {
-        if (media_ && srtp_)
-            media_->handleRtpOrRtcp(now_, data);
+        if (media_)
+            media_->handleIncoming(now_, data);
         else
             stats_.rtpDropped++;
     } else {
@@ -85,14 +85,13 @@ void Connection::setSctpParameters(Timestamp now, uint16_t remotePort,
     pump(now);
 }
 
-void Connection::setMediaTransport(MediaTransport* media) {
-    media_ = media;
-    if (media_ && srtp_) media_->handleSrtpKeys(now_, srtp_->keys, srtp_->role);
-}
-
-void Connection::sendRtp(Timestamp now, ByteView packet) {
-    if (closed_ || !agent_.selectedPair()) return;
-    agent_.send(now, packet);
+void Connection::configureMedia(Timestamp now, MediaConfig config) {
+    if (closed_) return;
+    now_ = now;
+    if (!media_) media_ = std::make_unique<MediaTransport>(random_, config_.wallClockOffsetUs);
+    media_->configure(now, std::move(config));
+    if (srtp_) media_->handleSrtpKeys(now, srtp_->keys, srtp_->role);
+    if (depth_ == 0) pump(now);
 }
 
 void Connection::maybeStartDtls(Timestamp now) {
@@ -152,6 +151,16 @@ void Connection::pump(Timestamp now) {
                     events_.emplace_back(event::DtlsStateChanged{s->state, s->reason});
                     if (s->state == dtls::State::Connected) maybeStartSctp(now);
                 }
+            }
+        }
+        if (media_) {
+            while (auto out = media_->pollOutgoing()) {
+                moved = true;
+                if (agent_.selectedPair() && !closed_) agent_.send(now, *out);
+            }
+            while (auto ev = media_->pollEvent()) {
+                moved = true;
+                events_.emplace_back(std::move(*ev));
             }
         }
         if (sctp_) {
@@ -230,6 +239,9 @@ void Connection::handleTimeout(Timestamp now) {
     if (sctp_) {
         if (auto t = sctp_->pollTimeout(); t && *t <= now) sctp_->handleTimeout(now);
     }
+    if (media_) {
+        if (auto t = media_->pollTimeout(); t && *t <= now) media_->handleTimeout(now);
+    }
     pump(now);
 }
 
@@ -247,6 +259,7 @@ std::optional<Timestamp> Connection::pollTimeout() {
     };
     if (dtls_ && dtlsStarted_) consider(dtls_->pollTimeout());
     if (sctp_) consider(sctp_->pollTimeout());
+    if (media_ && !closed_) consider(media_->pollTimeout());
     return t;
 }
 

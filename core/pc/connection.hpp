@@ -23,6 +23,7 @@
 
 #include "core/dtls/dtls_transport.hpp"
 #include "core/ice/agent.hpp"
+#include "core/pc/media_transport.hpp"
 #include "core/sctp/sctp_transport.hpp"
 
 namespace tincan::pc {
@@ -43,6 +44,8 @@ struct ConnectionConfig {
     std::shared_ptr<dtls::Certificate> certificate;
     size_t localMaxMessageSize = 256 * 1024;
     uint16_t localSctpPort = 5000;
+    // Unix time minus the steady clock, in µs, read once by the owner (RTCP SR NTP times).
+    int64_t wallClockOffsetUs = 0;
 };
 
 namespace event {
@@ -64,21 +67,10 @@ struct SrtpReady {
 }  // namespace event
 
 using Event = std::variant<ice::Event, event::DtlsStateChanged, event::ConnectionStateChanged,
-                           event::SctpReady, event::SrtpReady, sctp::Event>;
-
-// Where RTP and RTCP go (RFC 7983 bytes 128..191): the media layer's SRTP session and RTP
-// stack, plugged in by the media pipeline. Called on the driving thread; `packet` (still
-// SRTP-protected) is valid during the call only.
-class MediaTransport {
-public:
-    virtual ~MediaTransport() = default;
-    virtual void handleSrtpKeys(Timestamp now, const dtls::SrtpKeyingMaterial& keys,
-                                dtls::Role role) = 0;
-    virtual void handleRtpOrRtcp(Timestamp now, ByteView packet) = 0;
-};
+                           event::SctpReady, event::SrtpReady, sctp::Event, MediaEvent>;
 
 struct ConnectionStats {
-    uint64_t rtpDropped = 0;      // RTP/RTCP with no media transport to take it
+    uint64_t rtpDropped = 0;      // RTP/RTCP with no media section negotiated
     uint64_t unknownDropped = 0;  // first byte in no RFC 7983 range
     uint64_t earlyDtlsBuffered = 0;
 };
@@ -101,10 +93,11 @@ public:
     void setSctpParameters(Timestamp now, uint16_t remotePort, size_t remoteMaxMessageSize);
     bool dtlsRoleKnown() const { return dtls_ != nullptr; }
 
-    // RTP/RTCP go here once set (not owned; must outlive the connection or be reset to null).
-    void setMediaTransport(MediaTransport* media);
-    // Sends a protected RTP/RTCP packet over the selected pair.
-    void sendRtp(Timestamp now, ByteView packet);
+    // The audio and video sections negotiation agreed (RTP/RTCP, RFC 7983 bytes 128..191, go
+    // to the media transport from then on; before, they are dropped and counted).
+    void configureMedia(Timestamp now, MediaConfig config);
+    MediaTransport* media() { return media_.get(); }
+    const MediaTransport* media() const { return media_.get(); }
 
     ConnectionState state() const { return state_; }
     const ConnectionStats& stats() const { return stats_; }
@@ -143,7 +136,8 @@ private:
     bool closed_ = false;
     std::deque<Bytes> earlyDtls_;
     std::deque<Event> events_;
-    MediaTransport* media_ = nullptr;
+    std::unique_ptr<MediaTransport> media_;
+    Random& random_;
     std::optional<event::SrtpReady> srtp_;
     ice::IceState iceState_ = ice::IceState::New;
     dtls::State dtlsState_ = dtls::State::New;

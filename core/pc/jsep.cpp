@@ -72,6 +72,10 @@ void addCandidates(sdp::SessionDescription& d, const LocalParams& local) {
     }
 }
 
+bool isMedia(const Section& s) {
+    return s.kind == SectionKind::Audio || s.kind == SectionKind::Video;
+}
+
 const char* describe(const sdp::MediaSection& m) {
     return m.isDataChannel() ? "data" : m.kind.c_str();
 }
@@ -121,12 +125,27 @@ sdp::SessionDescription Negotiator::createOffer(const LocalParams& local, uint64
             sections.push_back(std::move(s));
         }
     }
+    // RFC 8829 §5.2.1: a new section for each transceiver that has none.
+    for (const auto& w : wishes_) {
+        if (std::any_of(sections.begin(), sections.end(),
+                        [&](const Section& s) { return s.wish == w.id; }))
+            continue;
+        Section s;
+        s.mid = freshMid(sections);
+        s.kind = w.kind;
+        s.wish = w.id;
+        s.direction = w.direction;
+        sections.push_back(std::move(s));
+    }
     sdp::SessionDescription d;
     d.sessionId = sessionId;
     d.sessionVersion = sessionVersion;
     for (const auto& s : sections) {
-        bool accept = s.kind == SectionKind::Data && !s.rejected;
-        auto m = accept ? acceptedData(s, local, sdp::Setup::ActPass) : rejectedSection(s);
+        bool media = isMedia(s) && s.wish && !s.rejected;
+        bool accept = (s.kind == SectionKind::Data && !s.rejected) || media;
+        auto m = media    ? mediaSection(s, local, sdp::Setup::ActPass, false)
+                 : accept ? acceptedData(s, local, sdp::Setup::ActPass)
+                          : rejectedSection(s);
         if (accept) d.bundleGroup.push_back(s.mid);
         d.media.push_back(std::move(m));
     }
@@ -142,8 +161,12 @@ Result<sdp::SessionDescription> Negotiator::createAnswer(const LocalParams& loca
     d.sessionId = sessionId;
     d.sessionVersion = sessionVersion;
     for (const auto& s : *staged_) {
-        bool accept = s.kind == SectionKind::Data && !s.rejected;
-        d.media.push_back(accept ? acceptedData(s, local, setup) : rejectedSection(s));
+        if (isMedia(s) && s.wish && !s.rejected)
+            d.media.push_back(mediaSection(s, local, setup, true));
+        else if (s.kind == SectionKind::Data && !s.rejected)
+            d.media.push_back(acceptedData(s, local, setup));
+        else
+            d.media.push_back(rejectedSection(s));
     }
     // RFC 8843 §7.3.1: the answer's group holds the accepted offered mids, in the offer's order
     // (and there is none if the offer had none).
@@ -170,11 +193,9 @@ Result<RemoteParams> Negotiator::remoteParams(const sdp::SessionDescription& d,
         for (const auto& m : d.media)
             offered += std::string(offered.empty() ? "" : ", ") + describe(m);
         return Error{
-            "the remote description has no data channel section (m=application ... "
-            "webrtc-datachannel)" +
-            (offered.empty() ? std::string()
-                             : " Tincan can accept; it offered: " + offered +
-                                   " (audio and video are not supported yet)")};
+            "the remote description has no section Tincan can accept (a data channel, Opus "
+            "audio or VP8 video)" +
+            (offered.empty() ? std::string() : "; it has: " + offered)};
     }
     RemoteParams p;
     auto ice = d.effectiveIce(*tag);
@@ -217,6 +238,12 @@ Result<void> Negotiator::setLocalOffer(const sdp::SessionDescription& d) {
     if (d.media.size() < agreed_.size())
         return Error{"the local offer drops m-lines (RFC 8829 §5.2.2)"};
     std::vector<Section> list;
+    // New sections belong to the transceivers that had none, in order (as createOffer made them).
+    std::vector<int> unplaced;
+    for (const auto& w : wishes_)
+        if (std::none_of(agreed_.begin(), agreed_.end(),
+                         [&](const Section& s) { return s.wish == w.id; }))
+            unplaced.push_back(w.id);
     for (size_t i = 0; i < d.media.size(); ++i) {
         const auto& m = d.media[i];
         Section s = i < agreed_.size() ? agreed_[i] : Section{};
@@ -226,6 +253,16 @@ Result<void> Negotiator::setLocalOffer(const sdp::SessionDescription& d) {
         s.kind = kindOf(m);
         s.rejected = m.rejected();
         s.direction = m.direction;
+        if (isMedia(s) && !s.wish) {
+            for (auto it = unplaced.begin(); it != unplaced.end(); ++it) {
+                const MediaWish* w = findWish(*it);
+                if (w && w->kind == s.kind) {
+                    s.wish = *it;
+                    unplaced.erase(it);
+                    break;
+                }
+            }
+        }
         list.push_back(std::move(s));
     }
     staged_ = std::move(list);
@@ -254,10 +291,43 @@ Result<RemoteParams> Negotiator::setRemoteOffer(const sdp::SessionDescription& d
         s.mid = mid;
         s.kind = kindOf(m);
         s.remote = m;
-        // Tincan accepts one data section; audio and video wait for the media pipeline.
-        s.rejected = m.rejected() || s.kind != SectionKind::Data || dataTaken;
-        if (s.kind == SectionKind::Data && !s.rejected) dataTaken = true;
-        s.direction = s.rejected ? sdp::Direction::Inactive : sdp::Direction::SendRecv;
+        if (isMedia(s)) {
+            // Audio and video with a codec Tincan has: a transceiver of ours takes the section
+            // (one added by addTrack and not yet in any section), or a receive-only one is made.
+            s.rejected = m.rejected() || !chooseCodec(m, s.kind);
+            if (!s.rejected && !s.wish) {
+                auto placed = [&](int id) {
+                    auto has = [&](const Section& x) { return x.wish == id; };
+                    return std::any_of(base.begin(), base.end(), has) ||
+                           std::any_of(list.begin(), list.end(), has);
+                };
+                for (const auto& w : wishes_) {
+                    if (w.kind == s.kind && !placed(w.id)) {
+                        s.wish = w.id;
+                        break;
+                    }
+                }
+                if (!s.wish) {
+                    MediaWish w;
+                    w.id = nextWishId_++;
+                    w.kind = s.kind;
+                    w.direction = sdp::Direction::RecvOnly;
+                    w.fromRemote = true;
+                    w.ssrc = nextSsrc();
+                    if (w.kind == SectionKind::Video) w.rtxSsrc = nextSsrc();
+                    s.wish = w.id;
+                    wishes_.push_back(std::move(w));
+                }
+            }
+            const MediaWish* w = s.wish ? findWish(*s.wish) : nullptr;
+            s.direction = s.rejected || !w ? sdp::Direction::Inactive
+                                           : answerDirection(w->direction, m.direction);
+        } else {
+            // Tincan accepts one data section.
+            s.rejected = m.rejected() || s.kind != SectionKind::Data || dataTaken;
+            if (s.kind == SectionKind::Data && !s.rejected) dataTaken = true;
+            s.direction = s.rejected ? sdp::Direction::Inactive : sdp::Direction::SendRecv;
+        }
         list.push_back(std::move(s));
     }
     auto params = remoteParams(d, list, true);
@@ -274,8 +344,10 @@ Result<void> Negotiator::setLocalAnswer(const sdp::SessionDescription& d) {
     if (d.media.size() != staged_->size())
         return Error{"the local answer does not mirror the offer's m-lines"};
     for (size_t i = 0; i < d.media.size(); ++i) {
-        (*staged_)[i].rejected = d.media[i].rejected();
-        (*staged_)[i].direction = d.media[i].direction;
+        auto& s = (*staged_)[i];
+        s.rejected = d.media[i].rejected();
+        s.direction = d.media[i].direction;
+        s.current = s.rejected ? std::nullopt : std::optional(s.direction);
     }
     agreed_ = std::move(*staged_);
     staged_.reset();
@@ -299,6 +371,9 @@ Result<RemoteParams> Negotiator::setRemoteAnswer(const sdp::SessionDescription& 
                          "', offered '" + list[i].mid + "'"};
         list[i].remote = m;
         list[i].rejected = list[i].rejected || m.rejected();
+        list[i].current = list[i].rejected
+                              ? std::nullopt
+                              : std::optional(answerDirection(list[i].direction, m.direction));
     }
     auto params = remoteParams(d, list, false);
     if (!params) return params;

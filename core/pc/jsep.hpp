@@ -7,19 +7,23 @@
 // RFC 8843): the transport parameters (ICE credentials, DTLS fingerprint and role) come from
 // the first section in the BUNDLE group that is not rejected.
 //
-// Until the media pipeline attaches to a section, audio and video sections the peer offers are
-// answered as rejected (port 0) and the data section works; Negotiator::MediaPolicy is where
-// the media layer will say which offered codecs it takes.
+// Audio and video sections belong to media wishes (W3C transceivers: kind, direction, SSRCs,
+// msid): ours from addTrack, or made for a peer's offered section (receive-only until a track of
+// ours takes it). Tincan sends and receives Opus (RFC 7587) and VP8 (RFC 7741, with RTX, RFC
+// 4588); they are picked out of an offer's codec list by name, with the offer's payload types,
+// and a section with neither is answered as rejected.
 //
 // Offers and answers in flight are kept apart from what was agreed: applying an offer (local
 // or remote) stages a new list, the matching answer commits it, rollback() drops it.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/pc/media_transport.hpp"
 #include "core/sdp/sdp.hpp"
 #include "tincan/result.hpp"
 
@@ -31,8 +35,20 @@ enum class SectionKind : uint8_t { Audio = 1, Video, Data, Other };
 const char* toString(SectionKind k);  // "audio", "video", "data", "other"
 SectionKind kindOf(const sdp::MediaSection& m);
 
+// A transceiver as negotiation sees it.
+struct MediaWish {
+    int id = 0;
+    SectionKind kind = SectionKind::Audio;
+    sdp::Direction direction = sdp::Direction::SendRecv;  // what we want
+    std::string streamId = "tincan", trackId;
+    uint32_t ssrc = 0, rtxSsrc = 0;
+    bool fromRemote = false;  // made for a peer's offered section
+};
+
 struct Section {
     std::string mid;
+    std::optional<int> wish;                       // audio and video: the transceiver
+    std::optional<sdp::Direction> current;         // negotiated, from our side
     SectionKind kind = SectionKind::Data;
     bool rejected = false;                                // port 0 in the last description
     sdp::Direction direction = sdp::Direction::SendRecv;  // ours, as last offered or answered
@@ -48,7 +64,30 @@ struct LocalParams {
     uint32_t maxMessageSize = 262144;
     std::vector<ice::Candidate> candidates;  // gathered so far (for peers that do not trickle)
     bool endOfCandidates = false;
+    std::string cname = "tincan";  // RTCP SDES CNAME (a=ssrc:N cname:)
 };
+
+// One agreed audio or video section, ready for the media transport.
+struct NegotiatedMedia {
+    int wish = 0;
+    MediaSectionConfig config;
+    sdp::Direction current = sdp::Direction::Inactive;
+};
+
+// What Tincan takes from an offered section: the codec, its RTX and the feedback it supports.
+struct CodecChoice {
+    sdp::RtpMap codec;
+    std::string fmtp;
+    std::optional<int> rtxPayloadType;
+    std::vector<sdp::RtcpFb> feedback;  // for codec's payload type (or "*")
+};
+std::optional<CodecChoice> chooseCodec(const sdp::MediaSection& m, SectionKind kind);
+sdp::Direction reverse(sdp::Direction d);
+// What we may do given what we want and what the peer offered (seen from its side).
+sdp::Direction answerDirection(sdp::Direction wanted, sdp::Direction offered);
+// The bundle-wide part of the media transport's configuration (extension ids, transport-cc,
+// reduced-size RTCP) from the agreed sections.
+void fillBundleMediaConfig(const std::vector<Section>& agreed, MediaConfig& config);
 
 // The transport and data parameters of a remote description (from its BUNDLE tag section).
 struct RemoteParams {
@@ -69,6 +108,16 @@ public:
     // changes what the next offer holds, i.e. negotiation is needed.
     bool addDataSection();
     bool hasDataSection() const;  // in the agreed or the staged list
+    // A transceiver of ours (addTrack). Before our answer, it takes the peer's offered section of
+    // its kind that has no sender yet (W3C addTrack); otherwise it is a new section in the next
+    // offer. Returns the id of the transceiver it now has (the reused one's, or its own).
+    int addMediaWish(MediaWish wish);
+    bool setWishDirection(int id, sdp::Direction direction);
+    const std::vector<MediaWish>& wishes() const { return wishes_; }
+    // SSRCs for the wishes made for a peer's sections (random in PeerConnection).
+    void setSsrcSource(std::function<uint32_t()> source) { ssrcSource_ = std::move(source); }
+    // The agreed audio and video sections that are not rejected.
+    std::vector<NegotiatedMedia> negotiatedMedia() const;
 
     // --- Writing descriptions ---
     // RFC 8829 §5.2.1/§5.2.2: the agreed sections in order with their mids, then new ones.
@@ -103,7 +152,17 @@ private:
     static Result<RemoteParams> remoteParams(const sdp::SessionDescription& d,
                                              const std::vector<Section>& sections, bool isOffer);
 
+    MediaWish* findWish(int id);
+    const MediaWish* findWish(int id) const;
+    uint32_t nextSsrc();
+    sdp::MediaSection mediaSection(const Section& s, const LocalParams& local, sdp::Setup setup,
+                                   bool answer) const;
+
     std::vector<Section> agreed_;
+    std::vector<MediaWish> wishes_;
+    std::function<uint32_t()> ssrcSource_;
+    uint32_t ssrcCounter_ = 0x10000;
+    int nextWishId_ = 1000000;  // for wishes made for the peer's sections
     std::optional<std::vector<Section>> staged_;
     bool stagedByRemote_ = false;
     bool wantData_ = false;

@@ -125,6 +125,7 @@ Result<void> PeerConnection::setLocalDescription(const SessionDescription& input
                 *setup == sdp::Setup::Active ? dtls::Role::Client : dtls::Role::Server,
                 remote_->fingerprints);
             applyTransport();
+            applyMedia();
             setSignalingState(SignalingState::Stable);
         }
         if (!localSet_) {
@@ -195,6 +196,7 @@ Result<void> PeerConnection::setRemoteDescription(const SessionDescription& d) {
             if (auto ok = applyRemoteParams(*params, true); !ok) return ok;
             pendingRemote_ = d;
             setSignalingState(SignalingState::HaveRemoteOffer);
+            announceRemoteTracks();
         } else {
             if (signalingState_ != SignalingState::HaveLocalOffer)
                 return Error{std::string("cannot apply a remote answer in state ") +
@@ -213,6 +215,7 @@ Result<void> PeerConnection::setRemoteDescription(const SessionDescription& d) {
                 params->setup == sdp::Setup::Active ? dtls::Role::Server : dtls::Role::Client,
                 params->fingerprints);
             applyTransport();
+            applyMedia();
             setSignalingState(SignalingState::Stable);
         }
         runtime_.post([] {});

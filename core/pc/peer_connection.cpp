@@ -27,7 +27,17 @@ PeerConnection::PeerConnection(net::Runtime& runtime, Config config,
     cc.ice = config_.ice;
     cc.certificate = config_.certificate ? config_.certificate : dtls::Certificate::generate();
     cc.localMaxMessageSize = config_.maxMessageSize;
+    // The one wall-clock read: RTCP Sender Reports carry NTP time (RFC 3550 §6.4.1).
+    auto micros = [](auto d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); };
+    cc.wallClockOffsetUs = micros(std::chrono::system_clock::now().time_since_epoch()) -
+                           micros(runtime_.now().time_since_epoch());
     connection_ = std::make_unique<Connection>(cc, *random_);
+    cname_ = random_->iceChars(16);  // RFC 7022: a random CNAME per connection
+    negotiator_.setSsrcSource([this] {
+        uint32_t ssrc = 0;
+        while (ssrc == 0) ssrc = random_->next32();
+        return ssrc;
+    });
     // Tincan always negotiates a data section, so that either side can open channels without
     // renegotiating.
     negotiator_.addDataSection();
@@ -64,6 +74,7 @@ void PeerConnection::close() {
         setSignalingState(SignalingState::Closed);
         onActivity();
         closeAllChannels();
+        endAllTracks();
     });
 }
 
@@ -91,7 +102,9 @@ std::vector<TransceiverInfo> PeerConnection::transceivers() const {
             t.mid = s.mid;
             t.kind = s.kind == jsep::SectionKind::Audio ? MediaKind::Audio : MediaKind::Video;
             t.direction = Direction(uint8_t(s.direction));
-            if (!s.rejected) t.currentDirection = t.direction;
+            for (const auto& w : negotiator_.wishes())
+                if (s.wish && w.id == *s.wish) t.direction = Direction(uint8_t(w.direction));
+            if (s.current) t.currentDirection = Direction(uint8_t(*s.current));
             t.stopped = s.rejected;
             out.push_back(std::move(t));
         }
@@ -117,8 +130,10 @@ void PeerConnection::onActivity() {
             openPendingChannels();
         } else if (auto* se = std::get_if<sctp::Event>(&*ev)) {
             onSctpEvent(*se);
+        } else if (auto* me = std::get_if<MediaEvent>(&*ev)) {
+            onMediaEvent(*me);
         }
-        // event::SrtpReady: the media layer takes the keys through MediaTransport.
+        // event::SrtpReady: the connection hands the keys to its MediaTransport itself.
     }
 }
 

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,8 @@ public:
     Result<void> addIceCandidate(const std::optional<IceCandidate>& candidate);
     Result<std::shared_ptr<DataChannel>> createDataChannel(const std::string& label,
                                                            const DataChannelInit& init);
+    Result<std::shared_ptr<Track>> addTrack(MediaKind kind, const TrackInit& init);
+    std::vector<std::shared_ptr<Track>> tracks() const;
     void restartIce();
     void close();
 
@@ -62,11 +65,12 @@ public:
     StatsReport getStats() const;
 
     net::Runtime& runtime() { return runtime_; }
-    // Loop thread only: the connection, for the media layer (MediaTransport, sendRtp).
+    // Loop thread only: the connection (its MediaTransport), for tests and the layers below.
     Connection& connection() { return *connection_; }
 
 private:
     friend class tincan::DataChannel;
+    friend class tincan::Track;
     PeerConnection(net::Runtime& runtime, Config config, PeerConnectionCallbacks callbacks);
     Result<void> start();
 
@@ -93,6 +97,13 @@ private:
     void refreshBuffered(DataChannel& ch);
     DataChannelStats channelStats(uint16_t id, const DataChannel& ch) const;
     void closeAllChannels();
+    // tracks.cpp
+    std::shared_ptr<Track> trackFor(const jsep::MediaWish& wish);
+    void applyMedia();
+    void announceRemoteTracks();
+    void onMediaEvent(MediaEvent& e);
+    void endAllTracks();
+    void addMediaStats(StatsReport& report) const;
 
     std::shared_ptr<void> runtimeOwner_;  // first member: destroyed last
     net::Runtime& runtime_;
@@ -128,6 +139,11 @@ private:
     std::vector<DataChannelStats> closedChannelStats_;
     uint32_t channelsOpened_ = 0;
     uint32_t channelsClosed_ = 0;
+    std::map<int, std::shared_ptr<Track>> tracks_;  // by jsep wish id
+    std::map<std::string, std::shared_ptr<Track>> tracksByMid_;
+    std::set<int> announcedTracks_;  // onTrack fired
+    int nextTrackId_ = 1;
+    std::string cname_;
     bool closed_ = false;
     mutable std::mutex mutex_;  // the descriptions and the selected pair, read from any thread
     std::optional<CandidatePair> selected_;

@@ -40,6 +40,7 @@ StatsReport PeerConnection::getStats() const {
         for (const auto& [id, ch] : channels_) report.dataChannels.push_back(channelStats(id, *ch));
         for (const auto& closed : closedChannelStats_) report.dataChannels.push_back(closed);
         report.peerConnection = PeerConnectionStats{"P", channelsOpened_, channelsClosed_};
+        addMediaStats(report);
         return report;
     });
 }

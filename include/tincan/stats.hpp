@@ -30,6 +30,10 @@ struct TransportStats {
     uint64_t unknownPacketsDropped = 0;   // first byte in no RFC 7983 range
     uint64_t foreignPacketsDropped = 0;   // non-STUN datagrams from an address that is no pair
     uint64_t earlyDtlsBuffered = 0;       // DTLS records kept until the role was known
+    uint64_t srtpDropped = 0;             // replayed, tampered or unauthenticated SRTP/SRTCP
+    uint64_t rtpMalformedDropped = 0;     // RTP that failed to parse after SRTP
+    uint64_t rtpUnknownSsrcDropped = 0;   // RTP no negotiated section could take
+    uint64_t rtcpMalformedDropped = 0;    // RTCP sub-packets that failed to parse
 };
 
 // RTCIceCandidateStats ("local-candidate" or "remote-candidate").
@@ -83,6 +87,63 @@ struct PeerConnectionStats {
     uint32_t dataChannelsOpened = 0, dataChannelsClosed = 0;
 };
 
+// RTCCodecStats.
+struct CodecStats {
+    std::string id;
+    std::string transportId = "T01";
+    int payloadType = 0;
+    std::string mimeType;  // "video/VP8", "audio/opus"
+    uint32_t clockRate = 0;
+    std::optional<uint16_t> channels;
+    std::string sdpFmtpLine;
+};
+
+// RTCOutboundRtpStreamStats (what we send on one section).
+struct OutboundRtpStats {
+    std::string id, kind, mid, codecId;
+    std::string transportId = "T01";
+    uint32_t ssrc = 0;
+    uint64_t packetsSent = 0, bytesSent = 0, headerBytesSent = 0;
+    uint64_t retransmittedPacketsSent = 0, retransmittedBytesSent = 0;
+    uint64_t nackCount = 0, pliCount = 0, firCount = 0;
+    double targetBitrate = 0;  // bits per second
+    // video
+    std::optional<uint64_t> framesEncoded, keyFramesEncoded, qpSum;
+    std::optional<double> totalEncodeTime;
+    std::optional<uint32_t> frameWidth, frameHeight;
+    std::optional<std::string> remoteId;
+};
+
+// RTCRemoteInboundRtpStreamStats (the peer's reports about what we send).
+struct RemoteInboundRtpStats {
+    std::string id, kind, localId, codecId;
+    uint32_t ssrc = 0;
+    int64_t packetsLost = 0;
+    double fractionLost = 0;
+    double jitter = 0;  // seconds
+    std::optional<double> roundTripTime;  // seconds
+};
+
+// RTCInboundRtpStreamStats (what we receive on one section).
+struct InboundRtpStats {
+    std::string id, kind, mid, codecId, trackIdentifier;
+    std::string transportId = "T01";
+    uint32_t ssrc = 0;
+    uint64_t packetsReceived = 0, bytesReceived = 0, headerBytesReceived = 0;
+    int64_t packetsLost = 0;
+    double jitter = 0;  // seconds
+    uint64_t nackCount = 0, pliCount = 0;  // sent by us
+    uint64_t retransmittedPacketsReceived = 0;
+    std::optional<double> lastPacketReceivedTimestamp;  // ms since the Unix epoch
+    // From the decoder above the track (Track::reportReceivedStats).
+    std::optional<uint64_t> framesDecoded, keyFramesDecoded, framesDropped, freezeCount;
+    std::optional<uint32_t> frameWidth, frameHeight;
+    std::optional<double> framesPerSecond, totalFreezesDuration, totalDecodeTime;
+    double jitterBufferDelay = 0;
+    uint64_t jitterBufferEmittedCount = 0;
+    std::optional<uint64_t> totalSamplesReceived, concealedSamples, concealmentEvents;
+};
+
 struct StatsReport {
     double timestampMs = 0;  // milliseconds since the Unix epoch (DOMHighResTimeStamp)
     std::optional<TransportStats> transport;
@@ -91,6 +152,10 @@ struct StatsReport {
     std::vector<DataChannelStats> dataChannels;  // open and closed ones (W3C keeps both)
     std::vector<CertificateStats> certificates;
     std::optional<PeerConnectionStats> peerConnection;
+    std::vector<CodecStats> codecs;
+    std::vector<OutboundRtpStats> outboundRtp;
+    std::vector<RemoteInboundRtpStats> remoteInboundRtp;
+    std::vector<InboundRtpStats> inboundRtp;
 
     const CandidatePairStats* selectedPair() const;
     const IceCandidateStats* candidate(const std::string& id) const;

@@ -141,10 +141,11 @@ public:
 
 private:
     friend class pc::PeerConnection;
-    Track(std::weak_ptr<pc::PeerConnection> pc, MediaKind kind, TrackInit init);
+    Track(std::weak_ptr<pc::PeerConnection> pc, int id, MediaKind kind, TrackInit init);
     void fire(const std::function<void(const Callbacks&)>& f);
 
     std::weak_ptr<pc::PeerConnection> pc_;
+    int id_ = 0;  // the negotiator's transceiver id
     MediaKind kind_;
     TrackInit init_;
     std::atomic<Direction> direction_;

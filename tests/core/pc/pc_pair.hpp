@@ -41,6 +41,9 @@ struct Side {
     PeerConnectionState state = PeerConnectionState::New;
     // Runs inside onDataChannel (network thread), before any message can be delivered.
     std::function<void(std::shared_ptr<DataChannel>)> onRemoteChannel;
+    // Runs inside onTrack (network thread): set the track's callbacks here.
+    std::function<void(std::shared_ptr<Track>)> onRemoteTrack;
+    std::vector<std::shared_ptr<Track>> remoteTracks;
     std::string dtlsFailure;
 };
 
@@ -69,6 +72,12 @@ public:
                 if (s->onRemoteChannel) s->onRemoteChannel(ch);
                 std::lock_guard lock(waiter.mutex());
                 s->remoteChannels.push_back(ch);
+                waiter.notify();
+            };
+            cb.onTrack = [this, s](std::shared_ptr<Track> t) {
+                if (s->onRemoteTrack) s->onRemoteTrack(t);
+                std::lock_guard lock(waiter.mutex());
+                s->remoteTracks.push_back(t);
                 waiter.notify();
             };
             cb.onDtlsState = [this, s](DtlsState st, const std::string& reason) {

@@ -4,6 +4,8 @@
 #include "../sdp/sdp_test_util.hpp"
 #include "core/pc/jsep.hpp"
 
+#include <map>
+
 using namespace tincan;
 using namespace tincan::pc;
 using tincan::sdp::test::parseOk;
@@ -37,9 +39,11 @@ TEST(Jsep, FirstOfferHasOneBundledDataSection) {
     EXPECT_EQ(offer.bundleGroup, std::vector<std::string>{"0"});
 }
 
-// RFC 8829 §5.3.1: one answer m-line per offered m-line, in order, same mids; audio and video
-// rejected with port 0 and kept out of BUNDLE (RFC 8843 §7.3.3) until media exists.
-TEST(Jsep, ChromiumAudioVideoDataOfferIsMirroredWithMediaRejected) {
+// RFC 8829 §5.3.1: one answer m-line per offered m-line, in order, same mids. With no track of
+// ours, audio and video are accepted receive-only (W3C: a transceiver is made for each), with
+// Opus and VP8 picked out of Chromium's long lists under the offer's payload types and
+// extension ids; everything is bundled on the first section.
+TEST(Jsep, ChromiumAudioVideoDataOfferGetsOpusAndVp8ReceiveOnly) {
     jsep::Negotiator n;
     n.addDataSection();
     auto offer = parseOk(readFixture("chrome_av_data_offer.sdp"));
@@ -52,24 +56,120 @@ TEST(Jsep, ChromiumAudioVideoDataOfferIsMirroredWithMediaRejected) {
     ASSERT_TRUE(answer) << answer.message();
     auto a = roundTrip(*answer);
     ASSERT_EQ(a.media.size(), 3u);
-    EXPECT_EQ(a.media[0].kind, "audio");
-    EXPECT_EQ(a.media[0].mid, "0");
-    EXPECT_TRUE(a.media[0].rejected());
-    EXPECT_EQ(a.media[0].protocol, offer.media[0].protocol);
-    EXPECT_EQ(a.media[0].formats, offer.media[0].formats);
-    EXPECT_EQ(a.media[1].kind, "video");
-    EXPECT_TRUE(a.media[1].rejected());
+    const auto& audio = a.media[0];
+    EXPECT_EQ(audio.kind, "audio");
+    EXPECT_EQ(audio.mid, "0");
+    EXPECT_FALSE(audio.rejected());
+    EXPECT_EQ(audio.protocol, offer.media[0].protocol);
+    EXPECT_EQ(audio.formats, std::vector<std::string>{"111"});
+    ASSERT_EQ(audio.rtpmaps.size(), 1u);
+    EXPECT_EQ(audio.rtpmaps[0].encoding, "opus");
+    EXPECT_EQ(audio.fmtp.at(111), "minptime=10;useinbandfec=1");
+    EXPECT_EQ(audio.direction, sdp::Direction::RecvOnly);
+    EXPECT_TRUE(audio.rtcpMux);
+    EXPECT_TRUE(audio.ssrcs.empty()) << "a receive-only section announces no SSRC";
+    const auto& video = a.media[1];
+    EXPECT_EQ(video.kind, "video");
+    EXPECT_EQ(video.formats, (std::vector<std::string>{"96", "97"}));
+    EXPECT_EQ(video.fmtp.at(97), "apt=96");
+    EXPECT_EQ(video.direction, sdp::Direction::RecvOnly);
+    // Only the extensions Tincan implements, under the offer's ids (RFC 8285 §6).
+    std::map<std::string, int> ext;
+    for (const auto& e : video.extmaps) ext[e.uri] = e.id;
+    EXPECT_EQ(ext.size(), 3u);
+    EXPECT_EQ(ext["urn:ietf:params:rtp-hdrext:sdes:mid"], 4);
+    EXPECT_EQ(ext["http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"], 3);
+    bool nack = false, pli = false, twcc = false;
+    for (const auto& fb : video.rtcpFb) {
+        EXPECT_EQ(fb.payloadType, 96);
+        nack |= fb.type == "nack" && fb.parameter.empty();
+        pli |= fb.type == "nack" && fb.parameter == "pli";
+        twcc |= fb.type == "transport-cc";
+    }
+    EXPECT_TRUE(nack && pli && twcc);
     EXPECT_TRUE(a.media[2].isDataChannel());
     EXPECT_FALSE(a.media[2].rejected());
     EXPECT_EQ(a.media[2].mid, "2");
     EXPECT_EQ(a.media[2].setup, sdp::Setup::Active);
-    EXPECT_EQ(a.bundleGroup, std::vector<std::string>{"2"});
+    EXPECT_EQ(a.bundleGroup, (std::vector<std::string>{"0", "1", "2"}));
     EXPECT_TRUE(n.setLocalAnswer(a));
-    EXPECT_EQ(n.transportMid(), "2");
-    EXPECT_EQ(n.transportIndex(), 2);
+    EXPECT_EQ(n.transportMid(), "0");
     ASSERT_EQ(n.sections().size(), 3u);
     EXPECT_EQ(n.sections()[0].kind, jsep::SectionKind::Audio);
-    EXPECT_TRUE(n.sections()[0].rejected);
+    EXPECT_FALSE(n.sections()[0].rejected);
+
+    // What the media transport gets: the offer's SSRCs (and the RTX pairing) to demultiplex.
+    auto media = n.negotiatedMedia();
+    ASSERT_EQ(media.size(), 2u);
+    EXPECT_EQ(media[1].config.codec.name, "VP8");
+    EXPECT_EQ(media[1].config.codec.payloadType, 96);
+    EXPECT_EQ(media[1].config.rtxPayloadType, 97);
+    EXPECT_FALSE(media[1].config.send);
+    EXPECT_TRUE(media[1].config.recv);
+    EXPECT_TRUE(media[1].config.nack);
+    EXPECT_FALSE(media[1].config.remoteSsrcs.empty());
+    EXPECT_EQ(media[1].config.remoteRtxToMedia.size(), 1u);
+    MediaConfig bundle;
+    jsep::fillBundleMediaConfig(n.sections(), bundle);
+    EXPECT_EQ(bundle.midExtensionId, 4);
+    EXPECT_EQ(bundle.transportCcExtensionId, 3);
+    EXPECT_TRUE(bundle.transportCc);
+}
+
+// Our tracks, offered to a Tincan peer that has none: it receives, then adds its own track,
+// which takes over the transceiver made for our section (W3C addTrack), and its next offer
+// makes the section two-way.
+TEST(Jsep, TincanToTincanMediaOneWayThenBothWays) {
+    jsep::Negotiator a, b;
+    a.addDataSection();
+    b.addDataSection();
+    jsep::MediaWish v;
+    v.id = 1;
+    v.kind = jsep::SectionKind::Video;
+    EXPECT_EQ(a.addMediaWish(v), 1);
+    jsep::MediaWish au;
+    au.id = 2;
+    au.kind = jsep::SectionKind::Audio;
+    a.addMediaWish(au);
+    auto offer = roundTrip(a.createOffer(local("ufa1"), 1, 1));
+    ASSERT_EQ(offer.media.size(), 3u);
+    EXPECT_EQ(offer.media[1].kind, "video");
+    EXPECT_EQ(offer.media[1].direction, sdp::Direction::SendRecv);
+    ASSERT_EQ(offer.media[1].ssrcGroups.size(), 1u) << "VP8 is offered with RTX (FID group)";
+    EXPECT_EQ(offer.bundleGroup.size(), 3u);
+    ASSERT_TRUE(a.setLocalOffer(offer));
+    ASSERT_TRUE(b.setRemoteOffer(offer));
+    auto answer = roundTrip(*b.createAnswer(local("ufb1"), sdp::Setup::Active, 2, 1));
+    EXPECT_EQ(answer.media[1].direction, sdp::Direction::RecvOnly);
+    ASSERT_TRUE(b.setLocalAnswer(answer));
+    ASSERT_TRUE(a.setRemoteAnswer(answer));
+    auto am = a.negotiatedMedia();
+    auto bm = b.negotiatedMedia();
+    ASSERT_EQ(am.size(), 2u);
+    ASSERT_EQ(bm.size(), 2u);
+    EXPECT_TRUE(am[0].config.send);
+    EXPECT_FALSE(am[0].config.recv);
+    EXPECT_TRUE(bm[0].config.recv);
+    EXPECT_EQ(bm[0].config.remoteSsrcs, std::vector<uint32_t>{am[0].config.localSsrc});
+    EXPECT_EQ(bm[0].config.remoteRtxToMedia.at(am[0].config.localRtxSsrc), am[0].config.localSsrc);
+
+    // b adds a video track: it reuses the transceiver made for a's section.
+    jsep::MediaWish bv;
+    bv.id = 7;
+    bv.kind = jsep::SectionKind::Video;
+    EXPECT_EQ(b.addMediaWish(bv), bm[0].wish);
+    auto second = roundTrip(b.createOffer(local("ufb1"), 2, 2));
+    ASSERT_EQ(second.media.size(), 3u) << "no new section";
+    EXPECT_EQ(second.media[1].direction, sdp::Direction::SendRecv);
+    EXPECT_EQ(second.media[1].formats, offer.media[1].formats) << "the agreed numbers are kept";
+    ASSERT_TRUE(b.setLocalOffer(second));
+    ASSERT_TRUE(a.setRemoteOffer(second));
+    auto reply = roundTrip(*a.createAnswer(local("ufa1"), sdp::Setup::Passive, 1, 2));
+    EXPECT_EQ(reply.media[1].direction, sdp::Direction::SendRecv);
+    ASSERT_TRUE(a.setLocalAnswer(reply));
+    ASSERT_TRUE(b.setRemoteAnswer(reply));
+    EXPECT_TRUE(a.negotiatedMedia()[0].config.recv);
+    EXPECT_TRUE(b.negotiatedMedia()[0].config.send);
 }
 
 TEST(Jsep, FirefoxOfferToo) {
@@ -82,18 +182,25 @@ TEST(Jsep, FirefoxOfferToo) {
     ASSERT_EQ(answer->media.size(), offer.media.size());
     for (size_t i = 0; i < offer.media.size(); ++i) {
         EXPECT_EQ(answer->media[i].mid, offer.media[i].mid) << i;
-        EXPECT_EQ(answer->media[i].rejected(), !offer.media[i].isDataChannel()) << i;
+        EXPECT_FALSE(answer->media[i].rejected()) << i << ": Firefox offers Opus, VP8 and data";
     }
 }
 
 TEST(Jsep, OfferWithoutDataOrUsableSectionIsRefusedWithAReason) {
     jsep::Negotiator n;
     auto offer = parseOk(readFixture("chrome_av_data_offer.sdp"));
-    offer.media.pop_back();  // audio + video only
-    offer.bundleGroup = {"0", "1"};
+    offer.media.erase(offer.media.begin());  // video + data
+    offer.media.pop_back();                  // video only
+    offer.bundleGroup = {"1"};
+    // Only H.264 left: no codec Tincan has.
+    auto& v = offer.media[0];
+    std::vector<std::string> formats;
+    for (const auto& f : v.formats)
+        if (auto* r = v.findRtpMap(std::stoi(f)); r && r->encoding == "H264") formats.push_back(f);
+    v.formats = formats;
     auto params = n.setRemoteOffer(offer);
     ASSERT_FALSE(params);
-    EXPECT_NE(params.message().find("audio, video"), std::string::npos) << params.message();
+    EXPECT_NE(params.message().find("it has: video"), std::string::npos) << params.message();
     EXPECT_EQ(n.staged(), nullptr) << "a refused offer stages nothing";
 }
 
@@ -108,7 +215,8 @@ TEST(Jsep, RenegotiationAddsASectionAndKeepsTheOthers) {
     auto answer = roundTrip(*b.createAnswer(local("ufb1"), sdp::Setup::Active, 2, 1));
     ASSERT_TRUE(b.setLocalAnswer(answer));
     ASSERT_TRUE(a.setRemoteAnswer(answer));
-    // The peer (b's side here, as a browser would) offers again with a video section added.
+    // The peer (b's side here, as a browser would) offers again with a video section added,
+    // one with no codec Tincan has (no rtpmap): it is answered as rejected.
     auto second = roundTrip(b.createOffer(local("ufb1"), 2, 2));
     sdp::MediaSection video;
     video.kind = "video";
@@ -193,7 +301,8 @@ TEST(Jsep, CandidatesGoOnTheTransportSectionOnly) {
     p.endOfCandidates = true;
     auto a = n.createAnswer(p, sdp::Setup::Active, 1, 1);
     ASSERT_TRUE(a);
-    EXPECT_TRUE(a->media[0].candidates.empty());
-    EXPECT_EQ(a->media[2].candidates.size(), 1u);
-    EXPECT_TRUE(a->media[2].endOfCandidates);
+    EXPECT_EQ(a->media[0].candidates.size(), 1u);
+    EXPECT_TRUE(a->media[0].endOfCandidates);
+    EXPECT_TRUE(a->media[1].candidates.empty());
+    EXPECT_TRUE(a->media[2].candidates.empty());
 }
