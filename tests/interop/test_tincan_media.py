@@ -6,17 +6,24 @@ Chromium (page/ mode=call: fake camera 640x480 and microphone) and aiortc (aiort
 
 Cases: Chromium offers (its whole default codec list) / Tincan answers; Tincan offers /
 Chromium answers; Chromium offers audio + video + a data channel; Chromium offers with VP8 and
-Opus moved to the end of its lists (Tincan must still choose them); aiortc both ways.
+Opus moved to the end of its lists (Tincan must still choose them) and a 480x360 Y4M camera;
+aiortc both ways.
 
 Pass = each side decoded the other's VP8 video at the size sent and received Opus audio,
 checked from BOTH sides' stats: the page's getStats() / aiortc's counters, and tincan-cli's
 --stats-json (W3C inbound-rtp / outbound-rtp / codec), plus tincan-cli's `track` events and
-exit code 0. A failing case writes everything needed to diagnose it (both SDPs, tincan-cli's
+exit code 0.
+
+The same cases (but the data channel one) also run with tincan-rtp-reflector (rtp_reflector.cpp)
+in Tincan's place when it is built: it sends back the RTP payloads it receives, so the other
+side must decode its OWN video and audio after the round trip through Tincan's negotiation,
+SRTP, RTP/RTCP, RTX and PLI relay; Tincan's stats must show Opus and VP8 packets both ways.
+That tests the transport apart from the media pipeline (and before tincan-cli call exists). A failing case writes everything needed to diagnose it (both SDPs, tincan-cli's
 stderr, events and stats, the other side's result) to DIR/<case>.json (--keep DIR, default a
 temp dir) and prints the path.
 
-Exit 77 (skipped) when Chromium or aiortc is missing or tincan-cli has no `call` yet, unless
-CI=true. Ends with 'N passed, N failed'. -k NAME runs only matching cases.
+Exit 77 (skipped) when Chromium or aiortc is missing, or when there is neither the reflector
+nor tincan-cli call, unless CI=true. Ends with 'N passed, N failed'. -k NAME runs only matching cases.
 """
 import argparse
 import json
@@ -27,11 +34,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (ProcessPeer, SignalServer, check_received, check_sent, find_chromium,  # noqa: E402
-                    have_aiortc, loopback_only, skip_or_fail, w3c_call_view, write_y4m)
+from common import (MIN_AUDIO_PACKETS, ProcessPeer, SignalServer, check_received, check_sent,  # noqa: E402
+                    find_chromium, have_aiortc, loopback_only, skip_or_fail, w3c_call_view, write_y4m)
 
 BUILD = os.environ.get("TINCAN_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 CLI = os.path.join(BUILD, "app", "cli", "tincan-cli")
+REFLECTOR = os.path.join(BUILD, "tests", "interop", "tincan-rtp-reflector")
 TINCAN_SIZE = (640, 480)    # tincan-cli call --width/--height
 CHROMIUM_SIZE = (640, 480)  # Chromium's fake camera (LAB_NOTES)
 AIORTC_SIZE = (320, 240)    # not Tincan's size: a view mixed up between the sides cannot pass
@@ -62,11 +70,18 @@ def tincan_view(cli, stats_path):
     return {"inbound": {}, "outbound": {}, "remote_inbound": {}}, "none"
 
 
-def run_call(sig, kind, tincan_first, other_params, stats_path):
-    room = f"m{int(time.monotonic() * 1000) % 10**9}"
-    argv = [CLI, "call", "--video", "test", "--audio", "tone", "--width", str(TINCAN_SIZE[0]), "--height",
+def tincan_argv(tool, stats_path, url):
+    if tool == "reflector":
+        # --duration counts from 'connected' there; the other side hangs up first.
+        return [REFLECTOR, "--duration", str(CALL_S + 4), "--stats-json", stats_path, "--signal", url]
+    return [CLI, "call", "--video", "test", "--audio", "tone", "--width", str(TINCAN_SIZE[0]), "--height",
             str(TINCAN_SIZE[1]), "--fps", "30", "--duration", str(TINCAN_S), "--stats-json", stats_path,
-            "--signal", sig.url(room)]
+            "--signal", url]
+
+
+def run_call(sig, tool, kind, tincan_first, other_params, stats_path):
+    room = f"m{int(time.monotonic() * 1000) % 10**9}"
+    argv = tincan_argv(tool, stats_path, sig.url(room))
     if tincan_first:
         with ProcessPeer(argv, name="tincan") as cli:
             if not cli.wait_event("signaling", 15, state="joined"):
@@ -90,23 +105,44 @@ def run_call(sig, kind, tincan_first, other_params, stats_path):
     return cli, cres, res
 
 
-def check_case(kind, other_size, cli, cres, res, view, want_dc):
+def check_transport(view):
+    """What the reflector's stats must show: Opus and VP8 chosen, packets in and out of each."""
+    problems = []
+    for kind, mime in (("audio", "audio/opus"), ("video", "video/vp8")):
+        i = view["inbound"].get(kind) or {}
+        o = view["outbound"].get(kind) or {}
+        if str((i.get("codec") or {}).get("mimeType", "")).lower() != mime:
+            problems.append(f"tincan: inbound {kind} codec {i.get('codec')}, expected {mime}")
+        if (i.get("packetsReceived") or 0) < MIN_AUDIO_PACKETS:
+            problems.append(f"tincan: {i.get('packetsReceived')} {kind} packets received")
+        if (o.get("packetsSent") or 0) < MIN_AUDIO_PACKETS:
+            problems.append(f"tincan: {o.get('packetsSent')} {kind} packets sent")
+    return problems
+
+
+def check_case(tool, kind, other_size, cli, cres, res, view, want_dc):
     if res.get("setup"):  # no call happened: the rest would only repeat it
-        return [res["setup"] + (f"; tincan-cli exited {cres.get('exit_code')}: {cres.get('stderr', '')[-300:]}"
+        return [res["setup"] + (f"; tincan exited {cres.get('exit_code')}: {cres.get('stderr', '')[-300:]}"
                                 if cres.get("exit_code") is not None else "")]
     problems = []
     if cres.get("exit_code") != 0:
-        problems.append(f"tincan-cli exited {cres.get('exit_code')}: {cres.get('stderr', '')[-300:]}")
+        problems.append(f"tincan exited {cres.get('exit_code')}: {cres.get('stderr', '')[-300:]}")
     if not res.get("ok"):
         problems.append(f"{kind}: {str(res.get('error'))[:300]}")
-    # What each side received of the other's media, and what each says it sent.
-    problems += check_received("tincan", view, other_size)
-    problems += check_sent("tincan", view, TINCAN_SIZE)
-    problems += check_received(kind, res, TINCAN_SIZE)
-    problems += check_sent(kind, res, other_size)
+    if tool == "reflector":
+        # The other side decodes its own media after the round trip through Tincan.
+        problems += check_transport(view)
+        problems += check_received(kind, res, other_size)
+        problems += check_sent(kind, res, other_size)
+    else:
+        # What each side received of the other's media, and what each says it sent.
+        problems += check_received("tincan", view, other_size)
+        problems += check_sent("tincan", view, TINCAN_SIZE)
+        problems += check_received(kind, res, TINCAN_SIZE)
+        problems += check_sent(kind, res, other_size)
     tracks = sorted(e.get("kind") for e in (cli.events if cli else []) if e.get("event") == "track")
     if tracks != ["audio", "video"]:
-        problems.append(f"tincan-cli track events: {tracks}, expected audio and video")
+        problems.append(f"tincan track events: {tracks}, expected audio and video")
     other_tracks = sorted(t.get("kind") for t in res.get("tracks") or [])
     if other_tracks != ["audio", "video"]:
         problems.append(f"{kind} got tracks {other_tracks}, expected audio and video")
@@ -149,54 +185,72 @@ def diagnosis(kind, tincan_first, cli, cres, res, view, source, stats_path):
     }
 
 
+def make_cases(tool, y4m):
+    """(name, tool, other kind, Tincan first in the room (answers), other's params, the size the
+    other side sends, wants a data channel)."""
+    pre = "reflect" if tool == "reflector" else "call"
+    cases = []
+    for tincan_first in (True, False):
+        role = "answerer" if tincan_first else "offerer"
+        cases.append((f"chromium-{pre}-tincan-{role}", tool, "chromium", tincan_first, {}, CHROMIUM_SIZE, False))
+    if tool == "cli":
+        # A browser call's offer: audio + video + data in one BUNDLE.
+        cases.append(("chromium-call-av-dc-offer-tincan-answerer", tool, "chromium", True, {"dc": 1}, CHROMIUM_SIZE,
+                      True))
+    # VP8 and Opus last in Chromium's lists: Tincan must choose them, not the first codec; and
+    # a camera of another size than Tincan's (a Y4M clip).
+    cases.append((f"chromium-{pre}-vp8-last-y4m-offer-tincan-answerer", tool, "chromium", True,
+                  {"codecs": "vp8-last", "flags": [f"--use-file-for-fake-video-capture={y4m}"]}, Y4M_SIZE, False))
+    for tincan_first in (True, False):
+        role = "answerer" if tincan_first else "offerer"
+        cases.append((f"aiortc-{pre}-tincan-{role}", tool, "aiortc", tincan_first, {}, AIORTC_SIZE, False))
+    return cases
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-k", help="run only cases whose name contains this")
     ap.add_argument("--keep", help="write each failing case's diagnosis (and stats files) here")
     args = ap.parse_args()
-    if not os.path.exists(CLI):
-        print(f"FAIL: {CLI} is not built")
+    if not os.path.exists(CLI) and not os.path.exists(REFLECTOR):
+        print(f"FAIL: neither {CLI} nor {REFLECTOR} is built")
         print("0 passed, 1 failed")
         return 1
     if not find_chromium() or not have_aiortc():
         skip_or_fail("Chromium or aiortc is not installed (packaging/install-deps.sh installs them)")
+    tools = []
+    if os.path.exists(REFLECTOR):
+        tools.append("reflector")
+    else:
+        print(f"note: {REFLECTOR} is not built: no reflect cases", flush=True)
     # CLI11 answers `call --help` with the main help when there is no `call`: read the list.
-    probe = subprocess.run([CLI, "--help"], capture_output=True, text=True, timeout=10)
-    if not any(line.split()[:1] == ["call"] for line in probe.stdout.splitlines()):
-        skip_or_fail("tincan-cli has no call subcommand yet (tincan-cli --help)")
+    probe = subprocess.run([CLI], capture_output=True, text=True, timeout=10) if os.path.exists(CLI) else None
+    helptext = subprocess.run([CLI, "--help"], capture_output=True, text=True, timeout=10).stdout if probe else ""
+    if any(line.split()[:1] == ["call"] for line in helptext.splitlines()):
+        tools.append("cli")
+    else:
+        print("note: tincan-cli has no call subcommand (yet): no call cases", flush=True)
+    if not tools:
+        skip_or_fail("neither tincan-rtp-reflector nor tincan-cli call is available")
 
     out = args.keep or tempfile.mkdtemp(prefix="tincan-media-")
     os.makedirs(out, exist_ok=True)
     y4m = write_y4m(os.path.join(out, "camera.y4m"), *Y4M_SIZE, frames=30)
-    cases = []
-    for tincan_first in (True, False):
-        role = "answerer" if tincan_first else "offerer"
-        cases.append((f"chromium-call-tincan-{role}", "chromium", tincan_first, {}, CHROMIUM_SIZE, False))
-    cases += [
-        # A browser call's offer: audio + video + data in one BUNDLE.
-        ("chromium-av-dc-offer-tincan-answerer", "chromium", True, {"dc": 1}, CHROMIUM_SIZE, True),
-            # VP8 and Opus last in Chromium's lists: Tincan must choose them, not the first codec;
-        # and a camera of another size than Tincan's (a Y4M clip).
-        ("chromium-vp8-last-y4m-offer-tincan-answerer", "chromium", True,
-         {"codecs": "vp8-last", "flags": [f"--use-file-for-fake-video-capture={y4m}"]}, Y4M_SIZE, False),
-    ]
-    for tincan_first in (True, False):
-        role = "answerer" if tincan_first else "offerer"
-        cases.append((f"aiortc-call-tincan-{role}", "aiortc", tincan_first, {}, AIORTC_SIZE, False))
+    cases = [c for tool in tools for c in make_cases(tool, y4m)]
 
     passed = failed = 0
     t_all = time.monotonic()
     with SignalServer() as sig:
-        for name, kind, tincan_first, params, other_size, want_dc in cases:
+        for name, tool, kind, tincan_first, params, other_size, want_dc in cases:
             if args.k and args.k not in name:
                 continue
             t = time.monotonic()
             stats_path = os.path.join(out, f"{name}.stats.json")
             if os.path.exists(stats_path):
                 os.unlink(stats_path)
-            cli, cres, res = run_call(sig, kind, tincan_first, params, stats_path)
-            view, source = tincan_view(cli, stats_path) if cli else ({}, "none")
-            problems = check_case(kind, other_size, cli, cres, res, view, want_dc)
+            cli, cres, res = run_call(sig, tool, kind, tincan_first, params, stats_path)
+            view, source = tincan_view(cli, stats_path) if cli else ({"inbound": {}, "outbound": {}}, "none")
+            problems = check_case(tool, kind, other_size, cli, cres, res, view, want_dc)
             dt = time.monotonic() - t
             if problems:
                 failed += 1
@@ -208,9 +262,10 @@ def main():
                 passed += 1
                 v = view["inbound"]["video"]
                 o = res["inbound"]["video"]
-                print(f"ok   {name} ({dt:.1f} s) [tincan decoded {v.get('framesDecoded')} frames "
-                      f"{v.get('frameWidth')}x{v.get('frameHeight')}, {kind} {o.get('framesDecoded')} frames "
-                      f"{o.get('frameWidth')}x{o.get('frameHeight')}]", flush=True)
+                mine = f"{v.get('packetsReceived')} video packets in" if tool == "reflector" else \
+                    f"{v.get('framesDecoded')} frames {v.get('frameWidth')}x{v.get('frameHeight')} decoded"
+                print(f"ok   {name} ({dt:.1f} s) [tincan: {mine}; {kind}: {o.get('framesDecoded')} frames "
+                      f"{o.get('frameWidth')}x{o.get('frameHeight')} decoded]", flush=True)
     print(f"{passed} passed, {failed} failed ({time.monotonic() - t_all:.1f} s)")
     return 0 if failed == 0 and passed > 0 else 1
 
