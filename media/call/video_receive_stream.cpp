@@ -99,6 +99,9 @@ bool VideoReceiveStream::start(std::string& error) {
             return false;
         }
         recording_ = true;
+        recordWidth_ =
+            config_.recordWidth > 0 && config_.recordHeight > 0 ? config_.recordWidth : 0;
+        recordHeight_ = recordWidth_ > 0 ? config_.recordHeight : 0;
     }
     stopping_ = false;
     worker_ = std::thread([this] { run(); });
@@ -266,7 +269,7 @@ void VideoReceiveStream::run() {
                 }
             }
             if (recording_) {
-                // A Y4M file has one size (the first frame's): others are resampled into it.
+                // A Y4M file has one size: frames of another are resampled into it.
                 if (recordWidth_ == 0) {
                     recordWidth_ = view.width;
                     recordHeight_ = view.height;

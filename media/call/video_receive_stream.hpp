@@ -36,6 +36,9 @@ struct VideoReceiveConfig {
     Duration statsInterval = 1s;
     std::string recordPath;  // a .y4m file, or empty
     int recordFps = 30;      // written in the Y4M header (the file has no per-frame times)
+    // The recording's one size; 0: the first decoded frame's. Frames of another size (the sender
+    // adapting to bandwidth) are resampled to it.
+    int recordWidth = 0, recordHeight = 0;
     bool readTestPattern = true;
 };
 

@@ -203,3 +203,37 @@ TEST(VideoStreams, FramesRefusedBeforeNegotiationEndInAKeyframe) {
     EXPECT_TRUE(accepted[0]);
     EXPECT_FALSE(accepted[4]);
 }
+
+TEST(VideoStreams, RecordingAtAFixedSizeResamplesEveryFrame) {
+    const std::string y4m = tempPath("tincan-video-record-size");
+    VideoReceiveConfig rc;
+    rc.recordPath = y4m;
+    rc.recordWidth = 240;
+    rc.recordHeight = 180;
+    VideoReceiveStream receive(rc);
+    test::FakeLink link({}, [&](const RtpPacketIn& p) { receive.onPacket(p); });
+    VideoSendConfig sc;
+    sc.width = 320;
+    sc.height = 240;
+    sc.adapt = false;
+    VideoSendStream send(sc, [&](OutgoingFrame f) { return link.send(std::move(f)); });
+    std::string error;
+    ASSERT_TRUE(receive.start(error)) << error;
+    ASSERT_TRUE(send.startTestPattern(error)) << error;
+    EXPECT_TRUE(test::waitFor([&] { return receive.stats().framesRecorded >= 10; }, 10s));
+    send.stop();
+    receive.stop();
+    Y4mReader reader;
+    ASSERT_TRUE(reader.open(y4m)) << reader.error();
+    EXPECT_EQ(reader.width(), 240);
+    EXPECT_EQ(reader.height(), 180);
+    I420Frame f;
+    uint32_t expected = 0;
+    while (reader.read(f)) {
+        auto stamp = readTestPattern(f.view());
+        ASSERT_TRUE(stamp);
+        EXPECT_EQ(stamp->counter, expected++);
+    }
+    EXPECT_GE(expected, 10u);
+    std::filesystem::remove(y4m);
+}
