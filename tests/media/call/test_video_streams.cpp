@@ -237,3 +237,70 @@ TEST(VideoStreams, RecordingAtAFixedSizeResamplesEveryFrame) {
     EXPECT_GE(expected, 10u);
     std::filesystem::remove(y4m);
 }
+
+TEST(VideoStreams, MalformedAndExcessPacketsAreDroppedAndCounted) {
+    // Not started: nothing drains the queue, so its bound shows.
+    VideoReceiveConfig small;
+    small.maxQueuedPackets = 4;
+    VideoReceiveStream idle(small);
+    const uint8_t byte = 0x90;
+    RtpPacketIn p;
+    p.payload = ByteView(&byte, 1);
+    for (int i = 0; i < 10; ++i) {
+        p.sequenceNumber = uint16_t(i);
+        idle.onPacket(p);
+    }
+    EXPECT_EQ(idle.stats().packetsReceived, 10u);
+    EXPECT_EQ(idle.stats().packetsQueueOverflow, 6u);
+
+    // Started: descriptors cut short (X set and nothing after it) and empty payloads are dropped
+    // by the assembler and counted; nothing is decoded.
+    VideoReceiveConfig rc;
+    rc.statsInterval = 20ms;
+    VideoReceiveStream receive(rc);
+    std::string error;
+    ASSERT_TRUE(receive.start(error)) << error;
+    for (int i = 0; i < 8; ++i) {
+        p.sequenceNumber = uint16_t(100 + i);
+        p.marker = true;
+        p.payload = i % 2 ? ByteView() : ByteView(&byte, 1);
+        receive.onPacket(p);
+    }
+    EXPECT_TRUE(test::waitFor([&] { return receive.stats().packetsMalformed >= 8; }, 5s));
+    receive.stop();
+    EXPECT_EQ(receive.stats().packetsMalformed, 8u);
+    EXPECT_EQ(receive.stats().media.framesDecoded, 0u);
+}
+
+TEST(VideoStreams, AdapterShrinksThePictureForALowTargetAndGrowsItBack) {
+    std::mutex m;
+    std::vector<uint32_t> widths;
+    VideoSendConfig sc;
+    sc.width = 640;
+    sc.height = 480;
+    sc.startBitrateBps = 100'000;  // 0.011 bit per pixel at 640x480x30: too few
+    VideoSendStream send(sc, [&](OutgoingFrame f) {
+        std::lock_guard lock(m);
+        widths.push_back(f.width);
+        return true;
+    });
+    auto count = [&] {
+        std::lock_guard lock(m);
+        return widths.size();
+    };
+    std::string error;
+    ASSERT_TRUE(send.startTestPattern(error)) << error;
+    ASSERT_TRUE(test::waitFor([&] { return count() >= 5; }, 10s));
+    send.setTargetBitrate(50'000'000);  // clamped to maxBitrateBps
+    EXPECT_EQ(send.stats().targetBitrateBps, sc.maxBitrateBps);
+    EXPECT_TRUE(test::waitFor(
+        [&] {
+            std::lock_guard lock(m);
+            return widths.back() == 640;
+        },
+        10s));
+    send.stop();
+    std::lock_guard lock(m);
+    EXPECT_LE(widths.front(), 320u);  // half size or less (more if the CPU is short too)
+    EXPECT_EQ(widths.back(), 640u);
+}
