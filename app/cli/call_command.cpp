@@ -103,7 +103,8 @@ nlohmann::json statsLine(Call& call, PeerConnection& pc) {
         video["recv_fps"] = std::round(r.media.framesPerSecond * 10) / 10;
         video["recv_resolution"] = resolution(r.media.frameWidth, r.media.frameHeight);
         video["packets_given_up"] = r.packetsLost;
-        video["freeze_count"] = r.media.freezeCount;
+        video["freeze_count"] = r.media.freezeCount;  // W3C: gaps > max(3×avg, avg+150 ms)
+        video["freezes_over_500ms"] = r.longFreezeCount;
         video["keyframe_requests"] = r.keyframeRequestsSent;
         if (r.latencySamples > 0) {
             video["latency_p50_ms"] = std::round(r.latencyP50Ms * 10) / 10;
@@ -164,6 +165,7 @@ Json finalStats(Call& call) {
                    {"frameWidth", v.media.frameWidth},
                    {"frameHeight", v.media.frameHeight},
                    {"freezeCount", v.media.freezeCount},
+                   {"freezesOver500ms", v.longFreezeCount},
                    {"totalFreezesDuration", v.media.totalFreezesDuration},
                    {"jitterBufferDelay", v.media.jitterBufferDelay},
                    {"jitterBufferEmittedCount", v.media.jitterBufferEmittedCount},

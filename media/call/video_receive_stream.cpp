@@ -50,9 +50,11 @@ private:
 // 150 ms), the average taken over the last 30 frames.
 class FreezeDetector {
 public:
-    void onRendered(Timestamp now, ReceivedMediaStats& s) {
+    void onRendered(Timestamp now, ReceivedMediaStats& s, uint64_t& longFreezes,
+                    double longFreezeSeconds) {
         if (last_) {
             const double delay = seconds(now - *last_);
+            if (delay > longFreezeSeconds) ++longFreezes;
             if (delays_.size() >= 5) {
                 double avg = 0;
                 for (double d : delays_) avg += d;
@@ -241,7 +243,7 @@ void VideoReceiveStream::run() {
                     m.jitterBufferDelay += seconds(decodeStart - *firstArrival);
                     ++m.jitterBufferEmittedCount;
                 }
-                freezes.onRendered(decoded, m);
+                freezes.onRendered(decoded, m, stats_.longFreezeCount, seconds(config_.longFreeze));
                 if (info.stamp) {
                     ++stats_.patternFramesRead;
                     const uint32_t c = info.stamp->counter;

@@ -135,6 +135,7 @@ TEST(VideoStreams, DecodesInOrderThroughReorderingAndRecoversAfterKeyframeReques
     EXPECT_LE(rs.latencyP50Ms, rs.latencyP95Ms);
     EXPECT_GT(rs.media.jitterBufferEmittedCount, 0u);
     EXPECT_GE(rs.media.freezeCount, 1u);  // the keyframe wait is a freeze by W3C's rule
+    EXPECT_GE(rs.longFreezeCount, 1u);    // and longer than 500 ms (9 frames + 300 ms wait)
     EXPECT_EQ(ss.framesRefused, 0u);
     EXPECT_EQ(ss.width, 320);
 
