@@ -100,10 +100,11 @@ nlohmann::json statsLine(Call& call, PeerConnection& pc) {
         const auto r = call.videoReceive->stats();
         video["recv_kbps"] = kbps(r.bytesReceived, call.videoReceivedBytes);
         video["frames_decoded"] = r.media.framesDecoded;
-        video["recv_fps"] = r.media.framesPerSecond;
+        video["recv_fps"] = std::round(r.media.framesPerSecond * 10) / 10;
         video["recv_resolution"] = resolution(r.media.frameWidth, r.media.frameHeight);
         video["packets_given_up"] = r.packetsLost;
-        video["freeze_count"] = r.media.freezeCount;
+        video["freeze_count"] = r.media.freezeCount;  // W3C: gaps > max(3×avg, avg+150 ms)
+        video["freezes_over_500ms"] = r.longFreezeCount;
         video["keyframe_requests"] = r.keyframeRequestsSent;
         if (r.latencySamples > 0) {
             video["latency_p50_ms"] = std::round(r.latencyP50Ms * 10) / 10;
@@ -164,6 +165,7 @@ Json finalStats(Call& call) {
                    {"frameWidth", v.media.frameWidth},
                    {"frameHeight", v.media.frameHeight},
                    {"freezeCount", v.media.freezeCount},
+                   {"freezesOver500ms", v.longFreezeCount},
                    {"totalFreezesDuration", v.media.totalFreezesDuration},
                    {"jitterBufferDelay", v.media.jitterBufferDelay},
                    {"jitterBufferEmittedCount", v.media.jitterBufferEmittedCount},
@@ -255,6 +257,10 @@ int runCall(int argc, char** argv, const CommonOptions& common, const CallOption
     VideoReceiveConfig vrc;
     vrc.recordPath = videoPath;
     vrc.recordFps = options.fps;
+    // One size for the whole file: ours (the peer usually runs with the same options), whatever
+    // size the peer's adaptation sends at the moment.
+    vrc.recordWidth = options.width;
+    vrc.recordHeight = options.height;
     call.videoReceive = std::make_shared<VideoReceiveStream>(vrc);
     AudioReceiveConfig arc;
     arc.recordPath = audioPath;

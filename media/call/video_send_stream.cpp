@@ -114,6 +114,11 @@ void VideoSendStream::setSendHook(SendHook send) {
     send_ = std::move(send);
 }
 
+void VideoSendStream::setReadyHook(std::function<bool()> ready) {
+    std::lock_guard lock(mutex_);
+    ready_ = std::move(ready);
+}
+
 VideoSendStats VideoSendStream::stats() const {
     std::lock_guard lock(mutex_);
     VideoSendStats s = stats_;
@@ -168,6 +173,17 @@ void VideoSendStream::run(bool testPattern) {
             if (stopping_) break;
             std::swap(raw, pending_);
             havePending_ = false;
+        }
+        std::function<bool()> ready;
+        {
+            std::lock_guard lock(mutex_);
+            ready = ready_;
+        }
+        if (ready && !ready()) {
+            keyframeRequested_.store(true);  // whoever receives the first frame needs a keyframe
+            std::lock_guard lock(mutex_);
+            ++stats_.framesNotReady;
+            continue;
         }
         const int target = targetBitrateBps_.load();
         if (target != appliedBitrate) {

@@ -104,3 +104,21 @@ TEST(AudioStreams, UnwritableRecordingIsRefused) {
     EXPECT_FALSE(receive.start(error));
     EXPECT_FALSE(error.empty());
 }
+
+TEST(AudioStreams, MalformedPacketsAreDroppedAndCounted) {
+    AudioReceiveStream receive;
+    std::string error;
+    ASSERT_TRUE(receive.start(error)) << error;
+    const uint8_t bad[] = {0xFF};  // code 3 without its frame-count byte: not Opus
+    RtpPacketIn p;
+    for (int i = 0; i < 5; ++i) {
+        p.sequenceNumber = uint16_t(i);
+        p.rtpTimestamp = uint32_t(960 * i);
+        p.payload = i % 2 ? ByteView() : ByteView(bad, 1);
+        receive.onPacket(p);
+    }
+    EXPECT_TRUE(test::waitFor([&] { return receive.stats().packetsMalformed >= 5; }, 5s));
+    receive.stop();
+    EXPECT_EQ(receive.stats().packetsMalformed, 5u);
+    EXPECT_EQ(receive.stats().media.totalSamplesReceived, 0u);
+}
