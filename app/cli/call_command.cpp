@@ -276,6 +276,7 @@ int runCall(int argc, char** argv, const CommonOptions& common, const CallOption
         vsc.width = options.width;
         vsc.height = options.height;
         vsc.fps = options.fps;
+        vsc.adapt = options.degradation != "maintain-resolution";
         call.videoSend = std::make_shared<VideoSendStream>(vsc, nullptr);
         bool started = false;
         if (options.video == "camera") {

@@ -43,7 +43,8 @@ struct CallOptions {
     int height = 480;
     int fps = 30;
     double toneHz = 440;
-    std::string recordDir;  // video.y4m and audio.wav of what was received
+    std::string degradation = "balanced";  // W3C RTCDegradationPreference; or maintain-resolution
+    std::string recordDir;                 // video.y4m and audio.wav of what was received
 };
 
 struct StunOptions {

@@ -120,6 +120,11 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(64, 2160));
     callCmd->add_option("--fps", call.fps, "video frame rate (default 30)")
         ->check(CLI::Range(1, 60));
+    callCmd
+        ->add_option("--degradation-preference", call.degradation,
+                     "what gives when CPU or bandwidth run short (W3C names): balanced "
+                     "(default: smaller picture, then lower rate) or maintain-resolution")
+        ->check(CLI::IsMember({"balanced", "maintain-resolution"}));
     callCmd->add_option("--tone-hz", call.toneHz, "the tone's frequency (default 440)")
         ->check(CLI::Range(50.0, 8000.0));
     callCmd->add_option("--record", call.recordDir,

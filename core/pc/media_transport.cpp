@@ -224,8 +224,10 @@ void MediaTransport::handleRtp(Timestamp now, Bytes buf) {
     }
     // Transport-wide feedback covers every packet of the bundle, RTX and padding included.
     if (config_.transportCc && config_.transportCcExtensionId) {
-        if (auto seq = rtp::readTransportSequenceNumber(*outer, config_.transportCcExtensionId))
+        if (auto seq = rtp::readTransportSequenceNumber(*outer, config_.transportCcExtensionId)) {
             twcc_.onPacket(now, *seq);
+            twccMediaSsrc_ = outer->ssrc;
+        }
     }
     rtp::RtpPacketView view = *outer;
     if (isRtx) {
@@ -556,6 +558,9 @@ void MediaTransport::sendReports(Timestamp now) {
 void MediaTransport::pollFeedback(Timestamp now) {
     while (auto fb = twcc_.pollFeedback(now)) {
         fb->senderSsrc = rtcpSsrc();
+        // libwebrtc takes transport feedback only when its media SSRC is one it sends (and
+        // otherwise backs off as if no feedback came): the latest SSRC seen, as libwebrtc's own.
+        fb->mediaSsrc = twccMediaSsrc_;
         sendRtcp({*fb}, true);
     }
     for (auto& s : sections_) {

@@ -194,6 +194,7 @@ private:
     std::map<uint64_t, std::pair<Bytes, cc::PacketKind>> queued_;  // pacer handle → packet
     uint64_t nextHandle_ = 1;
     uint16_t transportSeq_ = 0;
+    uint32_t twccMediaSsrc_ = 0;  // the peer's SSRC last seen with a transport-wide seq
     Timestamp nextReport_{};
     std::optional<Timestamp> lastAllocation_;
     uint64_t allocatedBps_ = 0;

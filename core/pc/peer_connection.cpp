@@ -28,7 +28,9 @@ PeerConnection::PeerConnection(net::Runtime& runtime, Config config,
     cc.certificate = config_.certificate ? config_.certificate : dtls::Certificate::generate();
     cc.localMaxMessageSize = config_.maxMessageSize;
     // The one wall-clock read: RTCP Sender Reports carry NTP time (RFC 3550 §6.4.1).
-    auto micros = [](auto d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); };
+    auto micros = [](auto d) {
+        return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+    };
     cc.wallClockOffsetUs = micros(std::chrono::system_clock::now().time_since_epoch()) -
                            micros(runtime_.now().time_since_epoch());
     connection_ = std::make_unique<Connection>(cc, *random_);
@@ -132,8 +134,10 @@ void PeerConnection::onActivity() {
             onSctpEvent(*se);
         } else if (auto* me = std::get_if<MediaEvent>(&*ev)) {
             onMediaEvent(*me);
+        } else if (std::holds_alternative<event::SrtpReady>(*ev)) {
+            // The connection handed the keys to its MediaTransport: tracks may send.
+            markTracksReady();
         }
-        // event::SrtpReady: the connection hands the keys to its MediaTransport itself.
     }
 }
 

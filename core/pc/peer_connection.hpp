@@ -103,6 +103,7 @@ private:
     void announceRemoteTracks();
     void onMediaEvent(MediaEvent& e);
     void endAllTracks();
+    void markTracksReady();
     void addMediaStats(StatsReport& report) const;
 
     std::shared_ptr<void> runtimeOwner_;  // first member: destroyed last

@@ -47,6 +47,7 @@ std::optional<Direction> Track::currentDirection() const {
 }
 
 bool Track::sending() const {
+    if (!ready_) return false;
     std::lock_guard lock(mutex_);
     return !ended_ && currentDirection_ && sends(*currentDirection_);
 }
@@ -82,13 +83,20 @@ bool Track::sendFrame(OutgoingFrame frame) {
     auto pc = pc_.lock();
     if (!pc) return false;
     std::string mid = this->mid();
-    pc->runtime_.post([pc, mid = std::move(mid), frame = std::move(frame)]() mutable {
-        auto* media = pc->connection_->media();
-        if (pc->closed_ || !media) return;
-        auto now = pc->runtime_.now();
-        media->sendFrame(now, mid, std::move(frame));
-        pc->connection_->update(now);
-    });
+    pc->runtime_.post(
+        [pc, self = shared_from_this(), mid = std::move(mid), frame = std::move(frame)]() mutable {
+            auto* media = pc->connection_->media();
+            if (pc->closed_ || !media) return;
+            auto now = pc->runtime_.now();
+            if (!media->sendFrame(now, mid, std::move(frame))) {
+                // Refused (the pacer's queue is full): the receiver's decoder now misses a frame
+                // that later ones may refer to, so the sender's next frame must be a keyframe.
+                self->fire([](const Callbacks& c) {
+                    if (c.onKeyframeRequest) c.onKeyframeRequest();
+                });
+            }
+            pc->connection_->update(now);
+        });
     return true;
 }
 
@@ -233,6 +241,7 @@ void PeerConnection::applyMedia() {
         if (!byMid.count(mid)) track->end();
     }
     tracksByMid_ = std::move(byMid);
+    markTracksReady();
     for (auto& track : announce)
         if (callbacks_.onTrack) callbacks_.onTrack(track);
     for (auto& [track, codec] : negotiated)
@@ -272,6 +281,13 @@ void PeerConnection::onMediaEvent(MediaEvent& e) {
             if (c.onTargetBitrate) c.onTargetBitrate(bps);
         });
     }
+}
+
+// Frames can go out once the media transport has its SRTP keys.
+void PeerConnection::markTracksReady() {
+    const auto* media = connection_->media();
+    if (!media || !media->ready()) return;
+    for (auto& [mid, track] : tracksByMid_) track->ready_ = true;
 }
 
 void PeerConnection::endAllTracks() {

@@ -127,7 +127,9 @@ public:
     std::optional<RtpCodec> codec() const;   // the send codec once negotiated
     Direction direction() const { return direction_.load(); }
     std::optional<Direction> currentDirection() const;
-    bool sending() const;                    // negotiated with a send direction, not ended
+    // Negotiated with a send direction, the SRTP keys are there, and not ended: a frame sent
+    // now goes out (a sender should wait for this, then start with a keyframe).
+    bool sending() const;
     uint32_t targetBitrateBps() const { return targetBitrateBps_.load(); }
 
     void setCallbacks(Callbacks callbacks);
@@ -151,6 +153,7 @@ private:
     TrackInit init_;
     std::atomic<Direction> direction_;
     std::atomic<uint32_t> targetBitrateBps_{0};
+    std::atomic<bool> ready_{false};  // the connection's SRTP is keyed
     mutable std::mutex mutex_;  // the negotiated fields and the received stats
     std::string mid_;
     std::optional<RtpCodec> codec_;

@@ -76,7 +76,8 @@ def tincan_argv(tool, stats_path, url):
         return [REFLECTOR, "--duration", str(CALL_S + 4), "--stats-json", stats_path, "--signal", url]
     return [CLI, "call", "--video", "test", "--audio", "tone", "--width", str(TINCAN_SIZE[0]), "--height",
             str(TINCAN_SIZE[1]), "--fps", "30", "--duration", str(TINCAN_S), "--stats-json", stats_path,
-            "--signal", url]
+            # The size is checked exactly, as for Chromium's sender (the page sets the same).
+            "--degradation-preference", "maintain-resolution", "--signal", url]
 
 
 def run_call(sig, tool, kind, tincan_first, other_params, stats_path):

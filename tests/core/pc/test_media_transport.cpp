@@ -71,6 +71,11 @@ struct Sim {
     int aKeyframeRequests = 0;
     std::vector<uint32_t> aTargets;
     Bytes lastAtoB;
+    // Reads b's RTCP as a does (its own SRTCP context: a's replay window stays untouched).
+    std::unique_ptr<srtp::SrtpSession> inspector =
+        std::move(std::get<std::unique_ptr<srtp::SrtpSession>>(
+            srtp::SrtpSession::create(keys(), dtls::Role::Client)));
+    std::vector<rtp::TransportFeedback> bFeedback;
 
     Sim() {
         a.configure(now, bundle(videoSection(true, false, 1111, 1112, 2222, 2223)));
@@ -84,7 +89,18 @@ struct Sim {
             lastAtoB = *p;
             if (!dropAtoB(*p)) link.push_back({now + delay, std::move(*p), true});
         }
-        while (auto p = b.pollOutgoing()) link.push_back({now + delay, std::move(*p), false});
+        while (auto p = b.pollOutgoing()) {
+            if (rtp::looksLikeRtcp(*p)) {
+                Bytes copy = *p;
+                if (auto n = inspector->unprotectRtcp(copy)) {
+                    copy.resize(*n);
+                    for (auto& packet : rtp::parseRtcp(copy).packets)
+                        if (auto* fb = std::get_if<rtp::TransportFeedback>(&packet))
+                            bFeedback.push_back(*fb);
+                }
+            }
+            link.push_back({now + delay, std::move(*p), false});
+        }
         while (auto e = a.pollEvent()) {
             if (std::holds_alternative<media_event::KeyframeRequested>(*e)) aKeyframeRequests++;
             if (auto* t = std::get_if<media_event::TargetBitrate>(&*e))
@@ -209,6 +225,12 @@ TEST(MediaTransport, ReportsGiveRoundTripTimeAndFeedbackDrivesTheTarget) {
     EXPECT_EQ(st.remotePacketsLost, 0);
     ASSERT_FALSE(sim.aTargets.empty());
     EXPECT_GT(st.targetBitrate, 0u);
+    // libwebrtc ignores transport feedback whose media SSRC is not one it sends (media or RTX).
+    ASSERT_FALSE(sim.bFeedback.empty());
+    for (const auto& fb : sim.bFeedback) {
+        EXPECT_TRUE(fb.mediaSsrc == 1111u || fb.mediaSsrc == 1112u) << fb.mediaSsrc;
+        EXPECT_EQ(fb.senderSsrc, 2222u);
+    }
     EXPECT_GE(sim.bGot.size(), 200u);
 }
 
