@@ -164,8 +164,17 @@ def window_view(peer, t0, t1, frames_of):
 
 def sizes_in(peer, t0, t1, size_of):
     """The decoded sizes `peer`'s stats lines reported between monotonic times t0 and t1."""
-    return sorted({size_of(e) for e in list(peer.events)
+    return sorted({size_of(e) or "" for e in list(peer.events)
                    if e.get("event") == "stats" and t0 <= peer._t0 + e["_t"] <= t1})
+
+
+def cpu_per_frame(run):
+    """CPU milliseconds (both sides) per video frame carried (encoded on one side, decoded on
+    the other): fair to a stack that sends fewer frames than asked."""
+    fps = [f for f in run.get("decoded_fps", []) if f]
+    if len(fps) != 2 or "cpu_per_side" not in run:
+        return None
+    return round(1000 * sum(run["cpu_per_side"]) / sum(fps), 2)
 
 
 def wait_until(pred, timeout, step=0.05):
@@ -240,9 +249,12 @@ def tincan_call(cli, sig, w, h, fps, warmup, window, record_newcomer=False, slac
             b = ProcessPeer(argv_b, name="newcomer")
             with b:
                 joined = b.wait_event("signaling", 10, state="joined")
-                flowing = wait_until(lambda: tincan_decoded(a) > 0 and tincan_decoded(b) > 0, 20)
+                flowing = lambda: tincan_decoded(a) > 0 and tincan_decoded(b) > 0  # noqa: E731
+                # A side that exited will never decode: stop waiting then.
+                wait_until(lambda: flowing() or a.result is not None or b.result is not None, 20)
+                flowing = flowing()
                 if not flowing:
-                    out["problems"].append("no video decoded on both sides within 20 s")
+                    out["problems"].append("no video decoded on both sides (20 s, or a side exited)")
                 else:
                     sampler = Sampler([a.proc.pid, b.proc.pid])
                     time.sleep(warmup)
@@ -269,6 +281,10 @@ def tincan_call(cli, sig, w, h, fps, warmup, window, record_newcomer=False, slac
                 stop.set()
                 if joined and first_frame_t:
                     out["ttff_ms"] = round((first_frame_t[0] - (b._t0 + joined["_t"])) * 1000, 2)
+                    out["ttff_detail_ms"] = {"first-frame-decoded": out["ttff_ms"]}
+                    conn = b.wait_event("connection-state", 0, state="connected")
+                    if conn:
+                        out["ttff_detail_ms"]["connected"] = round((conn["_t"] - joined["_t"]) * 1000, 2)
             res_a = a.wait(15)
         for who, res, path, i in (("first", res_a, "a.json", 0), ("newcomer", res_b, "b.json", 1)):
             if not res.get("ok"):
@@ -285,6 +301,7 @@ def tincan_call(cli, sig, w, h, fps, warmup, window, record_newcomer=False, slac
                 out["problems"].append(f"tincan side {i}: no frame decoded in the window")
         if "sides" in out:
             out["decoded_fps"] = [s["decoded_fps"] for s in out["sides"]]
+            out["cpu_ms_per_frame"] = cpu_per_frame(out)
         return out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -311,10 +328,11 @@ def chromium_call(sig, w, h, fps, warmup, window, y4m, check_size=True):
             return out
         with ChromiumPeer(sig.base, r, "call", flags=flags, mdns=mdns, **params) as b:
             joined = b.wait_event("signaling", 30, state="joined")
-            flowing = wait_until(lambda: all((chromium_inbound(p)[0].get("framesDecoded") or 0) > 0 for p in (a, b)),
-                                 30)
+            flowing = wait_until(lambda: all((chromium_inbound(p)[0].get("framesDecoded") or 0) > 0 for p in (a, b))
+                                 or a.result is not None or b.result is not None, 30)
+            flowing = all((chromium_inbound(p)[0].get("framesDecoded") or 0) > 0 for p in (a, b))
             if not flowing:
-                out["problems"].append("no video decoded on both sides within 30 s")
+                out["problems"].append("no video decoded on both sides (30 s, or a side ended)")
             else:
                 sampler = Sampler([a.proc.pid, b.proc.pid])
                 time.sleep(warmup)
@@ -335,6 +353,7 @@ def chromium_call(sig, w, h, fps, warmup, window, y4m, check_size=True):
                                              e.get("inbound_video", {}).get("frameHeight"))),
                                          "decoded_fps": fps_, "frames_decoded_in_window": frames})
                 out["decoded_fps"] = [s["decoded_fps"] for s in out["sides"]]
+                out["cpu_ms_per_frame"] = cpu_per_frame(out)
             res_b = b.wait(duration + 30)
         res_a = a.wait(30)
     reap_zombie_children()
@@ -375,28 +394,40 @@ def summarize(runs, sizes, fps):
         row = {"size": size_str(w, h), "fps": fps}
         for stack in ("tincan", "chromium"):
             rs = [r for r in runs if r.get("kind") == "cpu" and r["stack"] == stack and r["size"] == size_str(w, h)]
-            ok = [r for r in rs if "cpu_per_side" in r]
+            # Only calls that decoded the size sent on both sides, all through the window, count.
+            ok = [r for r in rs if "cpu_per_side" in r and not r["problems"]]
             per_side = [c for r in ok for c in r["cpu_per_side"]]
-            row[stack] = {"runs": len(rs), "cpu_per_side_median": median(per_side),
+            per_frame = [r["cpu_ms_per_frame"] for r in ok if r.get("cpu_ms_per_frame")]
+            row[stack] = {"runs": len(rs), "valid_runs": len(ok), "cpu_per_side_median": median(per_side),
+                          "cpu_ms_per_frame_median": median(per_frame), "cpu_ms_per_frame_all": per_frame,
                           "cpu_per_side_all": per_side,
-                          "decoded_fps_median": median([f for r in ok for f in r.get("decoded_fps", []) if f is not None]),
+                          "decoded_fps_median": median([f for r in ok for f in r.get("decoded_fps", [])
+                                                        if f is not None]),
                           "decoded_fps_all": [f for r in ok for f in r.get("decoded_fps", [])],
                           "problems": [p for r in rs for p in r["problems"]]}
         t, c = row["tincan"]["cpu_per_side_median"], row["chromium"]["cpu_per_side_median"]
         row["tincan_over_chromium"] = round(t / c, 3) if t and c else None
-        row["void"] = row["tincan"]["problems"] + row["chromium"]["problems"]
+        t, c = row["tincan"]["cpu_ms_per_frame_median"], row["chromium"]["cpu_ms_per_frame_median"]
+        row["per_frame_tincan_over_chromium"] = round(t / c, 3) if t and c else None
+        row["excluded"] = row["tincan"]["problems"] + row["chromium"]["problems"]
+        row["void"] = [f"no {stack} call decoded {size_str(w, h)} on both sides through the window"
+                       for stack in ("tincan", "chromium") if not row[stack]["valid_runs"]]
         # Not void, but worth saying: a side that decoded well under the rate sent did less work.
         row["caveats"] = [f"{stack} decoded {f} fps (sent {fps})" for stack in ("tincan", "chromium")
                           for f in row[stack]["decoded_fps_all"] if f is not None and f < 0.8 * fps]
-        if not (row["tincan"]["runs"] and row["chromium"]["runs"]):
-            row["void"].append("a stack did not run")
+
         summary["cpu"].append(row)
     lat_runs = [r for r in runs if r.get("kind") == "latency"]
     if lat_runs:
-        lat = [s for r in lat_runs for s in r.get("sides", []) if s.get("latency_p50_ms") is not None]
-        if lat:
-            summary["latency"] = {"size": lat_runs[0]["size"], "fps": fps, "samples": len(lat),
+        size = lat_runs[0]["size"]
+        every = [s for r in lat_runs for s in r.get("sides", []) if s.get("latency_p50_ms") is not None]
+        # A receiving side counts only if it decoded the size sent all through the window.
+        lat = [s for s in every if s.get("sizes_in_window") == [size]]
+        if every:
+            summary["latency"] = {"size": size, "fps": fps, "samples": len(lat), "sides_measured": len(every),
                                   "problems": [p for r in lat_runs for p in r["problems"]],
+                                  "any_size_p50_ms_median": median([s["latency_p50_ms"] for s in every]),
+                                  "any_size_p95_ms_median": median([s["latency_p95_ms"] for s in every]),
                                   "p50_ms_median": median([s["latency_p50_ms"] for s in lat]),
                                   "p95_ms_median": median([s["latency_p95_ms"] for s in lat]),
                                   "p50_ms_all": [s["latency_p50_ms"] for s in lat],
@@ -418,14 +449,21 @@ def print_summary(s):
     for row in s["cpu"]:
         t, c = row["tincan"], row["chromium"]
         print(f"CPU per side {row['size']}@{row['fps']}: tincan {t['cpu_per_side_median']} "
-              f"(decoded {t['decoded_fps_median']} fps), chromium {c['cpu_per_side_median']} "
-              f"(decoded {c['decoded_fps_median']} fps), tincan/chromium {row['tincan_over_chromium']}"
+              f"(decoded {t['decoded_fps_median']} fps, {t['valid_runs']}/{t['runs']} valid), chromium "
+              f"{c['cpu_per_side_median']} (decoded {c['decoded_fps_median']} fps, {c['valid_runs']}/{c['runs']} "
+              f"valid), tincan/chromium {row['tincan_over_chromium']}; CPU ms per frame carried: tincan "
+              f"{t['cpu_ms_per_frame_median']}, chromium {c['cpu_ms_per_frame_median']}, "
+              f"tincan/chromium {row['per_frame_tincan_over_chromium']}"
               + (f"  VOID: {'; '.join(row['void'])}" if row["void"] else "")
-              + (f"  caveats: {'; '.join(row['caveats'])}" if row["caveats"] else ""), flush=True)
+              + (f"  caveats: {'; '.join(row['caveats'])}" if row["caveats"] else "")
+              + (f"  excluded calls: {'; '.join(row['excluded'])}" if row["excluded"] else ""), flush=True)
     if s["latency"]:
         lat = s["latency"]
-        print(f"glass-to-glass {lat['size']}@{lat['fps']}: p50 {lat['p50_ms_median']} ms, p95 {lat['p95_ms_median']} ms "
-              f"(per side and run: p50 {lat['p50_ms_all']}, p95 {lat['p95_ms_all']})"
+        print(f"glass-to-glass {lat['size']}@{lat['fps']}: p50 {lat['p50_ms_median']} ms, "
+              f"p95 {lat['p95_ms_median']} ms "
+              f"over {lat['samples']} of {lat['sides_measured']} receiving sides that decoded {lat['size']} "
+              f"(per side: p50 {lat['p50_ms_all']}, p95 {lat['p95_ms_all']}); every side whatever its size: "
+              f"p50 {lat['any_size_p50_ms_median']} ms, p95 {lat['any_size_p95_ms_median']} ms"
               + (f"  problems: {lat['problems']}" if lat["problems"] else ""), flush=True)
     if s["ttff"]:
         tt = s["ttff"]
