@@ -12,9 +12,12 @@ as a ratio against the Chromium anchor measured in the same run (docs/BENCHMARKS
    its fake camera fed from a Y4M of the same size and rate (--use-file-for-fake-video-capture)
    and shows what it receives in a <video> (it decodes only what has a sink). The comparison
    is void, and says so, unless both sides of both calls decoded VP8 at the size sent.
-2. Glass-to-glass latency of the test pattern at the largest size (Tincan only: the capture
-   time is read back from the decoded pattern's pixels on one steady clock): the receiving
-   side's latency_p50_ms / latency_p95_ms from its last `stats` line of the window.
+2. Glass-to-glass latency of the test pattern at the largest size, --reps calls (Tincan only:
+   the capture time is read back from the decoded pattern's pixels on one steady clock): each
+   receiving side's latency_p50_ms / latency_p95_ms from its last `stats` line of a
+   --latency-window that ends 1024 frames + 5 s into the call (the figures cover the last
+   1024 decoded frames: the start-up is left out); a side counts if it decoded the size sent
+   all through the window.
 3. Time from signaling `welcome` (the newcomer's `joined`) to its first decoded remote frame,
    --ttff-reps short calls per stack. Chromium: the page marks `first-frame-decoded`
    (getStats framesDecoded > 0, polled every 10 ms) and `first-frame-shown`
