@@ -952,6 +952,36 @@ function applyCodecPreferences(transceiver, how) {
   transceiver.setCodecPreferences(list);
 }
 
+// When the first remote video frame came out of the decoder (tests/bench/bench_call.py: welcome
+// -> first frame), seen two ways, each marked once in session.times and emitted as `first-frame`:
+// 'first-frame-decoded' when the receiver's getStats() framesDecoded turns > 0 (polled every
+// 10 ms: a decode that nothing reports at once), 'first-frame-shown' when the <video> element
+// presents it (requestVideoFrameCallback). The earlier of the two is the fair figure.
+function watchFirstFrame(session, el, receiver) {
+  const found = (how, extra) => {
+    if (how in session.times) return;
+    session.mark(how);
+    const since = 'welcome' in session.times ? round3(session.times[how] - session.times.welcome) : null;
+    emit('first-frame', Object.assign({how, since_welcome_ms: since}, extra || {}));
+  };
+  if (el.requestVideoFrameCallback) {
+    el.requestVideoFrameCallback((_, meta) => found('first-frame-shown', {width: meta.width, height: meta.height}));
+  }
+  const started = now();
+  const poll = setInterval(async () => {
+    if (now() - started > 30000 || session.closed) { clearInterval(poll); return; }
+    try {
+      const report = await receiver.getStats();
+      report.forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.framesDecoded > 0) {
+          clearInterval(poll);
+          found('first-frame-decoded', {width: s.frameWidth, height: s.frameHeight});
+        }
+      });
+    } catch (err) { clearInterval(poll); }
+  }, 10);
+}
+
 // Media call: Chromium's fake camera and microphone (chromium.py media=True) on audio=1 /
 // video=1 (both by default), whatever arrives is played in <video>/<audio> elements (Chromium
 // decodes and plays out only what has a sink), for `duration` seconds counted from
@@ -1013,6 +1043,7 @@ function mediaCall() {
     }
     await finishWithPair(session, Object.assign({ok: problems.length === 0, error: problems.join('; ') || undefined,
       hangup, call_s: t0 === null ? 0 : round3((now() - t0) / 1000), tracks, datachannels: channels,
+      times: session.times,
       sending: stream.getTracks().map((t) => Object.assign({kind: t.kind, label: t.label}, t.getSettings())),
       local_sdp: pc.localDescription ? pc.localDescription.sdp : '', remote_sdp: remoteSdp}, st));
     session.hangup(!hangup);
@@ -1030,6 +1061,7 @@ function mediaCall() {
         el.play().catch((err) => emit('error', {error: `play ${e.track.kind}: ${errText(err)}`}));
         tracks.push({kind: e.track.kind, mid: e.transceiver.mid});
         emit('track', {kind: e.track.kind, mid: e.transceiver.mid});
+        if (e.track.kind === 'video') watchFirstFrame(session, el, e.receiver);
       });
       pc.addEventListener('connectionstatechange', () => {
         if (pc.connectionState !== 'connected' || t0 !== null) return;
