@@ -36,6 +36,7 @@ Connection::Connection(ConnectionConfig config, Random& random)
     : config_(std::move(config)), agent_(config_.ice, random), random_(random) {
     if (!config_.certificate) config_.certificate = dtls::Certificate::generate();
     sctp::SctpTransport::prepare();  // not on the first association's path (DTLS up -> SCTP INIT)
+    srtp::SrtpSession::prepare();    // nor libsrtp's self-tests between DTLS and the first frame
     agent_.setDataHandler([this](ByteView data) { onIceData(data); });
 }
 

@@ -483,8 +483,12 @@ void MediaTransport::transmit(Timestamp now, Bytes packet, int probeId) {
     if (config_.transportCcExtensionId) {
         uint16_t seq = transportSeq_++;
         if (rtp::writeExtensionInPlace(packet, config_.transportCcExtensionId,
-                                       rtp::transportSequenceNumberValue(seq)))
+                                       rtp::transportSequenceNumberValue(seq))) {
             cc_.onPacketSent({seq, now, packet.size() + kSrtpOverheadBytes, probeId});
+            // The initial probes (3x and 6x the start rate, asked for at the first packet) carry
+            // the rest of the first keyframe out at their rate instead of the start rate's.
+            while (auto probe = cc_.pollProbe()) pacer_.startProbe(*probe);
+        }
     }
     if (config_.absSendTimeExtensionId)
         rtp::writeExtensionInPlace(packet, config_.absSendTimeExtensionId,

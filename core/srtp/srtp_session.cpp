@@ -60,6 +60,11 @@ struct SrtpSession::Contexts {
     }
 };
 
+void SrtpSession::prepare() {
+    std::string error;
+    initLibrary(error);  // a failure is reported by create()
+}
+
 SrtpSession::SrtpSession(uint16_t profile, std::unique_ptr<Contexts> contexts)
     : profile_(profile), ctx_(std::move(contexts)) {}
 

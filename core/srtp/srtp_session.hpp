@@ -49,6 +49,9 @@ public:
     // supported), key/salt lengths that do not match it, or a libsrtp failure.
     static std::variant<std::unique_ptr<SrtpSession>, SrtpError> create(
         const dtls::SrtpKeyingMaterial& keys, dtls::Role localRole, Config config);
+    // Initialises libsrtp (once per process; its self-tests take ~30 ms of CPU). create() does
+    // it too, but a connection calls this early so that it is not between DTLS and media.
+    static void prepare();
     static std::variant<std::unique_ptr<SrtpSession>, SrtpError> create(
         const dtls::SrtpKeyingMaterial& keys, dtls::Role localRole) {
         return create(keys, localRole, Config{});
