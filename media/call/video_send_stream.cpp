@@ -1,0 +1,258 @@
+#include "media/call/video_send_stream.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "media/call/i420_scale.hpp"
+#include "media/video/test_pattern.hpp"
+#include "media/video/vp8_encoder.hpp"
+#include "media/video/vp8_packetizer.hpp"
+
+namespace tincan::media {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+int64_t steadyMicros(SteadyClock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+VideoSendStream::VideoSendStream(const VideoSendConfig& config, SendHook send)
+    : config_(config),
+      send_(std::move(send)),
+      targetBitrateBps_(
+          std::clamp(config.startBitrateBps, config.minBitrateBps, config.maxBitrateBps)) {}
+
+VideoSendStream::~VideoSendStream() {
+    stop();
+}
+
+bool VideoSendStream::startTestPattern(std::string& error) {
+    if (worker_.joinable()) {
+        error = "the video send stream is already running";
+        return false;
+    }
+    if (config_.width < TestPatternSource::kMinWidth ||
+        config_.height < TestPatternSource::kMinHeight || config_.fps <= 0 || config_.fps > 120) {
+        error = "the test pattern needs at least " + std::to_string(TestPatternSource::kMinWidth) +
+                "x" + std::to_string(TestPatternSource::kMinHeight) + " and 1..120 fps";
+        return false;
+    }
+    if (!initEncoder(error)) return false;
+    stopping_ = false;
+    worker_ = std::thread([this] { run(true); });
+    return true;
+}
+
+bool VideoSendStream::startSource(VideoSource& source, std::string& error) {
+    if (worker_.joinable()) {
+        error = "the video send stream is already running";
+        return false;
+    }
+    if (config_.width <= 0 || config_.height <= 0 || config_.fps <= 0) {
+        error = "the video source needs a positive size and frame rate";
+        return false;
+    }
+    if (!initEncoder(error)) return false;
+    source.onFrame = [this](const I420View& f) { pushFrame(f); };
+    if (!source.start(error)) {
+        source.onFrame = nullptr;
+        return false;
+    }
+    source_ = &source;
+    stopping_ = false;
+    worker_ = std::thread([this] { run(false); });
+    return true;
+}
+
+bool VideoSendStream::initEncoder(std::string& error) {
+    Vp8EncoderConfig ec;
+    ec.width = config_.width;
+    ec.height = config_.height;
+    ec.fps = config_.fps;
+    ec.targetBitrateBps = targetBitrateBps_.load();
+    encoder_ = std::make_unique<Vp8Encoder>();
+    if (!encoder_->init(ec)) {
+        error = "VP8 encoder: " + encoder_->error();
+        encoder_.reset();
+        return false;
+    }
+    return true;
+}
+
+void VideoSendStream::stop() {
+    if (source_) {
+        source_->stop();
+        source_->onFrame = nullptr;
+        source_ = nullptr;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (worker_.joinable()) worker_.join();
+}
+
+void VideoSendStream::setTargetBitrate(uint32_t bps) {
+    const int64_t clamped = std::clamp<int64_t>(bps, config_.minBitrateBps, config_.maxBitrateBps);
+    targetBitrateBps_.store(int(clamped));
+}
+
+void VideoSendStream::requestKeyframe() {
+    keyframeRequested_.store(true);
+    std::lock_guard lock(mutex_);
+    ++stats_.keyframeRequests;
+}
+
+void VideoSendStream::setSendHook(SendHook send) {
+    std::lock_guard lock(mutex_);
+    send_ = std::move(send);
+}
+
+VideoSendStats VideoSendStream::stats() const {
+    std::lock_guard lock(mutex_);
+    VideoSendStats s = stats_;
+    s.targetBitrateBps = targetBitrateBps_.load();
+    return s;
+}
+
+void VideoSendStream::pushFrame(const I420View& frame) {
+    {
+        std::lock_guard lock(mutex_);
+        if (havePending_) ++stats_.framesDroppedBusy;  // the encoder is behind: keep the newest
+        pending_.copyFrom(frame);
+        if (pending_.captureTimeUs == 0) {
+            pending_.captureTimeUs = steadyMicros(SteadyClock::now());
+            pending_.rtpTimestamp = uint32_t(uint64_t(pending_.captureTimeUs) * 9 / 100);
+        }
+        havePending_ = true;
+    }
+    wake_.notify_one();
+}
+
+void VideoSendStream::run(bool testPattern) {
+    const int sourceFps = config_.fps;
+    Vp8Encoder& encoder = *encoder_;
+    VideoAdapterConfig ac;
+    ac.max = {config_.width, config_.height, sourceFps};
+    ac.minFps = std::min(ac.minFps, sourceFps);
+    VideoAdapter adapter(ac);
+    std::optional<TestPatternSource> pattern;
+    if (testPattern) pattern.emplace(config_.width, config_.height, sourceFps);
+    std::random_device rd;
+    Vp8Packetizer packetizer(config_.maxPayloadSize, uint16_t(rd() & 0x7FFF));
+
+    I420Frame raw, scaled;
+    int appliedBitrate = -1;
+    int appliedFps = sourceFps;
+    double frameCredit = 0;  // frame-rate reduction: keep a frame whenever a whole one accrues
+    const auto interval = std::chrono::microseconds(1'000'000 / sourceFps);
+    auto next = SteadyClock::now();
+    for (;;) {
+        if (testPattern) {
+            std::unique_lock lock(mutex_);
+            if (wake_.wait_until(lock, next, [this] { return stopping_; })) break;
+            lock.unlock();
+            const auto now = SteadyClock::now();
+            next += interval;
+            if (now - next > 5 * interval) next = now + interval;  // suspended: do not burst
+            pattern->generate(raw, steadyMicros(now));
+        } else {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || havePending_; });
+            if (stopping_) break;
+            std::swap(raw, pending_);
+            havePending_ = false;
+        }
+        const int target = targetBitrateBps_.load();
+        if (target != appliedBitrate) {
+            encoder.setTargetBitrate(target);
+            adapter.onTargetBitrate(target);
+            appliedBitrate = target;
+        }
+        const VideoFormat format = config_.adapt
+                                       ? adapter.format()
+                                       : VideoFormat{config_.width, config_.height, sourceFps};
+        bool keep = true;
+        if (format.fps < sourceFps) {
+            frameCredit += double(format.fps) / sourceFps;
+            keep = frameCredit >= 1;
+            if (keep) frameCredit -= 1;
+        }
+        if (format.fps != appliedFps) {
+            encoder.setFrameRate(format.fps);
+            appliedFps = format.fps;
+        }
+        if (!keep) {
+            std::lock_guard lock(mutex_);
+            ++stats_.framesCaptured;
+            ++stats_.framesDroppedByAdapter;
+            continue;
+        }
+        I420View view = raw.view();
+        if (format.width != raw.width || format.height != raw.height) {
+            scaleI420(view, scaled, format.width, format.height);
+            view = scaled.view();
+        }
+        if (keyframeRequested_.exchange(false)) encoder.requestKeyframe();
+        const auto encodeStart = SteadyClock::now();
+        auto encoded = encoder.encode(view);
+        const auto encodeTime = SteadyClock::now() - encodeStart;
+        adapter.onFrameEncoded(
+            std::chrono::duration_cast<std::chrono::microseconds>(encodeTime).count());
+        if (!encoded) {
+            std::lock_guard lock(mutex_);
+            ++stats_.framesCaptured;
+            ++stats_.framesDroppedByEncoder;
+            continue;
+        }
+        OutgoingFrame out;
+        out.packets.reserve(packetizer.packetize(*encoded));
+        size_t bytes = 0;
+        while (packetizer.hasNext()) {
+            RtpPayload p;
+            p.rtpTimestamp = encoded->rtpTimestamp;  // 90 kHz from the capture time
+            p.marker = packetizer.next(p.payload);
+            bytes += p.payload.size();
+            out.packets.push_back(std::move(p));
+        }
+        out.captureTime =
+            SteadyClock::time_point(std::chrono::microseconds(encoded->captureTimeUs));
+        out.keyframe = encoded->keyframe;
+        out.width = uint32_t(encoded->width);
+        out.height = uint32_t(encoded->height);
+        out.qp = uint32_t(encoded->qp);
+        out.encodeTimeSeconds = std::chrono::duration<double>(encodeTime).count();
+        const size_t packets = out.packets.size();
+        SendHook hook;
+        {
+            std::lock_guard lock(mutex_);
+            hook = send_;
+        }
+        const bool sent = hook && packets > 0 && hook(std::move(out));
+        std::lock_guard lock(mutex_);
+        ++stats_.framesCaptured;
+        ++stats_.framesEncoded;
+        stats_.keyFramesEncoded += encoded->keyframe ? 1 : 0;
+        stats_.totalEncodeTimeSeconds += std::chrono::duration<double>(encodeTime).count();
+        stats_.width = encoded->width;
+        stats_.height = encoded->height;
+        stats_.fps = format.fps;
+        if (sent) {
+            ++stats_.framesSent;
+            stats_.packetsSent += packets;
+            stats_.bytesSent += bytes;
+        } else {
+            // Not sendable yet (not negotiated): the first frame that goes out is a keyframe.
+            keyframeRequested_.store(true);
+            ++stats_.framesRefused;
+        }
+    }
+}
+
+}  // namespace tincan::media

@@ -1,0 +1,205 @@
+// VideoSendStream → an in-process link that reorders and loses → VideoReceiveStream, with real
+// threads and real time (short runs), and the resampler the two use.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
+#include <vector>
+
+#include "media/call/i420_scale.hpp"
+#include "media/call/video_receive_stream.hpp"
+#include "media/call/video_send_stream.hpp"
+#include "media/video/test_pattern.hpp"
+#include "media/video/y4m.hpp"
+#include "tests/media/call/fake_link.hpp"
+
+using namespace tincan;
+using namespace tincan::media;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Decoded {
+    uint32_t counter = 0;
+    bool keyframe = false;
+};
+
+std::string tempPath(const std::string& name) {
+    return (std::filesystem::temp_directory_path() /
+            (name + "-" + std::to_string(::getpid()) + ".y4m"))
+        .string();
+}
+
+}  // namespace
+
+TEST(I420Scale, PatternStaysReadableAfterResampling) {
+    TestPatternSource src(640, 480, 30);
+    I420Frame raw, small, big;
+    src.generate(raw, 123'456);
+    scaleI420(raw.view(), small, 320, 240);
+    EXPECT_EQ(small.width, 320);
+    EXPECT_EQ(small.captureTimeUs, 123'456);
+    auto stamp = readTestPattern(small.view());
+    ASSERT_TRUE(stamp);
+    EXPECT_EQ(stamp->counter, 0u);
+    EXPECT_EQ(stamp->captureTimeUs, 123'456u);
+    scaleI420(small.view(), big, 480, 360);
+    stamp = readTestPattern(big.view());
+    ASSERT_TRUE(stamp);
+    EXPECT_EQ(stamp->captureTimeUs, 123'456u);
+    // Same size: an exact copy.
+    I420Frame same;
+    scaleI420(raw.view(), same, 640, 480);
+    EXPECT_EQ(same.data, raw.data);
+}
+
+TEST(VideoStreams, DecodesInOrderThroughReorderingAndRecoversAfterKeyframeRequest) {
+    const std::string y4m = tempPath("tincan-video-streams");
+    std::mutex m;
+    std::vector<Decoded> decoded;
+
+    VideoReceiveConfig rc;
+    rc.recordPath = y4m;
+    VideoReceiveStream::Hooks hooks;
+    hooks.onFrame = [&](const I420View& v, const DecodedFrameInfo& info) {
+        EXPECT_EQ(v.width, 320);
+        std::lock_guard lock(m);
+        if (info.stamp) decoded.push_back({info.stamp->counter, info.keyframe});
+    };
+    VideoReceiveStream receive(rc, hooks);
+
+    // Frames 30..38 are lost whole (a burst longer than any retransmission could fill): the
+    // frames after them cannot be decoded until the sender, asked by the receiver, sends a
+    // keyframe. 20 % of packets arrive after their successor.
+    constexpr uint64_t kLostFirst = 30, kLostLast = 38;
+    test::FakeLink link(
+        {.dropFrame = [](uint64_t f) { return f >= kLostFirst && f <= kLostLast; },
+         .dropPacket = {},
+         .reorderChance = 0.2},
+        [&](const RtpPacketIn& p) { receive.onPacket(p); }, 7);
+    VideoSendConfig sc;
+    sc.width = 320;
+    sc.height = 240;
+    sc.fps = 30;
+    sc.startBitrateBps = 400'000;
+    sc.adapt = false;  // every frame at 320x240, so frame index == pattern counter
+    VideoSendStream send(sc, [&](OutgoingFrame f) { return link.send(std::move(f)); });
+    receive.setRequestKeyframeHook([&] { send.requestKeyframe(); });
+
+    std::string error;
+    ASSERT_TRUE(receive.start(error)) << error;
+    ASSERT_TRUE(send.startTestPattern(error)) << error;
+    EXPECT_TRUE(test::waitFor(
+        [&] {
+            std::lock_guard lock(m);
+            return !decoded.empty() && decoded.back().counter >= 75;
+        },
+        15s));
+    send.stop();
+    receive.stop();
+
+    const VideoReceiveStats rs = receive.stats();
+    const VideoSendStats ss = send.stats();
+    std::vector<Decoded> d;
+    {
+        std::lock_guard lock(m);
+        d = decoded;
+    }
+    ASSERT_FALSE(d.empty());
+    EXPECT_TRUE(d.front().keyframe);
+    EXPECT_EQ(d.front().counter, 0u);
+    for (size_t i = 1; i < d.size(); ++i) EXPECT_GT(d[i].counter, d[i - 1].counter) << i;
+    // Nothing of the lost burst shows; before it every frame, after it the keyframe first.
+    auto after =
+        std::find_if(d.begin(), d.end(), [](const Decoded& x) { return x.counter > kLostLast; });
+    ASSERT_NE(after, d.end());
+    EXPECT_TRUE(after->keyframe);
+    EXPECT_EQ(after - d.begin(), ptrdiff_t(kLostFirst)) << "frames 0..29 all decoded";
+    EXPECT_GE(rs.keyframeRequestsSent, 1u);
+    EXPECT_GE(ss.keyframeRequests, 1u);
+    EXPECT_GE(ss.keyFramesEncoded, 2u);
+    EXPECT_GE(rs.media.keyFramesDecoded, 2u);
+    EXPECT_GT(link.reordered(), 5u);
+    EXPECT_GT(link.dropped(), 0u);
+    // The stats agree with what the hook saw.
+    EXPECT_EQ(rs.media.framesDecoded, d.size());
+    EXPECT_EQ(rs.framesInOrder, d.size());
+    EXPECT_EQ(rs.framesOutOfOrder, 0u);
+    EXPECT_EQ(rs.patternUnreadable, 0u);
+    EXPECT_GE(rs.counterGaps, kLostLast - kLostFirst + 1);
+    EXPECT_EQ(rs.media.frameWidth, 320u);
+    EXPECT_EQ(rs.media.frameHeight, 240u);
+    EXPECT_EQ(rs.latencySamples, d.size());  // one machine, one steady_clock
+    EXPECT_GT(rs.latencyP50Ms, 0);
+    EXPECT_LE(rs.latencyP50Ms, rs.latencyP95Ms);
+    EXPECT_GT(rs.media.jitterBufferEmittedCount, 0u);
+    EXPECT_GE(rs.media.freezeCount, 1u);  // the keyframe wait is a freeze by W3C's rule
+    EXPECT_EQ(ss.framesRefused, 0u);
+    EXPECT_EQ(ss.width, 320);
+
+    // The recording holds exactly the decoded frames, readable.
+    EXPECT_EQ(rs.framesRecorded, d.size());
+    Y4mReader reader;
+    ASSERT_TRUE(reader.open(y4m)) << reader.error();
+    EXPECT_EQ(reader.width(), 320);
+    I420Frame f;
+    size_t n = 0;
+    while (reader.read(f)) {
+        auto stamp = readTestPattern(f.view());
+        ASSERT_TRUE(stamp);
+        EXPECT_EQ(stamp->counter, d[n].counter);
+        ++n;
+    }
+    EXPECT_EQ(n, d.size());
+    std::filesystem::remove(y4m);
+}
+
+TEST(VideoStreams, BadConfigurationsAreRefusedWithAReason) {
+    VideoSendConfig sc;
+    sc.width = 16;
+    sc.height = 16;
+    VideoSendStream send(sc, [](OutgoingFrame) { return true; });
+    std::string error;
+    EXPECT_FALSE(send.startTestPattern(error));
+    EXPECT_NE(error.find("at least"), std::string::npos) << error;
+
+    VideoReceiveConfig rc;
+    rc.recordPath = "/proc/self/cannot-write-here.y4m";
+    VideoReceiveStream receive(rc);
+    error.clear();
+    EXPECT_FALSE(receive.start(error));
+    EXPECT_FALSE(error.empty());
+}
+
+TEST(VideoStreams, FramesRefusedBeforeNegotiationEndInAKeyframe) {
+    // The track refuses frames until it is negotiated; the first frame it takes must be a
+    // keyframe, or the receiver would wait for one.
+    std::mutex m;
+    std::atomic<bool> open{false};
+    std::vector<bool> accepted;
+    VideoSendConfig sc;
+    sc.width = 160;
+    sc.height = 120;
+    sc.adapt = false;
+    VideoSendStream send(sc, [&](OutgoingFrame f) {
+        if (!open) return false;
+        std::lock_guard lock(m);
+        accepted.push_back(f.keyframe);
+        return true;
+    });
+    std::string error;
+    ASSERT_TRUE(send.startTestPattern(error)) << error;
+    ASSERT_TRUE(test::waitFor([&] { return send.stats().framesRefused >= 5; }, 10s));
+    open = true;
+    ASSERT_TRUE(test::waitFor(
+        [&] {
+            std::lock_guard lock(m);
+            return accepted.size() >= 5;
+        },
+        10s));
+    send.stop();
+    std::lock_guard lock(m);
+    EXPECT_TRUE(accepted[0]);
+    EXPECT_FALSE(accepted[4]);
+}
