@@ -23,7 +23,8 @@ struct AudioRun {
     WavData wav;
 };
 
-AudioRun runAudio(std::function<bool(uint64_t)> dropPacket, uint64_t framesToPlay) {
+AudioRun runAudio(std::function<bool(uint64_t)> dropPacket, uint64_t framesToPlay,
+                  bool muted = false) {
     const std::string wav = (std::filesystem::temp_directory_path() /
                              ("tincan-audio-streams-" + std::to_string(::getpid()) + ".wav"))
                                 .string();
@@ -41,6 +42,7 @@ AudioRun runAudio(std::function<bool(uint64_t)> dropPacket, uint64_t framesToPla
         EXPECT_FALSE(f.packets[0].marker);
         return link.send(std::move(f));
     });
+    send.setMuted(muted);
     std::string error;
     EXPECT_TRUE(receive.start(error)) << error;
     EXPECT_TRUE(send.start(error)) << error;
@@ -95,4 +97,13 @@ TEST(AudioStreams, UnwritableRecordingIsRefused) {
     std::string error;
     EXPECT_FALSE(receive.start(error));
     EXPECT_FALSE(error.empty());
+}
+
+TEST(AudioStreams, MutedSendsSilence) {
+    // Packets keep flowing (the peer's playout carries on) but carry no tone.
+    AudioRun r = runAudio({}, 60, true);
+    EXPECT_GT(r.send.packetsSent, 50u);
+    EXPECT_GT(r.receive.framesAnalysed, 30u);
+    EXPECT_EQ(r.receive.toneFrames, 0u);
+    EXPECT_LT(r.receive.levelDbfs, -80);
 }
