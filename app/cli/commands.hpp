@@ -35,6 +35,17 @@ struct BenchOptions {
     size_t low = 256 * 1024;
 };
 
+// `call` (CLI.md): what to send and where to record what arrives.
+struct CallOptions {
+    std::string video = "test";  // test | camera | none
+    std::string audio = "tone";  // tone | mic | none
+    int width = 640;
+    int height = 480;
+    int fps = 30;
+    double toneHz = 440;
+    std::string recordDir;  // video.y4m and audio.wav of what was received
+};
+
 struct StunOptions {
     std::string uri;
     bool natBehavior = false;
@@ -50,6 +61,9 @@ int runSend(int argc, char** argv, const CommonOptions& common,
             const std::vector<std::string>& files);
 int runReceive(int argc, char** argv, const CommonOptions& common, const std::string& outDir,
                size_t count, bool overwrite);
+
+// A media call: VP8 and Opus both ways (call_command.cpp).
+int runCall(int argc, char** argv, const CommonOptions& common, const CallOptions& options);
 
 // Benchmarks that pair with the interop harness's peers (bench_command.cpp).
 int runBenchOpen(int argc, char** argv, const CommonOptions& common, const BenchOptions& options);

@@ -105,6 +105,27 @@ int main(int argc, char** argv) {
                          "replace existing files instead of choosing a new name");
     addCommon(receiveCmd);
 
+    CallOptions call;
+    auto* callCmd = app.add_subcommand(
+        "call",
+        "a media call: send the test pattern or camera (VP8) and a tone or microphone "
+        "(Opus), decode what the peer sends");
+    callCmd->add_option("--video", call.video, "test (default), camera or none")
+        ->check(CLI::IsMember({"test", "camera", "none"}));
+    callCmd->add_option("--audio", call.audio, "tone (default), mic or none")
+        ->check(CLI::IsMember({"tone", "mic", "none"}));
+    callCmd->add_option("--width", call.width, "video width (default 640)")
+        ->check(CLI::Range(96, 3840));
+    callCmd->add_option("--height", call.height, "video height (default 480)")
+        ->check(CLI::Range(64, 2160));
+    callCmd->add_option("--fps", call.fps, "video frame rate (default 30)")
+        ->check(CLI::Range(1, 60));
+    callCmd->add_option("--tone-hz", call.toneHz, "the tone's frequency (default 440)")
+        ->check(CLI::Range(50.0, 8000.0));
+    callCmd->add_option("--record", call.recordDir,
+                        "write what was received to DIR/video.y4m and DIR/audio.wav");
+    addCommon(callCmd);
+
     BenchOptions bench;
     auto* benchOpenCmd = app.add_subcommand("bench-open",
                                             "benchmark: data-channel open time, welcome -> open, "
@@ -157,6 +178,7 @@ int main(int argc, char** argv) {
         if (*echoCmd) return runEcho(argc, argv, common);
         if (*sendCmd) return runSend(argc, argv, common, sendFiles);
         if (*receiveCmd) return runReceive(argc, argv, common, outDir, count, overwrite);
+        if (*callCmd) return runCall(argc, argv, common, call);
         if (*benchOpenCmd) return runBenchOpen(argc, argv, common, bench);
         if (*benchTputCmd) return runBenchThroughput(argc, argv, common, bench);
     } catch (const std::exception& e) {

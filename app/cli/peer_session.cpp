@@ -91,6 +91,9 @@ bool PeerSession::start() {
                         {"remote", true}});
         if (hooks_.onDataChannel) hooks_.onDataChannel(std::move(ch));
     };
+    cb.onTrack = [this](std::shared_ptr<Track> track) {
+        if (hooks_.onTrack) hooks_.onTrack(std::move(track));
+    };
     auto created = PeerConnection::create(config, cb);
     if (!created) {
         printError(created.message());
@@ -99,6 +102,12 @@ bool PeerSession::start() {
         return false;
     }
     pc_ = *created;
+    if (hooks_.beforeNegotiation && !hooks_.beforeNegotiation(*pc_)) {
+        exitCode_ = 1;
+        pc_->close();
+        pc_.reset();
+        return false;
+    }
 
     session::Negotiator::Hooks hooks;
     hooks.onJoined = [](int peers) {
@@ -127,7 +136,14 @@ bool PeerSession::start() {
 
     if (options_.durationSeconds) {
         deadline_.setSingleShot(true);
-        QObject::connect(&deadline_, &QTimer::timeout, [this] { finish(-1); });
+        QObject::connect(&deadline_, &QTimer::timeout, [this] {
+            if (finished_) return;
+            if (hooks_.onDeadline) {
+                hooks_.onDeadline();
+            } else {
+                finish(-1);
+            }
+        });
         deadline_.start(int(*options_.durationSeconds * 1000));
     }
     return true;
@@ -148,6 +164,7 @@ void PeerSession::finish(int code, const std::string& error) {
         report.push_back({{"id", "S"},
                           {"type", "signaling"},
                           {"messagesIgnored", negotiator_ ? negotiator_->ignoredSignals() : 0}});
+        if (hooks_.addStats) hooks_.addStats(report);
         events().print({{"event", "stats"}, {"report", report}});
         if (!options_.statsJson.empty() && !writeStatsFile(options_.statsJson, report.dump(2)) &&
             code == 0)

@@ -25,6 +25,15 @@ public:
         std::function<void()> onConnected;
         // Qt thread: the peer said bye (or left while we were not connected).
         std::function<void()> onRemoteHangup;
+        // Network thread: a track the peer sends on (PeerConnectionCallbacks::onTrack).
+        std::function<void(std::shared_ptr<Track>)> onTrack;
+        // Qt thread, in start() once the PeerConnection exists and before the room is joined (so
+        // before any offer): add tracks here. False aborts start() (the hook printed why).
+        std::function<bool(PeerConnection&)> beforeNegotiation;
+        // Qt thread: --duration ran out. Unset: the session gives up (exit 1).
+        std::function<void()> onDeadline;
+        // Qt thread, in finish(): append stats objects to the final report (--stats-json).
+        std::function<void(nlohmann::json& report)> addStats;
     };
 
     PeerSession(QCoreApplication& app, const CommonOptions& options, Hooks hooks);
@@ -39,6 +48,7 @@ public:
     // Ends the session (Qt thread): stats, bye, close; the app exits with `code` shortly after.
     void finish(int code, const std::string& error = {});
     bool finished() const { return finished_; }
+    bool everConnected() const { return everConnected_; }
     // Exit code to return from main.
     int exec();
 
@@ -50,7 +60,7 @@ private:
     std::unique_ptr<session::Negotiator> negotiator_;
     QObject qtContext_;
     bool finished_ = false;
-    bool everConnected_ = false;
+    std::atomic<bool> everConnected_{false};
     int exitCode_ = 0;
     QTimer deadline_;
 };

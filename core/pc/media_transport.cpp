@@ -165,6 +165,13 @@ void MediaTransport::handleIncoming(Timestamp now, ByteView packet) {
     }
 }
 
+void MediaTransport::handlePlaintext(Timestamp now, Bytes packet) {
+    if (rtp::looksLikeRtcp(packet))
+        handleRtcp(now, std::move(packet));
+    else
+        handleRtp(now, std::move(packet));
+}
+
 // RFC 8843 §9.2: an SSRC seen before, then the MID header extension, then a payload type that
 // only one section can receive.
 MediaTransport::Section* MediaTransport::demux(const rtp::RtpPacketView& p, bool* isRtx) {

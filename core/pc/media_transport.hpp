@@ -146,6 +146,8 @@ public:
     void handleSrtpKeys(Timestamp now, const dtls::SrtpKeyingMaterial& keys, dtls::Role role);
     // RTP or RTCP (RFC 7983 first byte 128..191), still protected.
     void handleIncoming(Timestamp now, ByteView packet);
+    // A packet SRTP already removed (the path after unprotect): for the fuzz target.
+    void handlePlaintext(Timestamp now, Bytes packet);
     void handleTimeout(Timestamp now);
     std::optional<Timestamp> pollTimeout() const;
     std::optional<Bytes> pollOutgoing();

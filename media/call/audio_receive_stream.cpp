@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <vector>
 
 #include "media/audio/audio_playout_buffer.hpp"
 #include "media/audio/audio_sink.hpp"
@@ -72,6 +73,7 @@ void AudioReceiveStream::stop() {
 }
 
 void AudioReceiveStream::onPacket(const RtpPacketIn& packet) {
+    bytesReceived_.fetch_add(packet.payload.size(), std::memory_order_relaxed);
     std::lock_guard lock(bufferMutex_);
     buffer_->insert(Clock::now(), {packet.sequenceNumber, packet.rtpTimestamp, packet.payload});
 }
@@ -83,17 +85,20 @@ void AudioReceiveStream::setStatsHook(std::function<void(const ReceivedMediaStat
 
 AudioReceiveStats AudioReceiveStream::stats() const {
     std::lock_guard lock(mutex_);
-    return stats_;
+    AudioReceiveStats s = stats_;
+    s.bytesReceived = bytesReceived_.load(std::memory_order_relaxed);
+    return s;
 }
 
 void AudioReceiveStream::run() {
     AudioFrame frame;
-    uint64_t concealedBefore = 0;
+    uint64_t concealedBefore = 0, stretchedBefore = 0;
+    bool disturbedBefore = false;
     bool concealing = false;
-    // Zero crossings (upward) counted across consecutive clean frames.
-    uint64_t crossings = 0, crossingSamples = 0;
-    bool haveLast = false;
-    int16_t last = 0;
+    constexpr size_t kFrequencyWindow = 64;  // the last 1.3 s of clean frames
+    std::vector<double> frequencies, sorted;
+    size_t frequencyNext = 0;
+    double medianHz = 0;
     auto next = Clock::now();
     Timestamp nextTick = next + config_.statsInterval;
     for (;;) {
@@ -122,11 +127,17 @@ void AudioReceiveStream::run() {
 
         const bool playing = ps.samplesPlayed > 0;
         const bool concealedNow = ps.concealedSamples > concealedBefore;
+        // Decoded samples wait in the buffer's FIFO, so what was concealed or time-stretched in
+        // this pull may be heard in the next one too: neither counts as clean.
+        const uint64_t stretched = ps.removedSamples + ps.insertedSamples;
+        const bool disturbed = concealedNow || stretched != stretchedBefore;
+        const bool clean = playing && !disturbed && !disturbedBefore;
         concealedBefore = ps.concealedSamples;
+        stretchedBefore = stretched;
+        disturbedBefore = disturbed;
         const auto samples = frame.data();
         const int ch = frame.channels;
         double level = -120, toneShare = 0;
-        const bool clean = playing && !concealedNow;
         if (clean) {
             level = rmsDbfs(samples, ch);
             const double rms = std::pow(10.0, level / 20.0);
@@ -134,15 +145,33 @@ void AudioReceiveStream::run() {
             // pure tone at the probe frequency.
             if (rms > 1e-4)
                 toneShare = 2 * goertzelPower(samples, ch, config_.probeFrequencyHz) / (rms * rms);
-            for (int i = 0; i < frame.samplesPerChannel; ++i) {
-                const int16_t s = samples[size_t(i * ch)];
-                if (haveLast && last < 0 && s >= 0) ++crossings;
-                last = s;
-                haveLast = true;
+            // Frequency from the upward zero crossings inside this frame (interpolated): the
+            // periods between the first and the last one. The median over recent frames ignores
+            // the odd frame with a splice in it.
+            double first = -1, lastCrossing = -1;
+            int crossings = 0;
+            for (int i = 1; i < frame.samplesPerChannel; ++i) {
+                const double a = samples[size_t((i - 1) * ch)], b = samples[size_t(i * ch)];
+                if (a < 0 && b >= 0) {
+                    const double t = i - 1 + (-a) / (b - a);
+                    if (first < 0) first = t;
+                    lastCrossing = t;
+                    ++crossings;
+                }
             }
-            crossingSamples += uint64_t(frame.samplesPerChannel);
-        } else {
-            haveLast = false;
+            if (crossings >= 3 && lastCrossing > first) {
+                const double hz = (crossings - 1) * kAudioRateHz / (lastCrossing - first);
+                if (frequencies.size() < kFrequencyWindow) {
+                    frequencies.push_back(hz);
+                } else {
+                    frequencies[frequencyNext] = hz;
+                    frequencyNext = (frequencyNext + 1) % kFrequencyWindow;
+                }
+                sorted = frequencies;
+                std::nth_element(sorted.begin(), sorted.begin() + ptrdiff_t(sorted.size() / 2),
+                                 sorted.end());
+                medianHz = sorted[sorted.size() / 2];
+            }
         }
 
         std::function<void(const ReceivedMediaStats&)> onStats;
@@ -168,8 +197,7 @@ void AudioReceiveStream::run() {
                 s.toneFrames += toneShare >= 0.5 ? 1 : 0;
                 s.levelDbfs = level;
             }
-            if (crossingSamples > 0)
-                s.estimatedFrequencyHz = double(crossings) * kAudioRateHz / double(crossingSamples);
+            s.estimatedFrequencyHz = medianHz;
             if (recorder_) s.samplesRecorded = recorder_->samplesWritten();
             if (now >= nextTick) {
                 nextTick = now + config_.statsInterval;

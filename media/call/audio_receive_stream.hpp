@@ -6,6 +6,7 @@
 // crossings, so a test can tell that the peer's tone came through.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -39,12 +40,13 @@ struct AudioReceiveStats {
     ReceivedMediaStats media;  // what Track::reportReceivedStats takes
     uint64_t packetsReceived = 0, packetsMalformed = 0, packetsLate = 0, packetsDuplicate = 0;
     uint64_t fecRecoveredPackets = 0;
-    uint64_t framesPlayed = 0;  // 20 ms pulls since playout started
-    // Listening: clean frames (nothing concealed in them) and those where the probe tone holds
-    // at least half of the power.
+    uint64_t bytesReceived = 0;  // RTP payload bytes
+    uint64_t framesPlayed = 0;   // 20 ms pulls since playout started
+    // Listening: clean frames (nothing concealed or time-stretched in them or the frame before)
+    // and those where the probe tone holds at least half of the power.
     uint64_t framesAnalysed = 0, toneFrames = 0;
     double levelDbfs = -120;          // of the last clean frame
-    double estimatedFrequencyHz = 0;  // zero crossings over all clean frames
+    double estimatedFrequencyHz = 0;  // median zero-crossing estimate, last 64 clean frames
     int currentDelayMs = 0, targetDelayMs = 0;
     uint64_t samplesRecorded = 0;
     uint64_t ticksLate = 0;  // the playout thread woke more than 100 ms late: schedule reset
@@ -76,6 +78,7 @@ private:
     AudioReceiveConfig config_;
     mutable std::mutex bufferMutex_;  // the playout buffer (network thread vs playout thread)
     std::unique_ptr<AudioPlayoutBuffer> buffer_;
+    std::atomic<uint64_t> bytesReceived_{0};
     mutable std::mutex mutex_;  // stats, hook, stop flag
     std::condition_variable wake_;
     bool stopping_ = false;

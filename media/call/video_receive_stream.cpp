@@ -50,9 +50,11 @@ private:
 // 150 ms), the average taken over the last 30 frames.
 class FreezeDetector {
 public:
-    void onRendered(Timestamp now, ReceivedMediaStats& s) {
+    void onRendered(Timestamp now, ReceivedMediaStats& s, uint64_t& longFreezes,
+                    double longFreezeSeconds) {
         if (last_) {
             const double delay = seconds(now - *last_);
+            if (delay > longFreezeSeconds) ++longFreezes;
             if (delays_.size() >= 5) {
                 double avg = 0;
                 for (double d : delays_) avg += d;
@@ -99,6 +101,9 @@ bool VideoReceiveStream::start(std::string& error) {
             return false;
         }
         recording_ = true;
+        recordWidth_ =
+            config_.recordWidth > 0 && config_.recordHeight > 0 ? config_.recordWidth : 0;
+        recordHeight_ = recordWidth_ > 0 ? config_.recordHeight : 0;
     }
     stopping_ = false;
     worker_ = std::thread([this] { run(); });
@@ -122,6 +127,7 @@ void VideoReceiveStream::onPacket(const RtpPacketIn& packet) {
     {
         std::lock_guard lock(mutex_);
         ++stats_.packetsReceived;
+        stats_.bytesReceived += packet.payload.size();
         if (queue_.size() >= config_.maxQueuedPackets) {
             ++stats_.packetsQueueOverflow;
             return;
@@ -237,7 +243,7 @@ void VideoReceiveStream::run() {
                     m.jitterBufferDelay += seconds(decodeStart - *firstArrival);
                     ++m.jitterBufferEmittedCount;
                 }
-                freezes.onRendered(decoded, m);
+                freezes.onRendered(decoded, m, stats_.longFreezeCount, seconds(config_.longFreeze));
                 if (info.stamp) {
                     ++stats_.patternFramesRead;
                     const uint32_t c = info.stamp->counter;
@@ -265,7 +271,7 @@ void VideoReceiveStream::run() {
                 }
             }
             if (recording_) {
-                // A Y4M file has one size (the first frame's): others are resampled into it.
+                // A Y4M file has one size: frames of another are resampled into it.
                 if (recordWidth_ == 0) {
                     recordWidth_ = view.width;
                     recordHeight_ = view.height;

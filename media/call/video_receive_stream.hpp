@@ -34,8 +34,12 @@ struct VideoReceiveConfig {
     size_t maxQueuedPackets = 2048;  // between the network thread and the worker; beyond: dropped
     Duration keyframeRequestInterval = 250ms;
     Duration statsInterval = 1s;
-    std::string recordPath;  // a .y4m file, or empty
-    int recordFps = 30;      // written in the Y4M header (the file has no per-frame times)
+    Duration longFreeze = 500ms;  // gaps longer than this count in longFreezeCount
+    std::string recordPath;       // a .y4m file, or empty
+    int recordFps = 30;           // written in the Y4M header (the file has no per-frame times)
+    // The recording's one size; 0: the first decoded frame's. Frames of another size (the sender
+    // adapting to bandwidth) are resampled to it.
+    int recordWidth = 0, recordHeight = 0;
     bool readTestPattern = true;
 };
 
@@ -49,11 +53,15 @@ struct DecodedFrameInfo {
 struct VideoReceiveStats {
     ReceivedMediaStats media;  // what Track::reportReceivedStats takes
     uint64_t packetsReceived = 0;
+    uint64_t bytesReceived = 0;         // RTP payload bytes
     uint64_t packetsQueueOverflow = 0;  // the worker fell behind: dropped
     uint64_t packetsMalformed = 0;
     uint64_t packetsLost = 0;  // given up by the assembler
     uint64_t decodeErrors = 0;
     uint64_t keyframeRequestsSent = 0;
+    // Gaps between decoded frames longer than config.longFreeze (media.freezeCount follows W3C's
+    // rule instead: max(3 × average, average + 150 ms), ~183 ms at 30 fps).
+    uint64_t longFreezeCount = 0;
     // The test pattern read from decoded frames.
     uint64_t patternFramesRead = 0, patternUnreadable = 0;
     uint64_t framesInOrder = 0, framesOutOfOrder = 0;  // counter above / not above the last one

@@ -2,6 +2,11 @@
 // VP8, RTP payloads sent on one side arrive on the other through SRTP, stats name them.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "pc_pair.hpp"
 
 using namespace tincan;
@@ -108,4 +113,61 @@ TEST(PeerConnectionMedia, TracksBothWaysCarryPayloadsAndShowInStats) {
     auto json = toJson(stats);
     EXPECT_NE(json.find("\"inbound-rtp\""), std::string::npos);
     EXPECT_NE(json.find("\"video/VP8\""), std::string::npos);
+}
+
+// Issue "hostile input", row 7: datagrams that look like DTLS, RTP or nothing at all, from an
+// address that is no candidate pair, are dropped — and each drop shows in getStats().
+TEST(PeerConnectionMedia, ForeignDatagramsAreDroppedAndCountedInStats) {
+    Pair pair;
+    auto video = pair.side[0].pc->addTrack(MediaKind::Video);
+    ASSERT_TRUE(video);
+    pair.negotiate();
+    ASSERT_TRUE(pair.waitConnected());
+    auto before = pair.side[1].pc->getStats();
+    const auto* sel = before.selectedPair();
+    ASSERT_NE(sel, nullptr);
+    const auto* local = before.candidate(sel->localCandidateId);
+    ASSERT_NE(local, nullptr);
+    ASSERT_EQ(local->protocol, "udp");
+    // A stranger on loopback (a socket of our own: no pair has its address).
+    int fd = ::socket(local->address.find(':') == std::string::npos ? AF_INET : AF_INET6,
+                      SOCK_DGRAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_storage to{};
+    socklen_t toLen = 0;
+    if (local->address.find(':') == std::string::npos) {
+        auto* a = reinterpret_cast<sockaddr_in*>(&to);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(local->port);
+        inet_pton(AF_INET, local->address.c_str(), &a->sin_addr);
+        toLen = sizeof(sockaddr_in);
+    } else {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&to);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(local->port);
+        inet_pton(AF_INET6, local->address.c_str(), &a->sin6_addr);
+        toLen = sizeof(sockaddr_in6);
+    }
+    std::vector<Bytes> kinds = {
+        Bytes{22, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0},  // a DTLS handshake record header
+        Bytes(60, 0x80),                                     // RTP version 2
+        Bytes{0xFF, 0x13, 0x37, 0x00, 0x42},                 // no RFC 7983 range at all
+    };
+    kinds[1][1] = 96;
+    for (const auto& d : kinds)
+        ASSERT_EQ(::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), toLen),
+                  ssize_t(d.size()));
+    ::close(fd);
+    uint64_t want = before.transport->foreignPacketsDropped + kinds.size();
+    uint64_t got = 0;
+    for (int i = 0; i < 100 && got < want; ++i) {
+        std::this_thread::sleep_for(10ms);
+        got = pair.side[1].pc->getStats().transport->foreignPacketsDropped;
+    }
+    EXPECT_EQ(got, want);
+    auto json = toJson(pair.side[1].pc->getStats());
+    for (const char* counter : {"foreignPacketsDropped", "unknownPacketsDropped", "rtpPacketsDropped",
+                                "dtlsRecordsDropped", "stunMalformedDropped", "srtpDropped",
+                                "rtpMalformedDropped", "rtpUnknownSsrcDropped", "rtcpMalformedDropped"})
+        EXPECT_NE(json.find(counter), std::string::npos) << counter;
 }

@@ -137,6 +137,7 @@ TEST(VideoStreams, DecodesInOrderThroughReorderingAndRecoversAfterKeyframeReques
     EXPECT_LE(rs.latencyP50Ms, rs.latencyP95Ms);
     EXPECT_GT(rs.media.jitterBufferEmittedCount, 0u);
     EXPECT_GE(rs.media.freezeCount, 1u);  // the keyframe wait is a freeze by W3C's rule
+    EXPECT_GE(rs.longFreezeCount, 1u);    // and longer than 500 ms (9 frames + 300 ms wait)
     EXPECT_EQ(ss.framesRefused, 0u);
     EXPECT_EQ(ss.width, 320);
 
@@ -248,4 +249,104 @@ TEST(VideoStreams, PausedSendsNothingAndResumesWithAKeyframeWhileTheSelfViewSees
     EXPECT_FALSE(sent[atPause + 2]);
     EXPECT_GE(localFrames.load(), sent.size());
     EXPECT_TRUE(localReadable.load());
+
+TEST(VideoStreams, RecordingAtAFixedSizeResamplesEveryFrame) {
+    const std::string y4m = tempPath("tincan-video-record-size");
+    VideoReceiveConfig rc;
+    rc.recordPath = y4m;
+    rc.recordWidth = 240;
+    rc.recordHeight = 180;
+    VideoReceiveStream receive(rc);
+    test::FakeLink link({}, [&](const RtpPacketIn& p) { receive.onPacket(p); });
+    VideoSendConfig sc;
+    sc.width = 320;
+    sc.height = 240;
+    sc.adapt = false;
+    VideoSendStream send(sc, [&](OutgoingFrame f) { return link.send(std::move(f)); });
+    std::string error;
+    ASSERT_TRUE(receive.start(error)) << error;
+    ASSERT_TRUE(send.startTestPattern(error)) << error;
+    EXPECT_TRUE(test::waitFor([&] { return receive.stats().framesRecorded >= 10; }, 10s));
+    send.stop();
+    receive.stop();
+    Y4mReader reader;
+    ASSERT_TRUE(reader.open(y4m)) << reader.error();
+    EXPECT_EQ(reader.width(), 240);
+    EXPECT_EQ(reader.height(), 180);
+    I420Frame f;
+    uint32_t expected = 0;
+    while (reader.read(f)) {
+        auto stamp = readTestPattern(f.view());
+        ASSERT_TRUE(stamp);
+        EXPECT_EQ(stamp->counter, expected++);
+    }
+    EXPECT_GE(expected, 10u);
+    std::filesystem::remove(y4m);
+}
+
+TEST(VideoStreams, MalformedAndExcessPacketsAreDroppedAndCounted) {
+    // Not started: nothing drains the queue, so its bound shows.
+    VideoReceiveConfig small;
+    small.maxQueuedPackets = 4;
+    VideoReceiveStream idle(small);
+    const uint8_t byte = 0x90;
+    RtpPacketIn p;
+    p.payload = ByteView(&byte, 1);
+    for (int i = 0; i < 10; ++i) {
+        p.sequenceNumber = uint16_t(i);
+        idle.onPacket(p);
+    }
+    EXPECT_EQ(idle.stats().packetsReceived, 10u);
+    EXPECT_EQ(idle.stats().packetsQueueOverflow, 6u);
+
+    // Started: descriptors cut short (X set and nothing after it) and empty payloads are dropped
+    // by the assembler and counted; nothing is decoded.
+    VideoReceiveConfig rc;
+    rc.statsInterval = 20ms;
+    VideoReceiveStream receive(rc);
+    std::string error;
+    ASSERT_TRUE(receive.start(error)) << error;
+    for (int i = 0; i < 8; ++i) {
+        p.sequenceNumber = uint16_t(100 + i);
+        p.marker = true;
+        p.payload = i % 2 ? ByteView() : ByteView(&byte, 1);
+        receive.onPacket(p);
+    }
+    EXPECT_TRUE(test::waitFor([&] { return receive.stats().packetsMalformed >= 8; }, 5s));
+    receive.stop();
+    EXPECT_EQ(receive.stats().packetsMalformed, 8u);
+    EXPECT_EQ(receive.stats().media.framesDecoded, 0u);
+}
+
+TEST(VideoStreams, AdapterShrinksThePictureForALowTargetAndGrowsItBack) {
+    std::mutex m;
+    std::vector<uint32_t> widths;
+    VideoSendConfig sc;
+    sc.width = 640;
+    sc.height = 480;
+    sc.startBitrateBps = 100'000;  // 0.011 bit per pixel at 640x480x30: too few
+    VideoSendStream send(sc, [&](OutgoingFrame f) {
+        std::lock_guard lock(m);
+        widths.push_back(f.width);
+        return true;
+    });
+    auto count = [&] {
+        std::lock_guard lock(m);
+        return widths.size();
+    };
+    std::string error;
+    ASSERT_TRUE(send.startTestPattern(error)) << error;
+    ASSERT_TRUE(test::waitFor([&] { return count() >= 5; }, 10s));
+    send.setTargetBitrate(50'000'000);  // clamped to maxBitrateBps
+    EXPECT_EQ(send.stats().targetBitrateBps, sc.maxBitrateBps);
+    EXPECT_TRUE(test::waitFor(
+        [&] {
+            std::lock_guard lock(m);
+            return widths.back() == 640;
+        },
+        10s));
+    send.stop();
+    std::lock_guard lock(m);
+    EXPECT_LE(widths.front(), 320u);  // half size or less (more if the CPU is short too)
+    EXPECT_EQ(widths.back(), 640u);
 }
