@@ -292,6 +292,8 @@ class Session:
             if pc.connectionState == "failed" and not self.closed:
                 self.fail("peer connection failed (ICE or DTLS)")
 
+        self.mode.on_pc(self)
+
     def watch_channel(self, ch):
         @ch.on("open")
         def _open():
@@ -309,7 +311,14 @@ class Session:
         try:
             return self.pc.sctp.transport.transport._connection
         except AttributeError:
-            return None
+            pass
+        # A media-only call: the (bundled) transport of the first transceiver.
+        for tr in self.pc.getTransceivers() if self.pc else []:
+            try:
+                return tr.receiver.transport.transport._connection
+            except AttributeError:
+                continue
+        return None
 
     def selected_pair(self):
         conn = self.ice_connection()
@@ -355,7 +364,7 @@ class Session:
             if self.newcomer:
                 self.ready = True
                 channels = self.mode.create_channels(self)
-                if not channels:
+                if not channels and self.mode.placeholder:
                     self.pc.createDataChannel("placeholder", negotiated=True, id=PLACEHOLDER_ID)
                 await self.pc.setLocalDescription(await self.pc.createOffer())
                 self.mark("offer-sent")
@@ -401,6 +410,8 @@ class Session:
         self.pending = []
         if kind == "offer":
             had_data = pc.sctp is not None
+            if not self.ready:
+                self.mode.before_answer(self)
             await pc.setLocalDescription(await pc.createAnswer())
             await self.send_description()
             self.mark("answer-sent")
@@ -483,6 +494,15 @@ class Mode:
 
     def fail(self, reason, **extra):
         self.finish(ok=False, error=reason, **extra)
+
+    # A newcomer with no channel of its own offers a placeholder m=application (README.md).
+    placeholder = True
+
+    def on_pc(self, session):
+        """The RTCPeerConnection was just created (before any offer or answer)."""
+
+    def before_answer(self, session):
+        """The first remote offer is applied; the answer is about to be created."""
 
     def create_channels(self, session):
         return []
@@ -925,8 +945,284 @@ class BenchOpenRound(Mode):
         asyncio.ensure_future(session.hangup(False))
 
 
+# ------------------------------------------------------------------ media call
+
+def fix_bundle_extmap_ids():
+    """aiortc 1.4 numbers header extensions per kind: id 2 is ssrc-audio-level in its audio
+    sections and abs-send-time in its video sections. Within one BUNDLE an id must mean one
+    extension (RFC 8843 §9.2), so an offer from it with audio and video is wrong, and a peer
+    that maps ids per bundle can read garbage (LAB_NOTES; Chromium copes). Renumber
+    abs-send-time to 3; aiortc reads its send and receive mapping from the same table, so it
+    stays consistent."""
+    from aiortc.codecs import HEADER_EXTENSIONS
+    from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters
+
+    video = HEADER_EXTENSIONS["video"]
+    for i, ext in enumerate(video):
+        if ext.uri.endswith("abs-send-time") and ext.id == 2:
+            video[i] = RTCRtpHeaderExtensionParameters(id=3, uri=ext.uri)
+
+
+def make_tracks(opts):
+    """The synthetic sources: a moving pattern (width x height at fps) and a 440 Hz tone."""
+    import fractions
+
+    import numpy as np
+    from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+    from av import AudioFrame, VideoFrame
+
+    class PatternVideoTrack(MediaStreamTrack):
+        """YUV 4:2:0 frames: a diagonal luma ramp that moves 4 pixels a frame, and a frame
+        counter in the chroma, so that every frame differs (an encoder cannot skip them)."""
+        kind = "video"
+
+        def __init__(self, width, height, fps):
+            super().__init__()
+            self.width, self.height, self.fps = width, height, fps
+            y, x = np.mgrid[0:height, 0:width]
+            self.ramp = ((x + y) & 0xFF).astype(np.uint8)
+            self.sent = 0
+            self.start = None
+
+        async def recv(self):
+            if self.readyState != "live":
+                raise MediaStreamError
+            if self.start is None:
+                self.start = time.monotonic()
+            else:
+                wait = self.start + self.sent / self.fps - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            n = self.sent
+            w, h = self.width, self.height
+            img = np.empty((h * 3 // 2, w), np.uint8)
+            img[:h] = self.ramp + np.uint8((4 * n) & 0xFF)
+            img[h:] = np.uint8((n * 3) & 0xFF)
+            frame = VideoFrame.from_ndarray(img, format="yuv420p")
+            frame.pts = int(n * 90000 / self.fps)
+            frame.time_base = fractions.Fraction(1, 90000)
+            self.sent += 1
+            return frame
+
+    class ToneAudioTrack(MediaStreamTrack):
+        """48 kHz mono s16, 20 ms frames of a 440 Hz sine at about -12 dBFS."""
+        kind = "audio"
+        RATE = 48000
+        SAMPLES = 960
+
+        def __init__(self):
+            super().__init__()
+            self.sent = 0
+            self.start = None
+
+        async def recv(self):
+            if self.readyState != "live":
+                raise MediaStreamError
+            if self.start is None:
+                self.start = time.monotonic()
+            else:
+                wait = self.start + self.sent * self.SAMPLES / self.RATE - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            t = (np.arange(self.SAMPLES) + self.sent * self.SAMPLES) / self.RATE
+            pcm = (8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+            frame = AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate = self.RATE
+            frame.pts = self.sent * self.SAMPLES
+            frame.time_base = fractions.Fraction(1, self.RATE)
+            self.sent += 1
+            return frame
+
+    tracks = []
+    if opts.audio != 0:
+        tracks.append(ToneAudioTrack())
+    if opts.video != 0:
+        tracks.append(PatternVideoTrack(opts.width or 640, opts.height or 480, opts.fps or 30))
+    return tracks
+
+
+class Call(Mode):
+    """Media call: sends a moving pattern (VP8, width x height, default 640x480 at 30 fps) and
+    a 440 Hz tone (Opus) unless --video 0 / --audio 0, decodes what arrives and counts frames
+    and their sizes, for --duration seconds from connectionState 'connected'; then getStats()
+    per kind and bye. A remote hang-up ends the call the same way. --dc 1 also opens `chat`.
+    The result has the page's shape: inbound/outbound/remote_inbound per kind, W3C names
+    (framesDecoded, frameWidth, frameHeight, totalSamplesReceived counted here from the
+    decoded frames; packets and jitter from aiortc's getStats)."""
+
+    placeholder = False
+
+    def __init__(self, opts):
+        super().__init__(opts)
+        fix_bundle_extmap_ids()
+        self.tracks = make_tracks(opts)
+        self.received = {}  # kind -> counters of decoded frames
+        self.remote_tracks = []
+        self.channels = []
+        self.t_connected = None
+        self.ended = False
+        self.consumers = []
+
+    def on_pc(self, session):
+        pc = session.pc
+
+        @pc.on("track")
+        def on_track(track):
+            mid = next((t.mid for t in pc.getTransceivers() if t.receiver.track is track), None)
+            self.remote_tracks.append({"kind": track.kind, "mid": mid})
+            emit("track", kind=track.kind, mid=mid)
+            self.consumers.append(session.spawn(self.consume(track)))
+
+        @pc.on("connectionstatechange")
+        def on_state():
+            if pc.connectionState == "connected" and self.t_connected is None:
+                self.t_connected = time.monotonic()
+                session.spawn(self.timer(session))
+
+    async def consume(self, track):
+        from aiortc.mediastreams import MediaStreamError
+        import numpy as np
+
+        r = self.received.setdefault(track.kind, {"frames": 0, "samples": 0, "sizes": {}, "max_rms": 0.0})
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            r["frames"] += 1
+            if track.kind == "video":
+                key = f"{frame.width}x{frame.height}"
+                r["sizes"][key] = r["sizes"].get(key, 0) + 1
+                r["width"], r["height"] = frame.width, frame.height
+            else:
+                r["samples"] += frame.samples
+                r["sample_rate"] = frame.sample_rate
+                pcm = frame.to_ndarray().astype(np.float64)
+                r["max_rms"] = max(r["max_rms"], float(np.sqrt(np.mean(pcm * pcm))) if pcm.size else 0.0)
+
+    def attach(self, session):
+        for t in self.tracks:
+            session.pc.addTrack(t)
+
+    def create_channels(self, session):
+        if session.newcomer:
+            self.attach(session)
+        if not self.opts.dc:
+            return []
+        if not session.newcomer and session.pc.sctp is None:
+            self.channels.append({"label": "chat", "opened": False, "skipped": "the offer has no m=application"})
+            return []
+        ch = session.create_channel("chat")
+        info = {"label": "chat", "opened": False, "received": 0}
+        self.channels.append(info)
+
+        @ch.on("open")
+        def _open():
+            info["opened"] = True
+            ch.send("hello from aiortc call")
+
+        @ch.on("message")
+        def _msg(_):
+            info["received"] += 1
+        return [ch]
+
+    def before_answer(self, session):
+        self.attach(session)
+
+    def on_remote_channel(self, session, ch):
+        info = {"label": ch.label, "opened": ch.readyState == "open", "received": 0, "remote": True}
+        self.channels.append(info)
+        ch.on("open", lambda: info.update(opened=True))
+
+        @ch.on("message")
+        def _msg(_):
+            info["received"] += 1
+
+    async def timer(self, session):
+        ticks = 0
+        while time.monotonic() - self.t_connected < (self.opts.duration or 8):
+            await asyncio.sleep(min(1.0, max(0.0, self.t_connected + (self.opts.duration or 8) - time.monotonic())))
+            ticks += 1
+            if not self.ended:
+                st = await self.media_stats(session)
+                emit("stats", **{f"{d}_{k}": {x: v for x, v in st[d][k].items() if x in (
+                    "packetsReceived", "framesDecoded", "frameWidth", "frameHeight", "totalSamplesReceived",
+                    "packetsSent", "framesEncoded")} for d in ("inbound", "outbound") for k in st[d]})
+        await self.end(session, None)
+
+    async def media_stats(self, session):
+        out = {"inbound": {}, "outbound": {}, "remote_inbound": {}}
+        pc = session.pc
+        codecs = {}
+        for tr in pc.getTransceivers():
+            c = tr._codecs[0] if getattr(tr, "_codecs", None) else None
+            if c is not None:
+                codecs[tr.kind] = {"mimeType": c.mimeType, "payloadType": c.payloadType, "clockRate": c.clockRate,
+                                   "channels": c.channels}
+        try:
+            report = await pc.getStats()
+        except Exception as e:  # noqa: BLE001 - closing
+            emit("error", error=f"getStats: {e}")
+            return out
+        for s in report.values():
+            kind = getattr(s, "kind", None)
+            if s.type == "inbound-rtp":
+                o = {"ssrc": s.ssrc, "packetsReceived": s.packetsReceived, "packetsLost": s.packetsLost,
+                     "jitter": s.jitter}
+                r = self.received.get(kind, {})
+                if kind == "video":
+                    o.update(framesDecoded=r.get("frames", 0), frameWidth=r.get("width"), frameHeight=r.get("height"),
+                             frameSizes=r.get("sizes", {}))
+                else:
+                    o.update(totalSamplesReceived=r.get("samples", 0), audioFrames=r.get("frames", 0),
+                             maxRms=round(r.get("max_rms", 0.0), 1))
+                o["codec"] = codecs.get(kind)
+                out["inbound"][kind] = o
+            elif s.type == "outbound-rtp":
+                o = {"ssrc": s.ssrc, "packetsSent": s.packetsSent, "bytesSent": s.bytesSent, "codec": codecs.get(kind)}
+                t = next((x for x in self.tracks if x.kind == kind), None)
+                if kind == "video" and t is not None:
+                    o.update(framesEncoded=t.sent, frameWidth=t.width, frameHeight=t.height)
+                out["outbound"][kind] = o
+            elif s.type == "remote-inbound-rtp":
+                out["remote_inbound"][kind] = {"ssrc": s.ssrc, "packetsLost": s.packetsLost, "jitter": s.jitter,
+                                               "roundTripTime": s.roundTripTime, "fractionLost": s.fractionLost}
+        return out
+
+    async def end(self, session, hangup):
+        if self.ended:
+            return
+        self.ended = True
+        st = await self.media_stats(session)
+        pc = session.pc
+        problems = []
+        if self.t_connected is None:
+            problems.append("never connected")
+        for tr in pc.getTransceivers():
+            if tr.currentDirection not in ("sendrecv", "recvonly"):
+                continue
+            i = st["inbound"].get(tr.kind, {})
+            if not i.get("packetsReceived"):
+                problems.append(f"no {tr.kind} packets received")
+            elif tr.kind == "video" and not i.get("framesDecoded"):
+                problems.append("no video frame decoded")
+            elif tr.kind == "audio" and not i.get("totalSamplesReceived"):
+                problems.append("no audio frame decoded")
+        self.finish(ok=not problems, error="; ".join(problems) or None, hangup=hangup,
+                    call_s=round(time.monotonic() - self.t_connected, 3) if self.t_connected else 0,
+                    tracks=self.remote_tracks, datachannels=self.channels, selected_pair=session.selected_pair(),
+                    transceivers=[{"mid": t.mid, "kind": t.kind, "direction": t.direction,
+                                   "current": t.currentDirection} for t in pc.getTransceivers()],
+                    local_sdp=pc.localDescription.sdp if pc.localDescription else "",
+                    remote_sdp=pc.remoteDescription.sdp if pc.remoteDescription else "", **st)
+        await session.hangup(say_bye=hangup is None)
+
+    def on_remote_gone(self, session, reason):
+        session.spawn(self.end(session, reason))
+
+
 MODES = {"echo-server": EchoServer, "echo-client": EchoClient, "send": SendFiles, "receive": ReceiveFiles,
-         "bench-throughput": BenchThroughput}
+         "bench-throughput": BenchThroughput, "call": Call}
 
 
 async def run_session(url, mode, opts, timeout, on_result=None):

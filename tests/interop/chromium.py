@@ -107,7 +107,9 @@ class ChromiumPeer(PeerBase):
 
     params become the page's query parameters (see README.md: count, sizes, size, seed,
     bytes, rounds, maxsize, corrupt, stun, turn, turn_user, turn_pass, policy, timeout...).
-    `media=True` adds the fake-media flags (not for data-channel tests, see MEDIA_FLAGS);
+    `media=True` adds the fake-media flags (not for data-channel tests, see MEDIA_FLAGS;
+    always on in mode `call`); `flags=["--use-file-for-fake-video-capture=F.y4m"]` makes a Y4M
+    file the fake camera;
     with the page parameter gum=1 the page then holds media permission and signals raw host
     addresses. `mdns=False` adds NO_MDNS_FLAGS (loopback-only machines).
     `flags` appends Chromium flags. `on_event(dict)` is called for each event as it arrives.
@@ -122,6 +124,7 @@ class ChromiumPeer(PeerBase):
         self.chromium = chromium or find_chromium()
         if not self.chromium:
             raise FileNotFoundError("chromium not found (apt-get install chromium)")
+        media = media or mode == "call"  # a call's getUserMedia needs the fake devices
         self.flags = list(BASE_FLAGS) + (MEDIA_FLAGS if media else []) + ([] if mdns else NO_MDNS_FLAGS) + list(flags)
         self.keep_profile = keep_profile
         self.proc = None
@@ -179,7 +182,7 @@ def add_mode_options(ap):
     ap.add_argument("--signal", required=True, help="ws://HOST:PORT/ROOM (or ws://HOST:PORT with --room)")
     ap.add_argument("--room")
     ap.add_argument("--mode", required=True,
-                    choices=["echo-server", "echo-client", "send", "receive", "bench-open", "bench-throughput"])
+                    choices=["echo-server", "echo-client", "send", "receive", "bench-open", "bench-throughput", "call"])
     ap.add_argument("--count", type=int, help="echo-client: messages; send/receive: files")
     ap.add_argument("--sizes", help="echo-client: comma-separated message sizes in bytes")
     ap.add_argument("--channels", type=int, help="echo-client: channels to spread the messages over")
@@ -194,6 +197,13 @@ def add_mode_options(ap):
     ap.add_argument("--bytes", type=int, help="bench-throughput: bytes to send (sender)")
     ap.add_argument("--role", choices=["send", "receive"], help="bench-throughput role")
     ap.add_argument("--chunk", type=int, help="send/bench-throughput: message size (default 65536)")
+    ap.add_argument("--duration", type=float, help="call: seconds of call once connected (default 8)")
+    ap.add_argument("--audio", type=int, choices=[0, 1], help="call: send audio (default 1)")
+    ap.add_argument("--video", type=int, choices=[0, 1], help="call: send video (default 1)")
+    ap.add_argument("--width", type=int, help="call: video width to send (Chromium: exact constraint)")
+    ap.add_argument("--height", type=int, help="call: video height to send")
+    ap.add_argument("--fps", type=int, help="call: video frame rate to send")
+    ap.add_argument("--dc", type=int, choices=[0, 1], help="call: also open a data channel `chat` (default 0)")
     ap.add_argument("--stun", action="append", help="stun:HOST[:PORT], repeatable")
     ap.add_argument("--turn", action="append", help="turn:HOST[:PORT][?transport=udp|tcp], repeatable")
     ap.add_argument("--turn-user")
@@ -203,7 +213,8 @@ def add_mode_options(ap):
 
 
 MODE_OPTIONS = ["count", "sizes", "channels", "label", "size", "seed", "name", "corrupt", "maxsize", "rounds", "bytes",
-                "role", "chunk", "stun", "turn", "turn_user", "turn_pass"]
+                "role", "chunk", "stun", "turn", "turn_user", "turn_pass", "duration", "audio", "video", "width",
+                "height", "fps", "dc"]
 
 
 def main():

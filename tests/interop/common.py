@@ -413,3 +413,124 @@ class ProcessPeer(PeerBase):
 
     def close(self):
         kill_group(self.proc)
+
+
+# ------------------------------------------------------------------ media calls
+
+def w3c_call_view(stats):
+    """tincan-cli's --stats-json (W3C RTCStats objects: a list, an {id: object} map, or either
+    under a "stats" key) as the call view the page and aiortc_peer.py report:
+    {"inbound": {kind: {...}}, "outbound": {kind: {...}}, "remote_inbound": {kind: {...}}},
+    each object with its `codec` ({mimeType, payloadType, ...}) resolved from codecId. With
+    several streams of one kind the busiest is kept."""
+    if isinstance(stats, dict) and isinstance(stats.get("stats"), (list, dict)):
+        stats = stats["stats"]
+    if isinstance(stats, dict):
+        objs = []
+        for k, v in stats.items():
+            if isinstance(v, dict):
+                v = dict(v)
+                v.setdefault("id", k)
+                objs.append(v)
+    elif isinstance(stats, list):
+        objs = [o for o in stats if isinstance(o, dict)]
+    else:
+        objs = []
+    by_id = {o.get("id"): o for o in objs if o.get("id") is not None}
+    view = {"inbound": {}, "outbound": {}, "remote_inbound": {}}
+    sections = {"inbound-rtp": ("inbound", "packetsReceived"), "outbound-rtp": ("outbound", "packetsSent"),
+                "remote-inbound-rtp": ("remote_inbound", "packetsReceived")}
+    for o in objs:
+        where = sections.get(o.get("type"))
+        if not where:
+            continue
+        kind = o.get("kind") or o.get("mediaType")
+        if kind is None and o.get("codecId") in by_id:
+            kind = str(by_id[o["codecId"]].get("mimeType", "")).split("/")[0] or None
+        o = dict(o)
+        c = by_id.get(o.get("codecId"))
+        if c:
+            o["codec"] = {k: c.get(k) for k in ("mimeType", "payloadType", "clockRate", "channels", "sdpFmtpLine")
+                          if k in c}
+        section, count = view[where[0]], where[1]
+        if kind not in section or (section[kind].get(count) or 0) < (o.get(count) or 0):
+            section[kind] = o
+    return view
+
+
+# What a receiver must have seen of a sender's media for a call to count as working.
+MIN_VIDEO_FRAMES = 20          # of a few seconds at 20-30 fps
+MIN_AUDIO_PACKETS = 50         # 1 s of 20 ms Opus packets
+MIN_AUDIO_SAMPLES = 48000      # 1 s at 48 kHz (Chromium counts per channel)
+
+
+def check_received(who, view, video_size=None, audio=True, video=True):
+    """Problems (strings) with what `who` received, from its call view: VP8 video decoded at
+    `video_size` (w, h) if given, Opus audio played out or decoded."""
+    problems = []
+    inbound = (view or {}).get("inbound") or {}
+    if video:
+        v = inbound.get("video")
+        if not v:
+            problems.append(f"{who}: no inbound-rtp video")
+        else:
+            mime = str((v.get("codec") or {}).get("mimeType", "")).lower()
+            if mime and mime != "video/vp8":
+                problems.append(f"{who}: video codec {mime}, expected video/VP8")
+            frames = v.get("framesDecoded") or 0
+            if frames < MIN_VIDEO_FRAMES:
+                problems.append(f"{who}: {frames} video frames decoded (< {MIN_VIDEO_FRAMES}), "
+                                f"{v.get('packetsReceived')} packets received")
+            if video_size and (v.get("frameWidth"), v.get("frameHeight")) != tuple(video_size):
+                problems.append(f"{who}: decoded video is {v.get('frameWidth')}x{v.get('frameHeight')}, "
+                                f"sent {video_size[0]}x{video_size[1]}")
+    if audio:
+        a = inbound.get("audio")
+        if not a:
+            problems.append(f"{who}: no inbound-rtp audio")
+        else:
+            mime = str((a.get("codec") or {}).get("mimeType", "")).lower()
+            if mime and mime != "audio/opus":
+                problems.append(f"{who}: audio codec {mime}, expected audio/opus")
+            if (a.get("packetsReceived") or 0) < MIN_AUDIO_PACKETS:
+                problems.append(f"{who}: {a.get('packetsReceived')} audio packets received (< {MIN_AUDIO_PACKETS})")
+            if "totalSamplesReceived" in a and (a["totalSamplesReceived"] or 0) < MIN_AUDIO_SAMPLES:
+                problems.append(f"{who}: {a['totalSamplesReceived']} audio samples received (< {MIN_AUDIO_SAMPLES})")
+    return problems
+
+
+def check_sent(who, view, video_size=None, audio=True, video=True):
+    """Problems with what `who` says it sent (outbound-rtp): packets of each kind, video frames
+    encoded at `video_size` if the sender reports a size."""
+    problems = []
+    outbound = (view or {}).get("outbound") or {}
+    for kind, wanted in (("audio", audio), ("video", video)):
+        if not wanted:
+            continue
+        o = outbound.get(kind)
+        if not o or not (o.get("packetsSent") or 0):
+            problems.append(f"{who}: sent no {kind} packets ({o})")
+            continue
+        if kind == "video":
+            if "framesEncoded" in o and not o["framesEncoded"]:
+                problems.append(f"{who}: encoded no video frame")
+            if video_size and o.get("frameWidth") and (o.get("frameWidth"), o.get("frameHeight")) != tuple(video_size):
+                problems.append(f"{who}: sent video at {o.get('frameWidth')}x{o.get('frameHeight')}, "
+                                f"expected {video_size[0]}x{video_size[1]}")
+    return problems
+
+
+def write_y4m(path, width, height, frames=30, fps=30):
+    """A Y4M (YUV 4:2:0) clip of a moving diagonal ramp, for Chromium's
+    --use-file-for-fake-video-capture (it loops the file): a fake camera of any size."""
+    import numpy as np
+
+    y, x = np.mgrid[0:height, 0:width]
+    ramp = ((x + y) & 0xFF).astype(np.uint8)
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for n in range(frames):
+            f.write(b"FRAME\n")
+            f.write((ramp + np.uint8((4 * n) & 0xFF)).tobytes())
+            f.write(np.full((height // 2) * (width // 2) * 2, (n * 3) & 0xFF, np.uint8).tobytes())
+    return path

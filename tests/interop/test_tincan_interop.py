@@ -147,6 +147,11 @@ def main():
                     problems.append(f"the answer's m-lines are {mlines}")
                 elif mlines[0].split()[1] == "0" or mlines[1].split()[1] == "0":
                     problems.append(f"audio/video rejected (port 0): {mlines}")
+                else:
+                    # Out of Chromium's lists, only 111 opus and 96 VP8 with 97 its rtx.
+                    for m, want in ((mlines[0], ["111"]), (mlines[1], ["96", "97"])):
+                        if m.split()[3:] != want:
+                            problems.append(f"answer section {m!r}: formats should be {want}")
                 # Chromium sends and Tincan only receives: Chromium's current direction is sendonly.
                 media = [x for x in last.get("transceivers", []) if x.get("kind") in ("audio", "video")]
                 if len(media) != 2 or any(x.get("current") != "sendonly" for x in media):

@@ -357,6 +357,7 @@ class Session {
       if (pc.connectionState === 'failed') this.failed('peer connection failed (ICE or DTLS)');
     };
     pc.onnegotiationneeded = () => this.negotiate();
+    if (this.hooks.onPeerConnection) this.hooks.onPeerConnection(this);
     pc.ondatachannel = (e) => {
       const ch = e.channel;
       ch.binaryType = 'arraybuffer';
@@ -369,10 +370,12 @@ class Session {
 
   // DTLS state and the selected pair, once the transports exist.
   hookTransports() {
-    const sctp = this.pc && this.pc.sctp;
-    if (!sctp || this.hooked.has(sctp)) return;
-    this.hooked.add(sctp);
-    const dtls = sctp.transport;
+    if (!this.pc) return;
+    // The SCTP transport's DTLS transport, or (a media-only call) the bundle's, from a receiver.
+    const rtp = this.pc.getReceivers().map((r) => r.transport).find(Boolean);
+    const dtls = (this.pc.sctp && this.pc.sctp.transport) || rtp;
+    if (!dtls || this.hooked.has(dtls)) return;
+    this.hooked.add(dtls);
     dtls.addEventListener('statechange', () => {
       emit('dtls-state', {state: dtls.state});
       if (dtls.state === 'connected') this.mark('dtls-connected');
@@ -415,8 +418,9 @@ class Session {
         this.createPeerConnection();
         if (this.newcomer) {
           this.ready = true;
-          this.hooks.onReady(this, true);
-          if (!this.ownChannels) {
+          this.hooks.onReady(this, true);  // not awaited: modes run for the whole session
+          // A media call (hooks.placeholder === false) offers its tracks without m=application.
+          if (!this.ownChannels && this.hooks.placeholder !== false) {
             this.pc.createDataChannel('placeholder', {negotiated: true, id: PLACEHOLDER_ID});
           }
         }
@@ -462,6 +466,8 @@ class Session {
     this.hookTransports();
     while (this.pending.length) await this.addCandidate(this.pending.shift());
     if (desc.type === 'offer') {
+      // A media call attaches its tracks to the offered transceivers before it answers.
+      if (this.hooks.beforeAnswer) await this.hooks.beforeAnswer(this);
       await pc.setLocalDescription();
       this.send({type: pc.localDescription.type, sdp: pc.localDescription.sdp});
       this.mark('answer-sent');
@@ -876,6 +882,197 @@ function benchThroughput() {
   s.start();
 }
 
+// ---------------------------------------------------------------- media call
+
+// getStats() per kind: the inbound-rtp, outbound-rtp and remote-inbound-rtp objects (the
+// fields the tests read, W3C names) with their codec. With several streams of one kind the
+// busiest is kept (there is one per kind here: RTX is not a separate inbound-rtp).
+const IN_KEYS = ['ssrc', 'mid', 'packetsReceived', 'packetsLost', 'jitter', 'bytesReceived', 'framesDecoded',
+  'keyFramesDecoded', 'framesReceived', 'framesDropped', 'frameWidth', 'frameHeight', 'framesPerSecond', 'nackCount',
+  'pliCount', 'firCount', 'totalSamplesReceived', 'concealedSamples', 'silentConcealedSamples', 'audioLevel',
+  'totalAudioEnergy', 'jitterBufferEmittedCount', 'retransmittedPacketsReceived', 'decoderImplementation'];
+const OUT_KEYS = ['ssrc', 'mid', 'packetsSent', 'bytesSent', 'framesEncoded', 'keyFramesEncoded', 'framesSent',
+  'frameWidth', 'frameHeight', 'framesPerSecond', 'nackCount', 'pliCount', 'firCount', 'retransmittedPacketsSent',
+  'targetBitrate', 'qualityLimitationReason', 'encoderImplementation'];
+const REMOTE_IN_KEYS = ['ssrc', 'packetsLost', 'jitter', 'roundTripTime', 'fractionLost', 'roundTripTimeMeasurements'];
+
+async function mediaStats(pc) {
+  const report = await pc.getStats();
+  const out = {inbound: {}, outbound: {}, remote_inbound: {}};
+  const pick = (s, keys) => {
+    const o = {};
+    for (const k of keys) if (s[k] !== undefined) o[k] = typeof s[k] === 'number' ? round3(s[k]) : s[k];
+    const c = s.codecId && report.get(s.codecId);
+    if (c) o.codec = {mimeType: c.mimeType, payloadType: c.payloadType, clockRate: c.clockRate, channels: c.channels, sdpFmtpLine: c.sdpFmtpLine};
+    return o;
+  };
+  const keep = (into, kind, obj, count) => {
+    if (!into[kind] || (into[kind][count] || 0) < (obj[count] || 0)) into[kind] = obj;
+  };
+  report.forEach((s) => {
+    const kind = s.kind || s.mediaType;
+    if (s.type === 'inbound-rtp') keep(out.inbound, kind, pick(s, IN_KEYS), 'packetsReceived');
+    else if (s.type === 'outbound-rtp') keep(out.outbound, kind, pick(s, OUT_KEYS), 'packetsSent');
+    else if (s.type === 'remote-inbound-rtp') keep(out.remote_inbound, kind, pick(s, REMOTE_IN_KEYS), 'roundTripTimeMeasurements');
+  });
+  return out;
+}
+
+// A short per-second line: enough to see media flow (or not) while the call runs.
+function statsLine(st) {
+  const line = {};
+  for (const [dir, keys] of [['inbound', ['packetsReceived', 'framesDecoded', 'frameWidth', 'frameHeight', 'totalSamplesReceived']],
+    ['outbound', ['packetsSent', 'framesEncoded', 'frameWidth', 'frameHeight']]]) {
+    for (const kind of Object.keys(st[dir])) {
+      const o = {};
+      for (const k of keys) if (st[dir][kind][k] !== undefined) o[k] = st[dir][kind][k];
+      line[`${dir}_${kind}`] = o;
+    }
+  }
+  return line;
+}
+
+// codecs=default leaves Chromium's own list (VP8 is one of many: the other side must pick it);
+// prefer: VP8 / opus first, the rest after; only: VP8 (+rtx) / opus alone; vp8-last: VP8 /
+// opus moved to the end, so that a peer that takes the first codec it knows gets it wrong.
+function applyCodecPreferences(transceiver, how) {
+  if (how === 'default' || !transceiver.setCodecPreferences) return;
+  const kind = transceiver.receiver.track.kind;
+  const caps = RTCRtpReceiver.getCapabilities(kind);
+  if (!caps) return;
+  const want = kind === 'video' ? 'video/vp8' : 'audio/opus';
+  const mine = caps.codecs.filter((c) => c.mimeType.toLowerCase() === want);
+  const rtx = caps.codecs.filter((c) => c.mimeType.toLowerCase() === 'video/rtx');
+  const rest = caps.codecs.filter((c) => c.mimeType.toLowerCase() !== want);
+  let list;
+  if (how === 'prefer') list = mine.concat(rest);
+  else if (how === 'only') list = mine.concat(rtx);
+  else if (how === 'vp8-last') list = rest.concat(mine);
+  else throw new Error(`bad codecs=${how}`);
+  transceiver.setCodecPreferences(list);
+}
+
+// Media call: Chromium's fake camera and microphone (chromium.py media=True) on audio=1 /
+// video=1 (both by default), whatever arrives is played in <video>/<audio> elements (Chromium
+// decodes and plays out only what has a sink), for `duration` seconds counted from
+// connectionState 'connected'; then getStats() per kind is the result and the call is hung up
+// (bye). A remote that hangs up first ends the call too (its stats are reported the same way).
+// dc=1 also opens a data channel `chat` (in the offer as newcomer; after answering an offer
+// that has m=application as first peer) and sends one message on it.
+// ok: connected, and every kind the remote sends us arrived (video: frames decoded; audio:
+// samples played out). The tests check sizes and the other side's view themselves.
+function mediaCall() {
+  const sendAudio = param('audio', '1') !== '0';
+  const sendVideo = param('video', '1') !== '0';
+  const withDc = param('dc', '0') !== '0';
+  const durationS = Number(param('duration', '8'));
+  const codecs = param('codecs', 'default');
+  const width = intParam('width', 0), height = intParam('height', 0), fps = intParam('fps', 0);
+  let stream = null;
+  const tracks = [], channels = [];
+  let t0 = null, ended = false, ticker = null;
+
+  const attachTracks = (session) => {
+    const pc = session.pc;
+    for (const track of stream.getTracks()) {
+      // 'detail' = degradationPreference maintain-resolution: under CPU or bandwidth pressure
+      // (2 shared cores) Chromium drops frames rather than sending a smaller picture, so the
+      // other side must decode exactly the captured size.
+      if (track.kind === 'video') track.contentHint = 'detail';
+      // As answerer addTrack() takes the offered transceiver of that kind (sendrecv), as
+      // offerer it makes a new one.
+      pc.addTrack(track, stream);
+    }
+    for (const t of pc.getTransceivers()) applyCodecPreferences(t, codecs);
+  };
+  const openChannel = (session) => {
+    const ch = session.createChannel('chat');
+    const info = {label: 'chat', opened: false, received: 0};
+    channels.push(info);
+    ch.addEventListener('open', () => { info.opened = true; ch.send(`hello from chromium ${MODE}`); });
+    ch.addEventListener('message', () => { info.received++; });
+  };
+  const end = async (session, hangup) => {
+    if (ended) return;
+    ended = true;
+    clearInterval(ticker);
+    const pc = session.pc;
+    let st = {inbound: {}, outbound: {}, remote_inbound: {}};
+    try { st = await mediaStats(pc); } catch (err) { emit('error', {error: `getStats: ${errText(err)}`}); }
+    const remoteSdp = pc.currentRemoteDescription ? pc.currentRemoteDescription.sdp : '';
+    const remoteSends = (kind) => pc.getTransceivers().some((t) => t.receiver.track.kind === kind &&
+      (t.currentDirection === 'sendrecv' || t.currentDirection === 'recvonly'));
+    const problems = [];
+    if (t0 === null) problems.push('never connected');
+    for (const kind of ['audio', 'video']) {
+      if (!remoteSends(kind)) continue;
+      const i = st.inbound[kind] || {};
+      if (!(i.packetsReceived > 0)) problems.push(`no ${kind} packets received`);
+      else if (kind === 'video' && !(i.framesDecoded > 0)) problems.push('no video frame decoded');
+      else if (kind === 'audio' && !(i.totalSamplesReceived > 0)) problems.push('no audio sample played out');
+    }
+    await finishWithPair(session, Object.assign({ok: problems.length === 0, error: problems.join('; ') || undefined,
+      hangup, call_s: t0 === null ? 0 : round3((now() - t0) / 1000), tracks, datachannels: channels,
+      sending: stream.getTracks().map((t) => Object.assign({kind: t.kind, label: t.label}, t.getSettings())),
+      local_sdp: pc.localDescription ? pc.localDescription.sdp : '', remote_sdp: remoteSdp}, st));
+    session.hangup(!hangup);
+  };
+
+  const s = new Session(SIGNAL, {
+    placeholder: false,
+    onPeerConnection(session) {
+      const pc = session.pc;
+      pc.addEventListener('track', (e) => {
+        const el = document.createElement(e.track.kind === 'video' ? 'video' : 'audio');
+        el.autoplay = true; el.muted = false; el.playsInline = true;
+        el.srcObject = e.streams[0] || new MediaStream([e.track]);
+        document.body.appendChild(el);
+        el.play().catch((err) => emit('error', {error: `play ${e.track.kind}: ${errText(err)}`}));
+        tracks.push({kind: e.track.kind, mid: e.transceiver.mid});
+        emit('track', {kind: e.track.kind, mid: e.transceiver.mid});
+      });
+      pc.addEventListener('connectionstatechange', () => {
+        if (pc.connectionState !== 'connected' || t0 !== null) return;
+        t0 = now();
+        ticker = setInterval(async () => {
+          try { emit('stats', statsLine(await mediaStats(pc))); } catch (err) { /* closing */ }
+        }, 1000);
+        setTimeout(() => end(session, null), durationS * 1000);
+      });
+    },
+    onReady(session, newcomer) {
+      const pc = session.pc;
+      if (newcomer) {
+        attachTracks(session);
+        if (withDc) openChannel(session);
+      } else if (withDc) {
+        const sdp = pc.remoteDescription ? pc.remoteDescription.sdp : '';
+        if (/^m=application /m.test(sdp)) openChannel(session);
+        else channels.push({label: 'chat', opened: false, skipped: 'the offer has no m=application'});
+      }
+    },
+    beforeAnswer(session) {
+      if (!session.ready) attachTracks(session);
+    },
+    onRemoteChannel(ch) {
+      const info = {label: ch.label, opened: ch.readyState === 'open', received: 0, remote: true};
+      channels.push(info);
+      ch.addEventListener('open', () => { info.opened = true; });
+      ch.addEventListener('message', () => { info.received++; });
+    },
+    onRemoteGone(reason) { end(s, reason); },
+  });
+  const video = !sendVideo ? false : (width || height || fps)
+    ? Object.assign({}, width ? {width: {exact: width}} : {}, height ? {height: {exact: height}} : {}, fps ? {frameRate: fps} : {})
+    : true;
+  if (!sendAudio && !sendVideo) { stream = new MediaStream(); s.start(); return; }
+  navigator.mediaDevices.getUserMedia({audio: sendAudio, video}).then((st) => {
+    stream = st;
+    emit('media-permission', {state: 'granted', tracks: st.getTracks().map((t) => Object.assign({kind: t.kind}, t.getSettings()))});
+    s.start();
+  }, (err) => fail(`getUserMedia: ${errText(err)} (chromium.py needs media=True)`));
+}
+
 const MODES = {
   'echo-server': echoServer,
   'echo-client': echoClient,
@@ -883,6 +1080,7 @@ const MODES = {
   'receive': receiveFiles,
   'bench-open': benchOpen,
   'bench-throughput': benchThroughput,
+  'call': mediaCall,
 };
 
 (function main() {
