@@ -249,6 +249,7 @@ TEST(VideoStreams, PausedSendsNothingAndResumesWithAKeyframeWhileTheSelfViewSees
     EXPECT_FALSE(sent[atPause + 2]);
     EXPECT_GE(localFrames.load(), sent.size());
     EXPECT_TRUE(localReadable.load());
+}
 
 TEST(VideoStreams, RecordingAtAFixedSizeResamplesEveryFrame) {
     const std::string y4m = tempPath("tincan-video-record-size");
