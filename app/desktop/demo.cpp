@@ -59,8 +59,10 @@ struct Demo {
         a->setWindowTitle(a->windowTitle() + " — Alice");
         b->setWindowTitle(b->windowTitle() + " — Bob");
         for (auto* w : {a.get(), b.get()}) {
-            w->findChild<QDockWidget*>("diagnosticsDock")->show();
-            w->resize(1100, 820);
+            auto* dock = w->findChild<QDockWidget*>("diagnosticsDock");
+            dock->show();
+            // Tall enough for the video above the panel (whose graphs need ~520 px).
+            w->resize(1100, 1040);
         }
         a->move(0, 0);
         b->move(1110, 0);
@@ -145,11 +147,15 @@ struct Demo {
                     static_cast<unsigned long long>(sent),
                     static_cast<unsigned long long>(received));
         const unsigned long long toBob = framesDecoded(*b), toAlice = framesDecoded(*a);
+        const FrameCounts atBob = b->bridge()->media()->remoteFrameCounts();
+        const FrameCounts atAlice = a->bridge()->media()->remoteFrameCounts();
         std::printf(
             "demo: video frames decoded each way: Alice→Bob %llu, Bob→Alice %llu (painted %llu "
-            "and %llu)\n",
+            "and %llu; dropped while the UI was busy %llu and %llu)\n",
             toBob, toAlice, static_cast<unsigned long long>(b->remoteVideo()->framesPainted()),
-            static_cast<unsigned long long>(a->remoteVideo()->framesPainted()));
+            static_cast<unsigned long long>(a->remoteVideo()->framesPainted()),
+            static_cast<unsigned long long>(atBob.dropped),
+            static_cast<unsigned long long>(atAlice.dropped));
         if (toBob == 0 || toAlice == 0) return fail("no video was decoded on one side");
         if (options.screenshotDir.isEmpty()) return;  // with a display: stay open
         QDir().mkpath(options.screenshotDir);

@@ -199,10 +199,16 @@ private slots:
         QVERIFY(near(image.pixelColor(3, 1), QColor(0, 0, 0)));
         QVERIFY(near(image.pixelColor(4, 0), QColor(255, 0, 0)));
         QVERIFY(near(image.pixelColor(7, 1), QColor(0, 0, 255)));
-        // Every second pixel: half the size, the same colours.
-        QImage half = i420ToImage(view, 2);
+        // Fitted to a view: the aspect ratio kept, the same colours in the same places.
+        QImage half = i420ToImage(view, QSize(4, 4));
         QCOMPARE(half.size(), QSize(4, 1));
+        QVERIFY(near(half.pixelColor(0, 0), QColor(255, 255, 255)));
         QVERIFY(near(half.pixelColor(2, 0), QColor(255, 0, 0)));
+        QVERIFY(near(half.pixelColor(3, 0), QColor(0, 0, 255)));
+        QImage twice = i420ToImage(view, QSize(100, 4));
+        QCOMPARE(twice.size(), QSize(16, 4));
+        QVERIFY(near(twice.pixelColor(9, 3), QColor(255, 0, 0)));
+        QVERIFY(near(twice.pixelColor(15, 0), QColor(0, 0, 255)));
         // Malformed views give no image rather than reading out of bounds.
         view.strideU = 1;
         QVERIFY(i420ToImage(view).isNull());

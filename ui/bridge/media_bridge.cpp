@@ -146,8 +146,7 @@ void MediaBridge::startVideo(const MediaChoice& choice) {
     vc.height = kHeight;
     vc.fps = kFps;
     videoSend_ = std::make_shared<VideoSendStream>(vc, nullptr);
-    // The self view: a quarter of the pixels is plenty for a thumbnail.
-    videoSend_->setLocalFrameHook([this](const I420View& f) { deliver(local_, f, 2, false); });
+    videoSend_->setLocalFrameHook([this](const I420View& f) { deliver(local_, f, false); });
     std::string error;
     bool started = false;
     if (!choice.synthetic) {
@@ -181,7 +180,7 @@ void MediaBridge::startVideo(const MediaChoice& choice) {
     }
     VideoReceiveStream::Hooks hooks;
     hooks.onFrame = [this](const I420View& f, const DecodedFrameInfo&) {
-        deliver(remote_, f, 1, true);
+        deliver(remote_, f, true);
     };
     videoReceive_ = std::make_shared<VideoReceiveStream>(VideoReceiveConfig{}, hooks);
     if (!videoReceive_->start(error)) {
@@ -190,13 +189,25 @@ void MediaBridge::startVideo(const MediaChoice& choice) {
     }
 }
 
-void MediaBridge::deliver(Gate& gate, const I420View& frame, int step, bool remote) {
+static uint32_t packSize(QSize s) {
+    return s.isValid() ? uint32_t(std::clamp(s.width(), 0, 0xFFFF)) << 16 |
+                             uint32_t(std::clamp(s.height(), 0, 0xFFFF))
+                       : 0;
+}
+
+void MediaBridge::setViewSizes(QSize remote, QSize local) {
+    remoteSize_ = packSize(remote);
+    localSize_ = packSize(local);
+}
+
+void MediaBridge::deliver(Gate& gate, const I420View& frame, bool remote) {
     // The last frame has not reached the Qt thread yet: drop this one rather than queue it.
     if (gate.waiting.exchange(true)) {
         ++gate.dropped;
         return;
     }
-    QImage image = i420ToImage(frame, step);
+    const uint32_t fit = (remote ? remoteSize_ : localSize_).load();
+    QImage image = i420ToImage(frame, QSize(int(fit >> 16), int(fit & 0xFFFF)));
     if (image.isNull()) {
         gate.waiting = false;
         return;

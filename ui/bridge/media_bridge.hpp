@@ -13,6 +13,7 @@
 #include <QFutureWatcher>
 #include <QImage>
 #include <QObject>
+#include <QSize>
 #include <QString>
 
 #include <atomic>
@@ -61,6 +62,8 @@ public:
     // Qt thread; unbinds the tracks and stops the streams. Idempotent.
     void stop();
 
+    // Qt thread: the sizes (device pixels) the views draw at; frames are converted to them.
+    void setViewSizes(QSize remote, QSize local);
     void setMuted(bool muted);
     void setCameraOn(bool on);
     bool sendingTestPattern() const { return testPattern_; }
@@ -83,7 +86,7 @@ private:
         std::atomic<bool> waiting{false};  // a frame is queued to the Qt thread
         std::atomic<quint64> delivered{0}, dropped{0};
     };
-    void deliver(Gate& gate, const media::I420View& frame, int step, bool remote);
+    void deliver(Gate& gate, const media::I420View& frame, bool remote);
     void startVideo(const MediaChoice& choice);
     void onAudioStarted();
     void bindAll();
@@ -96,6 +99,8 @@ private:
     std::vector<std::shared_ptr<Track>> tracks_;  // ours, then any of the peer's not ours
     QFutureWatcher<std::shared_ptr<AudioStart>> audioStarting_;
     Gate remote_, local_;
+    // Packed width << 16 | height, read by the media threads; 0: the frame's own size.
+    std::atomic<uint32_t> remoteSize_{0}, localSize_{0};
     QString videoText_, audioText_;
     bool testPattern_ = false;
     bool muted_ = false;

@@ -57,12 +57,22 @@ void VideoView::paintEvent(QPaintEvent*) {
         p.drawText(rect().adjusted(8, 8, -8, -8), Qt::AlignCenter | Qt::TextWordWrap, placeholder_);
     } else {
         p.save();
-        p.setRenderHint(QPainter::SmoothPixmapTransform);
         if (mirrored_) {
             p.translate(width(), 0);
             p.scale(-1, 1);
         }
-        p.drawImage(frameRect(), frame_);
+        const QRect target = frameRect();
+        // MediaBridge converts frames to the size they are drawn at: then this is a plain copy.
+        // Only a frame of another size (the view was just resized) is scaled here.
+        const qreal dpr = devicePixelRatioF();
+        if (frame_.size() == (QSizeF(target.size()) * dpr).toSize()) {
+            QImage image = frame_;
+            image.setDevicePixelRatio(dpr);
+            p.drawImage(target.topLeft(), image);
+        } else {
+            p.setRenderHint(QPainter::SmoothPixmapTransform);
+            p.drawImage(target, frame_);
+        }
         p.restore();
         framesPainted_++;
     }

@@ -134,6 +134,10 @@ QWidget* CallWindow::buildVideoArea() {
     connect(remoteVideo_, &VideoView::resized, this, [this] {
         selfVideo_->move(remoteVideo_->width() - selfVideo_->width() - 12,
                          remoteVideo_->height() - selfVideo_->height() - 12);
+        // Frames are converted to the size they are drawn at, off the UI thread.
+        const qreal dpr = devicePixelRatioF();
+        bridge_->media()->setViewSizes((QSizeF(remoteVideo_->size()) * dpr).toSize(),
+                                       (QSizeF(selfVideo_->size()) * dpr).toSize());
     });
     remoteVideo_->setMinimumSize(480, 270);
     return remoteVideo_;
