@@ -15,6 +15,7 @@ namespace tincan::media {
 namespace {
 constexpr int kFrameSamples = 2 * kSamplesPer10Ms;  // 20 ms at 48 kHz
 constexpr auto kFrameInterval = std::chrono::milliseconds(20);
+constexpr auto kMaxCatchUp = std::chrono::milliseconds(500);
 }  // namespace
 
 AudioReceiveStream::AudioReceiveStream(const AudioReceiveConfig& config) : config_(config) {
@@ -108,9 +109,11 @@ void AudioReceiveStream::run() {
         }
         Timestamp now = Clock::now();
         next += kFrameInterval;
+        // A late wake catches up (the loop comes straight back while `next` is in the past), so
+        // the recording keeps real time; a stall beyond kMaxCatchUp is skipped.
         bool late = false;
-        if (now - next > 5 * kFrameInterval) {
-            next = now + kFrameInterval;
+        if (now - next > kMaxCatchUp) {
+            next += ((now - next) / kFrameInterval) * kFrameInterval;
             late = true;
         }
         AudioPlayoutStats ps;

@@ -49,7 +49,7 @@ struct AudioReceiveStats {
     double estimatedFrequencyHz = 0;  // median zero-crossing estimate, last 64 clean frames
     int currentDelayMs = 0, targetDelayMs = 0;
     uint64_t samplesRecorded = 0;
-    uint64_t ticksLate = 0;  // the playout thread woke more than 100 ms late: schedule reset
+    uint64_t ticksLate = 0;  // the playout thread stalled over 500 ms: those pulls skipped
 };
 
 class AudioReceiveStream {

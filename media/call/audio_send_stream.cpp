@@ -14,6 +14,7 @@ namespace tincan::media {
 namespace {
 constexpr int kFrameSamples = 2 * kSamplesPer10Ms;  // 20 ms at 48 kHz
 constexpr auto kFrameInterval = std::chrono::milliseconds(20);
+constexpr auto kMaxCatchUp = std::chrono::milliseconds(500);
 }  // namespace
 
 AudioSendStream::AudioSendStream(const AudioSendConfig& config, SendHook send)
@@ -101,8 +102,15 @@ void AudioSendStream::run() {
         }
         const auto now = std::chrono::steady_clock::now();
         next += kFrameInterval;
-        if (now - next > 5 * kFrameInterval) {  // suspended: restart the schedule, do not burst
-            next = now + kFrameInterval;
+        // A late wake catches up (the loop comes straight back while `next` is in the past);
+        // after a stall too long to be worth a burst, the missed frames are skipped, and their
+        // time with them (the timestamps jump), so the receiver sees a gap, not slow motion.
+        if (now - next > kMaxCatchUp) {
+            const auto skipped = (now - next) / kFrameInterval;
+            next += skipped * kFrameInterval;
+            rtpTimestamp += uint32_t(skipped * kFrameSamples);
+            if (!microphone_)
+                for (int64_t i = 0; i < int64_t(skipped); ++i) tone.fill(frame, kFrameSamples);
             std::lock_guard lock(mutex_);
             ++stats_.ticksLate;
         }

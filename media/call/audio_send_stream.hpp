@@ -42,7 +42,7 @@ struct AudioSendStats {
     uint64_t bytesSent = 0;
     uint64_t encodeErrors = 0;
     uint64_t microphoneUnderruns = 0;  // a tick found less than 20 ms captured
-    uint64_t ticksLate = 0;            // the thread woke more than a frame late: schedule reset
+    uint64_t ticksLate = 0;  // stalls over 500 ms: the frames missed were skipped, not sent late
 };
 
 class AudioSendStream {

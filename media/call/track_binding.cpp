@@ -23,7 +23,14 @@ void bindTrack(const std::shared_ptr<Track>& track, const TrackStreams& streams,
     auto reportStats = [weakTrack](const ReceivedMediaStats& s) {
         if (auto t = weakTrack.lock()) t->reportReceivedStats(s);
     };
-    if (auto s = videoSend.lock()) s->setSendHook(sendFrame);
+    if (auto s = videoSend.lock()) {
+        s->setSendHook(sendFrame);
+        // Nothing is encoded before the track can send (no keyframes thrown away meanwhile).
+        s->setReadyHook([weakTrack] {
+            auto t = weakTrack.lock();
+            return t && t->sending();
+        });
+    }
     if (auto s = audioSend.lock()) s->setSendHook(sendFrame);
     if (auto s = videoReceive.lock()) {
         s->setRequestKeyframeHook([weakTrack] {
@@ -53,7 +60,10 @@ void bindTrack(const std::shared_ptr<Track>& track, const TrackStreams& streams,
 void unbindTrack(const std::shared_ptr<Track>& track, const TrackStreams& streams) {
     track->setCallbacks({});
     const bool video = track->kind() == MediaKind::Video;
-    if (video && streams.videoSend) streams.videoSend->setSendHook({});
+    if (video && streams.videoSend) {
+        streams.videoSend->setSendHook({});
+        streams.videoSend->setReadyHook({});
+    }
     if (video && streams.videoReceive) {
         streams.videoReceive->setRequestKeyframeHook({});
         streams.videoReceive->setStatsHook({});

@@ -124,6 +124,11 @@ void VideoSendStream::setLocalFrameHook(std::function<void(const I420View&)> hoo
     localFrame_ = std::move(hook);
 }
 
+void VideoSendStream::setReadyHook(std::function<bool()> ready) {
+    std::lock_guard lock(mutex_);
+    ready_ = std::move(ready);
+}
+
 VideoSendStats VideoSendStream::stats() const {
     std::lock_guard lock(mutex_);
     VideoSendStats s = stats_;
@@ -190,6 +195,17 @@ void VideoSendStream::run(bool testPattern) {
             if (local) local(raw.view());
         }
         if (paused_.load()) continue;  // a camera frame that was waiting when the pause came
+        std::function<bool()> ready;
+        {
+            std::lock_guard lock(mutex_);
+            ready = ready_;
+        }
+        if (ready && !ready()) {
+            keyframeRequested_.store(true);  // whoever receives the first frame needs a keyframe
+            std::lock_guard lock(mutex_);
+            ++stats_.framesNotReady;
+            continue;
+        }
         const int target = targetBitrateBps_.load();
         if (target != appliedBitrate) {
             encoder.setTargetBitrate(target);

@@ -50,6 +50,7 @@ struct VideoSendStats {
     uint64_t framesDroppedBusy = 0;       // a pushed frame replaced before the worker took it
     uint64_t framesSent = 0;              // the send hook took the frame
     uint64_t framesRefused = 0;           // the send hook returned false (not negotiated yet)
+    uint64_t framesNotReady = 0;          // skipped before encoding: the ready hook said no
     uint64_t packetsSent = 0;
     uint64_t bytesSent = 0;  // payload bytes
     uint64_t keyframeRequests = 0;
@@ -85,6 +86,9 @@ public:
     // Every captured frame before it is scaled and encoded (a self view); the worker's thread
     // (or, for a push source, the source's), the view valid during the call only. Any thread.
     void setLocalFrameHook(std::function<void(const I420View&)> hook);
+    // Optional: false while the hook could not take a frame (a track not negotiated yet); the
+    // worker then captures nothing and encodes nothing, and the first frame after is a keyframe.
+    void setReadyHook(std::function<bool()> ready);
 
     VideoSendStats stats() const;
     const VideoSendConfig& config() const { return config_; }
@@ -99,6 +103,7 @@ private:
     std::condition_variable wake_;
     SendHook send_;
     std::function<void(const I420View&)> localFrame_;
+    std::function<bool()> ready_;
     VideoSendStats stats_;
     I420Frame pending_;
     bool havePending_ = false;

@@ -58,8 +58,7 @@ def call_problems(peer, name, warmup_s):
         return [f"{name} did not start"], {}
     if peer.proc.returncode != 0:
         problems.append(f"{name} exited {peer.proc.returncode}: {peer.stderr().strip()[-300:]}")
-    # The per-second lines; the last "stats" event is the final W3C report (it has "report").
-    stats = [s for s in peer.of("stats") if "report" not in s]
+    stats = [s for s in peer.of("stats") if "video" in s]  # not the final report
     connected = [e["_t"] for e in peer.of("dtls-state") if e.get("state") == "connected"]
     if not stats or not connected:
         return problems + [f"{name}: no stats lines or never connected"], {}

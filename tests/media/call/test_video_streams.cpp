@@ -351,3 +351,34 @@ TEST(VideoStreams, AdapterShrinksThePictureForALowTargetAndGrowsItBack) {
     EXPECT_LE(widths.front(), 320u);  // half size or less (more if the CPU is short too)
     EXPECT_EQ(widths.back(), 640u);
 }
+
+TEST(VideoStreams, NothingIsEncodedUntilReadyThenAKeyframe) {
+    std::mutex m;
+    std::atomic<bool> ready{false};
+    std::vector<bool> sent;
+    VideoSendConfig sc;
+    sc.width = 160;
+    sc.height = 120;
+    sc.adapt = false;
+    VideoSendStream send(sc, [&](OutgoingFrame f) {
+        std::lock_guard lock(m);
+        sent.push_back(f.keyframe);
+        return true;
+    });
+    send.setReadyHook([&] { return ready.load(); });
+    std::string error;
+    ASSERT_TRUE(send.startTestPattern(error)) << error;
+    ASSERT_TRUE(test::waitFor([&] { return send.stats().framesNotReady >= 5; }, 10s));
+    EXPECT_EQ(send.stats().framesEncoded, 0u);
+    ready = true;
+    ASSERT_TRUE(test::waitFor(
+        [&] {
+            std::lock_guard lock(m);
+            return sent.size() >= 3;
+        },
+        10s));
+    send.stop();
+    std::lock_guard lock(m);
+    EXPECT_TRUE(sent[0]);
+    EXPECT_FALSE(sent[2]);
+}
