@@ -15,7 +15,9 @@ int64_t toUs(Timestamp t) {
 constexpr Duration kReportInterval = 1000ms;   // RFC 3550 §6.2 at WebRTC rates (as libwebrtc)
 constexpr uint32_t kAudioBitrateBps = 40'000;  // Opus at 20 ms with FEC, headers included
 constexpr size_t kSrtpOverheadBytes = 16;      // the auth tag, for the controller's sizes
-constexpr size_t kMaxQueuedPackets = 4096;     // a stalled pacer drops instead of growing
+constexpr size_t kMaxQueuedPackets = 4096;
+constexpr uint64_t kMinRembBps = 30'000;      // the controller's own floor and ceiling
+constexpr uint64_t kMaxRembBps = 10'000'000;  // a stalled pacer drops instead of growing
 
 }  // namespace
 
@@ -60,6 +62,14 @@ MediaTransport::~MediaTransport() = default;
 
 uint64_t MediaTransport::ntpNow(Timestamp now) const {
     return rtp::ntpFromUnixUs(toUs(now) + wallClockOffsetUs_);
+}
+
+// With transport-wide feedback the send-side controller decides. A peer without it (aiortc)
+// reports its receive-side estimate in REMB instead: that is the target, as libwebrtc does; with
+// neither, the controller's start rate stays.
+uint64_t MediaTransport::targetBitrateBps() const {
+    if (config_.transportCc || !rembBps_) return cc_.targetBitrateBps();
+    return std::clamp<uint64_t>(*rembBps_, kMinRembBps, kMaxRembBps);
 }
 
 MediaTransport::Section* MediaTransport::findSection(const std::string& mid) {
@@ -125,7 +135,7 @@ void MediaTransport::handleSrtpKeys(Timestamp now, const dtls::SrtpKeyingMateria
     }
     srtp_ = std::move(std::get<std::unique_ptr<srtp::SrtpSession>>(session));
     nextReport_ = now + 100ms;  // the first report soon: the peer learns our SSRCs and CNAME
-    pacer_.setTargetBitrate(cc_.targetBitrateBps());
+    pacer_.setTargetBitrate(targetBitrateBps());
     allocate(now);
 }
 
@@ -329,6 +339,7 @@ void MediaTransport::handleRtcp(Timestamp now, Bytes buf) {
             }
         } else if (auto* remb = std::get_if<rtp::Remb>(&packet)) {
             cc_.onRemb(now, remb->bitrateBps);
+            rembBps_ = remb->bitrateBps;
             estimateChanged = true;
         } else if (auto* fb = std::get_if<rtp::TransportFeedback>(&packet)) {
             cc_.onTransportFeedback(now, *fb);
@@ -336,7 +347,7 @@ void MediaTransport::handleRtcp(Timestamp now, Bytes buf) {
         }
     }
     if (estimateChanged) {
-        pacer_.setTargetBitrate(cc_.targetBitrateBps());
+        pacer_.setTargetBitrate(targetBitrateBps());
         while (auto probe = cc_.pollProbe()) pacer_.startProbe(*probe);
         allocate(now);
     }
@@ -483,7 +494,7 @@ void MediaTransport::transmit(Timestamp now, Bytes packet, int probeId) {
 
 // The controller's estimate shared out: a fixed share per audio sender, the rest to video.
 void MediaTransport::allocate(Timestamp now) {
-    uint64_t total = cc_.targetBitrateBps();
+    uint64_t total = targetBitrateBps();
     size_t audio = 0, video = 0;
     for (auto& s : sections_) {
         if (!s->cfg.send) continue;

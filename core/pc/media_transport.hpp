@@ -158,7 +158,7 @@ public:
     void requestKeyframe(Timestamp now, const std::string& mid);
 
     bool ready() const { return srtp_ != nullptr; }
-    uint64_t targetBitrateBps() const { return cc_.targetBitrateBps(); }
+    uint64_t targetBitrateBps() const;
     std::vector<MediaSectionStats> sectionStats() const;
     const MediaTransportStats& stats() const { return stats_; }
     std::optional<srtp::SrtpStats> srtpStats() const;
@@ -197,7 +197,8 @@ private:
     Timestamp nextReport_{};
     std::optional<Timestamp> lastAllocation_;
     uint64_t allocatedBps_ = 0;
-    Bytes lastVideoPacket_;  // resent through RTX as probe padding
+    std::optional<uint64_t> rembBps_;  // the peer's latest REMB
+    Bytes lastVideoPacket_;            // resent through RTX as probe padding
     uint32_t fallbackSsrc_;
     std::deque<Bytes> out_;
     std::deque<MediaEvent> events_;

@@ -104,6 +104,17 @@ void Track::requestKeyframe() {
     });
 }
 
+void Track::end() {
+    {
+        std::lock_guard lock(mutex_);
+        if (ended_) return;
+        ended_ = true;
+    }
+    fire([](const Callbacks& c) {
+        if (c.onEnded) c.onEnded();
+    });
+}
+
 void Track::reportReceivedStats(const ReceivedMediaStats& stats) {
     std::lock_guard lock(mutex_);
     received_ = stats;
@@ -219,17 +230,7 @@ void PeerConnection::applyMedia() {
     }
     // Tracks whose section was rejected or stopped end.
     for (auto& [mid, track] : tracksByMid_) {
-        if (byMid.count(mid)) continue;
-        bool wasEnded;
-        {
-            std::lock_guard lock(track->mutex_);
-            wasEnded = track->ended_;
-            track->ended_ = true;
-        }
-        if (!wasEnded)
-            track->fire([](const Track::Callbacks& c) {
-                if (c.onEnded) c.onEnded();
-            });
+        if (!byMid.count(mid)) track->end();
     }
     tracksByMid_ = std::move(byMid);
     for (auto& track : announce)
@@ -274,18 +275,7 @@ void PeerConnection::onMediaEvent(MediaEvent& e) {
 }
 
 void PeerConnection::endAllTracks() {
-    for (auto& [id, track] : tracks_) {
-        bool wasEnded;
-        {
-            std::lock_guard lock(track->mutex_);
-            wasEnded = track->ended_;
-            track->ended_ = true;
-        }
-        if (!wasEnded)
-            track->fire([](const Track::Callbacks& c) {
-                if (c.onEnded) c.onEnded();
-            });
-    }
+    for (auto& [id, track] : tracks_) track->end();
 }
 
 void PeerConnection::addMediaStats(StatsReport& report) const {

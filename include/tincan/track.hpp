@@ -143,6 +143,7 @@ private:
     friend class pc::PeerConnection;
     Track(std::weak_ptr<pc::PeerConnection> pc, int id, MediaKind kind, TrackInit init);
     void fire(const std::function<void(const Callbacks&)>& f);
+    void end();  // once: marks it ended and calls onEnded
 
     std::weak_ptr<pc::PeerConnection> pc_;
     int id_ = 0;  // the negotiator's transceiver id

@@ -17,15 +17,14 @@ Figures (for docs/) are in the detail of each line.
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import netlab  # noqa: E402
-from tincan_peers import CLI, SIGNAL, SIGNAL_PORT, start_signal  # noqa: E402
+import scenarios  # noqa: E402
+from tincan_peers import CLI, SIGNAL_PORT, start_signal  # noqa: E402
 from wan_transfer import Peer  # noqa: E402
 
 SIZE = ("320", "240")  # the 2-core CI machine runs four codecs at once
@@ -175,39 +174,8 @@ def main():
     ap.add_argument("--only", help="run only scenarios whose name contains this")
     ap.add_argument("--seconds", type=int, default=16)
     args = ap.parse_args()
-    try:
-        netlab.check_available()
-    except netlab.LabUnavailable as e:
-        netlab.exit_unavailable(e)
-    for exe in (CLI, SIGNAL):
-        if not os.path.exists(exe):
-            print(f"FAIL: {exe} is not built")
-            print("0 passed, 1 failed")
-            return 1
-    passed = failed = 0
-    workdir = tempfile.mkdtemp(prefix="tincan-mwan-")
-    try:
-        for name, fn in SCENARIOS:
-            if args.only and args.only not in name:
-                continue
-            t = time.monotonic()
-            try:
-                problems, detail, extra = fn(workdir, args.seconds)
-            except (RuntimeError, netlab.LabUnavailable) as e:
-                problems, detail, extra = [f"{type(e).__name__}: {e}"], "", {}
-            if problems:
-                failed += 1
-                print(f"FAIL {name}: " + "; ".join(problems), flush=True)
-                print(f"  figures: {detail}")
-                for k, v in (extra.get("stderr_tail") or {}).items():
-                    print(f"  --- {k} stderr:\n{v}")
-            else:
-                passed += 1
-                print(f"ok   {name}: {detail}; {time.monotonic() - t:.1f} s", flush=True)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return scenarios.run([(name, lambda workdir, fn=fn: fn(workdir, args.seconds)) for name, fn in SCENARIOS],
+                         only=args.only, prefix="tincan-mwan-")
 
 
 if __name__ == "__main__":

@@ -16,17 +16,16 @@ the peers' stderr verbose (shown on failure).
 """
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import netlab  # noqa: E402
+import scenarios  # noqa: E402
 import wan_transfer  # noqa: E402
-from tincan_peers import CLI, SIGNAL, SIGNAL_PORT, start_signal  # noqa: E402
+from tincan_peers import CLI, SIGNAL_PORT, start_signal  # noqa: E402
 
 AIORTC_PEER = os.path.join(HERE, "..", "interop", "aiortc_peer.py")
 FILE_SIZE = 20_000_003
@@ -117,41 +116,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", help="run only scenarios whose name contains this")
     args = ap.parse_args()
-    try:
-        netlab.check_available()
-    except netlab.LabUnavailable as e:
-        netlab.exit_unavailable(e)
-    for exe in (CLI, SIGNAL):
-        if not os.path.exists(exe):
-            print(f"FAIL: {exe} is not built")
-            print("0 passed, 1 failed")
-            return 1
-    passed = failed = 0
-    workdir = tempfile.mkdtemp(prefix="tincan-wan-")
-    try:
-        for name, fn in SCENARIOS:
-            if args.only and args.only not in name:
-                continue
-            if name.startswith("echo") and aiortc_unavailable():
-                print(f"skip {name}: {aiortc_unavailable()}", flush=True)
-                continue
-            t = time.monotonic()
-            try:
-                problems, detail, extra = fn(workdir)
-            except (RuntimeError, netlab.LabUnavailable) as e:
-                problems, detail, extra = [f"{type(e).__name__}: {e}"], "", {}
-            if problems:
-                failed += 1
-                print(f"FAIL {name}: " + "; ".join(problems), flush=True)
-                for k, v in (extra.get("stderr_tail") or {}).items():
-                    print(f"  --- {k} stderr:\n{v}")
-            else:
-                passed += 1
-                print(f"ok   {name}: {detail}; {time.monotonic() - t:.1f} s", flush=True)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return scenarios.run(SCENARIOS, only=args.only, prefix="tincan-wan-",
+                         skip=lambda name: aiortc_unavailable() if name.startswith("echo") else None)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """`tincan-cli call` end to end: two peers meet through tincan-signal on loopback, each sends
-the test pattern (VP8) and a 440 Hz tone (Opus) for --duration 6 with --record. Both must exit
+the test pattern (VP8) and a 440 Hz tone (Opus) for --duration 10 with --record. Both must exit
 0; each recording must hold frames whose test-pattern counters read back increasing (read by
 media_inspect, which uses the C++ pattern reader) and audio whose strongest frequency is the
 tone, overall and in at least 80 % of its 100 ms windows. Ends with 'N passed, N failed'.
@@ -141,7 +141,7 @@ def main():
         for name in ("a", "b"):
             d = os.path.join(tmp, name)
             ev = []
-            p = subprocess.Popen([CLI, "call", "--signal", url, "--duration", "6", "--record", d,
+            p = subprocess.Popen([CLI, "call", "--signal", url, "--duration", "10", "--record", d,
                                   "--stats-json", os.path.join(tmp, name + "-stats.json")],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             threading.Thread(target=follow, args=(p, ev), daemon=True).start()

@@ -233,3 +233,23 @@ TEST(MediaTransport, ReplayedTamperedAndUnknownPacketsAreDroppedAndCounted) {
     fresh.handleIncoming(sim.now, copy);
     EXPECT_EQ(fresh.stats().beforeKeysDropped, 1u);
 }
+
+// A peer without transport-wide feedback (aiortc) reports its estimate in REMB: that becomes
+// the target (the delay-based estimate would otherwise stay at its start rate for ever).
+TEST(MediaTransport, WithoutTransportCcTheTargetFollowsRemb) {
+    Random random{3};
+    MediaTransport t(random, 0);
+    Timestamp now = Timestamp{} + 10s;
+    auto config = bundle(videoSection(true, true, 1111, 1112, 2222, 2223));
+    config.transportCc = false;
+    t.configure(now, config);
+    t.handleSrtpKeys(now, keys(), dtls::Role::Client);
+    uint64_t start = t.targetBitrateBps();
+    t.handlePlaintext(now, rtp::serializeRtcp(rtp::RtcpPacket{rtp::Remb{2222, 1'500'000, {1111}}}));
+    EXPECT_EQ(t.targetBitrateBps(), 1'500'000u);
+    EXPECT_NE(start, 1'500'000u);
+    uint32_t last = 0;
+    while (auto e = t.pollEvent())
+        if (auto* b = std::get_if<media_event::TargetBitrate>(&*e)) last = b->bitrateBps;
+    EXPECT_EQ(last, 1'500'000u) << "video gets the REMB estimate (no audio sender here)";
+}

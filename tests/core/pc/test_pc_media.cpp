@@ -171,3 +171,48 @@ TEST(PeerConnectionMedia, ForeignDatagramsAreDroppedAndCountedInStats) {
                                 "rtpMalformedDropped", "rtpUnknownSsrcDropped", "rtcpMalformedDropped"})
         EXPECT_NE(json.find(counter), std::string::npos) << counter;
 }
+
+// Renegotiation mid-call: video added to an audio call takes a new m-section and flows, while
+// audio goes on; then the video is turned inactive and the sender stops being able to send.
+TEST(PeerConnectionMedia, VideoAddedToAnAudioCallThenTurnedOff) {
+    Pair pair;
+    std::vector<std::string> got;
+    pair.side[1].onRemoteTrack = [&pair, &got](std::shared_ptr<Track> t) {
+        t->setCallbacks({.onPacket = [&pair, &got, kind = t->kind()](const RtpPacketIn& p) {
+            std::lock_guard lock(pair.waiter.mutex());
+            got.push_back(std::string(toString(kind)) + ":" + std::string(asString(p.payload)));
+            pair.waiter.notify();
+        }});
+    };
+    auto audio = *pair.side[0].pc->addTrack(MediaKind::Audio);
+    pair.negotiate();
+    ASSERT_TRUE(pair.waitConnected());
+    auto sendUntil = [&](const std::shared_ptr<Track>& track, const std::string& what) {
+        return pair.waiter.wait(
+            [&] {
+                pair.waiter.mutex().unlock();
+                track->sendFrame(frame(1, what));
+                std::this_thread::sleep_for(20ms);
+                pair.waiter.mutex().lock();
+                return std::find(got.begin(), got.end(), std::string(toString(track->kind())) + ":" + what) !=
+                       got.end();
+            },
+            10s);
+    };
+    ASSERT_TRUE(sendUntil(audio, "before"));
+    auto video = *pair.side[0].pc->addTrack(MediaKind::Video);
+    EXPECT_FALSE(video->sending()) << "not negotiated yet";
+    pair.negotiate();
+    ASSERT_EQ(pair.side[0].pc->transceivers().size(), 2u);
+    ASSERT_TRUE(sendUntil(video, "added"));
+    ASSERT_TRUE(sendUntil(audio, "still"));
+    EXPECT_EQ(video->mid(), "2") << "after the data section (0) and audio (1)";
+
+    video->setDirection(Direction::Inactive);
+    std::this_thread::sleep_for(50ms);  // the direction is applied on the network thread
+    pair.negotiate();
+    EXPECT_EQ(video->currentDirection(), Direction::Inactive);
+    EXPECT_FALSE(video->sending());
+    EXPECT_FALSE(video->sendFrame(frame(2, "off")));
+    ASSERT_TRUE(sendUntil(audio, "after"));
+}
