@@ -18,6 +18,7 @@
 #include "ui/bridge/local_signal_server.hpp"
 #include "ui/diagnostics/diagnostics_panel.hpp"
 #include "ui/models/room.hpp"
+#include "ui/widgets/video_view.hpp"
 #include "ui/windows/call_window.hpp"
 
 namespace tincan::app {
@@ -58,8 +59,10 @@ struct Demo {
         a->setWindowTitle(a->windowTitle() + " — Alice");
         b->setWindowTitle(b->windowTitle() + " — Bob");
         for (auto* w : {a.get(), b.get()}) {
-            w->findChild<QDockWidget*>("diagnosticsDock")->show();
-            w->resize(1100, 820);
+            auto* dock = w->findChild<QDockWidget*>("diagnosticsDock");
+            dock->show();
+            // Tall enough for the video above the panel (whose graphs need ~520 px).
+            w->resize(1100, 1040);
         }
         a->move(0, 0);
         b->move(1110, 0);
@@ -68,6 +71,7 @@ struct Demo {
         CallConfig config;
         config.allowLoopback = true;
         config.interfaces = {"lo"};
+        config.media.synthetic = true;  // the test pattern and the tone, whatever the machine has
         a->start(config);
         // Bob joins a moment later, so Alice is the first in the room (the polite peer).
         QTimer::singleShot(300, &app, [this, config] { b->start(config); });
@@ -142,6 +146,17 @@ struct Demo {
         std::printf("demo: RTT %.2f ms; Alice sent %llu bytes, received %llu bytes\n", rttMs,
                     static_cast<unsigned long long>(sent),
                     static_cast<unsigned long long>(received));
+        const unsigned long long toBob = framesDecoded(*b), toAlice = framesDecoded(*a);
+        const FrameCounts atBob = b->bridge()->media()->remoteFrameCounts();
+        const FrameCounts atAlice = a->bridge()->media()->remoteFrameCounts();
+        std::printf(
+            "demo: video frames decoded each way: Alice→Bob %llu, Bob→Alice %llu (painted %llu "
+            "and %llu; dropped while the UI was busy %llu and %llu)\n",
+            toBob, toAlice, static_cast<unsigned long long>(b->remoteVideo()->framesPainted()),
+            static_cast<unsigned long long>(a->remoteVideo()->framesPainted()),
+            static_cast<unsigned long long>(atBob.dropped),
+            static_cast<unsigned long long>(atAlice.dropped));
+        if (toBob == 0 || toAlice == 0) return fail("no video was decoded on one side");
         if (options.screenshotDir.isEmpty()) return;  // with a display: stay open
         QDir().mkpath(options.screenshotDir);
         QDir dir(options.screenshotDir);
@@ -161,6 +176,13 @@ struct Demo {
              dir.filePath("diagnostics-graphs.png"));
         std::printf("demo: screenshots in %s\n", qPrintable(dir.absolutePath()));
         done(0);
+    }
+
+    static unsigned long long framesDecoded(const CallWindow& w) {
+        if (const StatsReport* r = w.diagnostics()->latest())
+            for (const auto& in : r->inboundRtp)
+                if (in.kind == "video") return in.framesDecoded.value_or(0);
+        return 0;
     }
 
     void save(const QPixmap& pixmap, const QString& path) {

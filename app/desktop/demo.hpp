@@ -1,5 +1,6 @@
 // tincan --demo: two peers in one process, joined through a local tincan-signal over
-// loopback, chatting and sending a file, the diagnostics open. Without a display (offscreen,
+// loopback, each sending the test pattern and a tone, chatting and sending a file, the
+// diagnostics open. Without a display (offscreen,
 // Xvfb with --screenshots) it saves screenshots, prints a summary and exits.
 #pragma once
 

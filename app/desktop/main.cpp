@@ -93,7 +93,8 @@ int main(int argc, char** argv) {
     parser.addVersionOption();
     QCommandLineOption demo(
         "demo",
-        "Two peers in this process call each other over loopback, chat and send a file, "
+        "Two peers in this process call each other over loopback (test pattern and tone), "
+        "chat and send a file, "
         "with the diagnostics open. Without a display: screenshots, a summary, exit.");
     QCommandLineOption shots("screenshots",
                              "Where --demo saves its screenshots (default ./tincan-screenshots "

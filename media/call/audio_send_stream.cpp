@@ -132,6 +132,7 @@ void AudioSendStream::run() {
                 if (taken > 0) break;
                 tone.fill(frame, kFrameSamples);
             }
+            if (muted_.load()) std::fill(frame.samples.begin(), frame.samples.end(), int16_t(0));
             const auto captureTime = std::chrono::steady_clock::now();
             const size_t size = encoder_->encode(frame, packet);
             OutgoingFrame out;

@@ -62,6 +62,10 @@ public:
     void setSendHook(SendHook send);  // any thread
     // The congestion controller's share, clamped to 16 kbit/s..bitrateBps; any thread.
     void setTargetBitrate(uint32_t bps);
+    // Mute (any thread): silence is encoded and sent in place of the source, so the peer's
+    // playout and the RTP timeline carry on; the microphone keeps being drained.
+    void setMuted(bool muted) { muted_.store(muted); }
+    bool muted() const { return muted_.load(); }
 
     AudioSendStats stats() const;
 
@@ -75,6 +79,7 @@ private:
     AudioSendStats stats_;
     bool stopping_ = false;
     std::atomic<int> bitrateBps_;
+    std::atomic<bool> muted_{false};
     std::unique_ptr<OpusAudioEncoder> encoder_;
     std::shared_ptr<PortAudioSystem> portAudio_;
     std::unique_ptr<PortAudioMicrophone> microphone_;

@@ -114,6 +114,16 @@ void VideoSendStream::setSendHook(SendHook send) {
     send_ = std::move(send);
 }
 
+void VideoSendStream::setPaused(bool paused) {
+    if (!paused && paused_.load()) keyframeRequested_.store(true);  // the peer's decoder restarts
+    paused_.store(paused);
+}
+
+void VideoSendStream::setLocalFrameHook(std::function<void(const I420View&)> hook) {
+    std::lock_guard lock(mutex_);
+    localFrame_ = std::move(hook);
+}
+
 void VideoSendStream::setReadyHook(std::function<bool()> ready) {
     std::lock_guard lock(mutex_);
     ready_ = std::move(ready);
@@ -127,6 +137,7 @@ VideoSendStats VideoSendStream::stats() const {
 }
 
 void VideoSendStream::pushFrame(const I420View& frame) {
+    if (paused_.load()) return;
     {
         std::lock_guard lock(mutex_);
         if (havePending_) ++stats_.framesDroppedBusy;  // the encoder is behind: keep the newest
@@ -166,6 +177,7 @@ void VideoSendStream::run(bool testPattern) {
             const auto now = SteadyClock::now();
             next += interval;
             if (now - next > 5 * interval) next = now + interval;  // suspended: do not burst
+            if (paused_.load()) continue;
             pattern->generate(raw, steadyMicros(now));
         } else {
             std::unique_lock lock(mutex_);
@@ -174,6 +186,15 @@ void VideoSendStream::run(bool testPattern) {
             std::swap(raw, pending_);
             havePending_ = false;
         }
+        {
+            std::function<void(const I420View&)> local;
+            {
+                std::lock_guard lock(mutex_);
+                local = localFrame_;
+            }
+            if (local) local(raw.view());
+        }
+        if (paused_.load()) continue;  // a camera frame that was waiting when the pause came
         std::function<bool()> ready;
         {
             std::lock_guard lock(mutex_);

@@ -79,6 +79,13 @@ public:
     void requestKeyframe();
     // Replaces the send hook (any thread; the next frame uses it).
     void setSendHook(SendHook send);
+    // Camera off (any thread): while paused nothing is captured, encoded or sent (a camera's
+    // frames are dropped); the first frame after resuming is a keyframe.
+    void setPaused(bool paused);
+    bool paused() const { return paused_.load(); }
+    // Every captured frame before it is scaled and encoded (a self view); the worker's thread
+    // (or, for a push source, the source's), the view valid during the call only. Any thread.
+    void setLocalFrameHook(std::function<void(const I420View&)> hook);
     // Optional: false while the hook could not take a frame (a track not negotiated yet); the
     // worker then captures nothing and encodes nothing, and the first frame after is a keyframe.
     void setReadyHook(std::function<bool()> ready);
@@ -95,6 +102,7 @@ private:
     mutable std::mutex mutex_;  // hook, pending frame, stats
     std::condition_variable wake_;
     SendHook send_;
+    std::function<void(const I420View&)> localFrame_;
     std::function<bool()> ready_;
     VideoSendStats stats_;
     I420Frame pending_;
@@ -104,6 +112,7 @@ private:
     std::unique_ptr<Vp8Encoder> encoder_;  // the worker's once started
     std::atomic<int> targetBitrateBps_;
     std::atomic<bool> keyframeRequested_{false};
+    std::atomic<bool> paused_{false};
     std::thread worker_;
 };
 

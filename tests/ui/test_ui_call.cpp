@@ -1,7 +1,8 @@
 // Two call windows in one process join one room through a tincan-signal child process,
-// connect, chat both ways, send a file through the UI path (offer, Accept clicked on the
-// receiving side, progress, sha-256), and show the nominated pair and the path in words in the
-// diagnostics panel. Screenshots of each step go to $TINCAN_SCREENSHOTS.
+// connect, see each other's test pattern (painted, not blank, framesDecoded in the stats),
+// turn the camera off and on and mute, chat both ways, send a file through the UI path (offer,
+// Accept clicked on the receiving side, progress, sha-256), and show the nominated pair and the
+// path in words in the diagnostics panel. Screenshots of each step go to $TINCAN_SCREENSHOTS.
 #include <QCryptographicHash>
 #include <QDir>
 #include <QDockWidget>
@@ -18,11 +19,14 @@
 #include <QTest>
 #include <QUrl>
 
+#include <algorithm>
+
 #include "ui/bridge/local_signal_server.hpp"
 #include "ui/diagnostics/diagnostics_panel.hpp"
 #include "ui/diagnostics/timeline.hpp"
 #include "ui/widgets/chat_panel.hpp"
 #include "ui/widgets/transfer_list.hpp"
+#include "ui/widgets/video_view.hpp"
 #include "ui/windows/call_window.hpp"
 
 using namespace tincan;
@@ -41,6 +45,40 @@ static QByteArray sha256Of(const QString& path) {
     QCryptographicHash h(QCryptographicHash::Sha256);
     h.addData(&f);
     return h.result().toHex();
+}
+
+// The test pattern after VP8 and RGB conversion: black and white code cells on top, coloured
+// moving bars below. A blank, grey or single-colour picture fails.
+static bool looksLikeTheTestPattern(const QImage& image) {
+    if (image.width() < 100 || image.height() < 80) return false;
+    qint64 black = 0, white = 0, coloured = 0, total = 0;
+    for (int y = 0; y < image.height(); y += 2)
+        for (int x = 0; x < image.width(); x += 2) {
+            const QColor c = image.pixelColor(x, y);
+            const int lo = std::min({c.red(), c.green(), c.blue()});
+            const int hi = std::max({c.red(), c.green(), c.blue()});
+            black += hi < 50;
+            white += lo > 200;
+            coloured += hi - lo > 60;
+            ++total;
+        }
+    qInfo("pattern check: %lld%% black, %lld%% white, %lld%% coloured", 100 * black / total,
+          100 * white / total, 100 * coloured / total);
+    return black * 50 > total && white * 50 > total && coloured * 5 > total;
+}
+
+static quint64 framesDecoded(const CallWindow& w) {
+    if (const StatsReport* r = w.diagnostics()->latest())
+        for (const auto& in : r->inboundRtp)
+            if (in.kind == "video") return in.framesDecoded.value_or(0);
+    return 0;
+}
+
+static quint64 framesEncoded(const CallWindow& w) {
+    if (const StatsReport* r = w.diagnostics()->latest())
+        for (const auto& out : r->outboundRtp)
+            if (out.kind == "video") return out.framesEncoded.value_or(0);
+    return 0;
 }
 
 class TestUiCall : public QObject {
@@ -71,6 +109,7 @@ private slots:
         CallConfig config;
         config.allowLoopback = true;
         config.interfaces = {"lo"};
+        config.media.synthetic = true;
         alice_->start(config);
         QTRY_COMPARE_WITH_TIMEOUT(alice_->status().phase(), CallPhase::Waiting, 10000);
         QCOMPARE(alice_->headlineText(), QString("Waiting for the other person to join"));
@@ -79,6 +118,67 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(bob_->status().phase(), CallPhase::Connected, 20000);
         QTRY_VERIFY_WITH_TIMEOUT(
             alice_->headlineText().startsWith("Connected — Direct (same network)"), 5000);
+    }
+
+    void videoBothWays() {
+        // Each side paints the other's test pattern, decoded from VP8 that crossed the call.
+        for (auto* w : {alice_.get(), bob_.get()}) {
+            QTRY_VERIFY_WITH_TIMEOUT(w->remoteVideo()->framesPainted() > 20, 15000);
+            QTRY_VERIFY_WITH_TIMEOUT(w->selfVideo()->framesPainted() > 5, 5000);
+            QVERIFY(
+                w->findChild<QLabel*>("mediaNote")->text().contains("Sending the test pattern"));
+            const QImage picture = w->remoteVideo()->grab(w->remoteVideo()->frameRect()).toImage();
+            QVERIFY2(looksLikeTheTestPattern(picture), qPrintable(w->windowTitle()));
+        }
+        shot(alice_.get(), "call-video.png");
+        // The decoder's counters reach getStats() (inbound-rtp), each way.
+        for (auto* w : {alice_.get(), bob_.get()})
+            QTRY_VERIFY_WITH_TIMEOUT(framesDecoded(*w) > 0, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            alice_->diagnostics()->mediaText().contains("frames decoded here") &&
+                alice_->diagnostics()->remoteFramesDecoded().value_or(0) > 0,
+            5000);
+    }
+
+    void cameraOffAndMute() {
+        auto button = [](CallWindow* w, const QString& text) {
+            for (auto* b : w->findChildren<QPushButton*>())
+                if (b->text() == text) return b;
+            return static_cast<QPushButton*>(nullptr);
+        };
+        QPushButton* camera = button(alice_.get(), "Camera off (V)");
+        QVERIFY(camera);
+        QTest::mouseClick(camera, Qt::LeftButton);
+        QVERIFY(!alice_->cameraOn());
+        QCOMPARE(camera->text(), QString("Camera on (V)"));
+        QVERIFY(!alice_->selfVideo()->hasFrame());
+        // Bob hears it over the data channel and stops showing the last frame.
+        QTRY_VERIFY_WITH_TIMEOUT(!bob_->remoteVideo()->hasFrame(), 3000);
+        QCOMPARE(bob_->remoteVideo()->placeholder(), QString("Camera off"));
+        // Nothing is encoded any more: framesEncoded stands still across two stats ticks.
+        QTest::qWait(1200);
+        const quint64 encoded = framesEncoded(*alice_);
+        const quint64 received = bob_->remoteVideo()->framesReceived();
+        QTest::qWait(2200);
+        QCOMPARE(framesEncoded(*alice_), encoded);
+        QCOMPARE(bob_->remoteVideo()->framesReceived(), received);
+        shot(bob_.get(), "remote-camera-off.png");
+        QTest::mouseClick(camera, Qt::LeftButton);
+        QVERIFY(alice_->cameraOn());
+        QTRY_VERIFY_WITH_TIMEOUT(bob_->remoteVideo()->framesReceived() > received + 10, 5000);
+        QVERIFY(bob_->remoteVideo()->hasFrame());
+
+        QPushButton* mute = button(bob_.get(), "Mute (M)");
+        QVERIFY(mute);
+        QTest::mouseClick(mute, Qt::LeftButton);
+        QVERIFY(bob_->muted());
+        QVERIFY(bob_->findChild<QLabel*>("mediaNote")->text().contains("Muted"));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            alice_->findChild<QLabel*>("mediaNote")->text().contains("The other person is muted"),
+            3000);
+        QTest::mouseClick(mute, Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(!alice_->findChild<QLabel*>("mediaNote")->text().contains("muted"),
+                                 3000);
     }
 
     void chatBothWays() {

@@ -4,6 +4,10 @@
 #include <QJsonObject>
 #include <QTest>
 
+#include <cstdlib>
+#include <vector>
+
+#include "ui/bridge/i420_image.hpp"
 #include "ui/diagnostics/path_words.hpp"
 #include "ui/diagnostics/webrtc_dump.hpp"
 #include "ui/models/call_quality.hpp"
@@ -162,6 +166,55 @@ private slots:
         QCOMPARE(series["values"].toString(), QString(R"(["x.x.x.x","x.x.x.x"])"));
         in.stripAddresses = false;
         QVERIFY(webrtcInternalsDump(in).contains("10.1.2.3"));
+    }
+    void i420ToRgb() {
+        // 4x2 pixels, BT.601 video range: white, black, red, blue in the left-to-right 2x2 blocks
+        // (chroma is per 2x2).
+        const int w = 8, h = 2;
+        std::vector<uint8_t> y(w * h), u(w / 2), v(w / 2);
+        const uint8_t ys[4] = {235, 16, 81, 41}, us[4] = {128, 128, 90, 240},
+                      vs[4] = {128, 128, 240, 110};
+        for (int block = 0; block < 4; ++block) {
+            for (int r = 0; r < 2; ++r)
+                for (int c = 0; c < 2; ++c) y[size_t(r * w + block * 2 + c)] = ys[block];
+            u[size_t(block)] = us[block];
+            v[size_t(block)] = vs[block];
+        }
+        tincan::media::I420View view;
+        view.width = w;
+        view.height = h;
+        view.y = y.data();
+        view.u = u.data();
+        view.v = v.data();
+        view.strideY = w;
+        view.strideU = view.strideV = w / 2;
+        QImage image = i420ToImage(view);
+        QCOMPARE(image.size(), QSize(8, 2));
+        auto near = [](QColor got, QColor want) {
+            return std::abs(got.red() - want.red()) <= 3 &&
+                   std::abs(got.green() - want.green()) <= 3 &&
+                   std::abs(got.blue() - want.blue()) <= 3;
+        };
+        QVERIFY(near(image.pixelColor(0, 0), QColor(255, 255, 255)));
+        QVERIFY(near(image.pixelColor(3, 1), QColor(0, 0, 0)));
+        QVERIFY(near(image.pixelColor(4, 0), QColor(255, 0, 0)));
+        QVERIFY(near(image.pixelColor(7, 1), QColor(0, 0, 255)));
+        // Fitted to a view: the aspect ratio kept, the same colours in the same places.
+        QImage half = i420ToImage(view, QSize(4, 4));
+        QCOMPARE(half.size(), QSize(4, 1));
+        QVERIFY(near(half.pixelColor(0, 0), QColor(255, 255, 255)));
+        QVERIFY(near(half.pixelColor(2, 0), QColor(255, 0, 0)));
+        QVERIFY(near(half.pixelColor(3, 0), QColor(0, 0, 255)));
+        QImage twice = i420ToImage(view, QSize(100, 4));
+        QCOMPARE(twice.size(), QSize(16, 4));
+        QVERIFY(near(twice.pixelColor(9, 3), QColor(255, 0, 0)));
+        QVERIFY(near(twice.pixelColor(15, 0), QColor(0, 0, 255)));
+        // Malformed views give no image rather than reading out of bounds.
+        view.strideU = 1;
+        QVERIFY(i420ToImage(view).isNull());
+        view.strideU = w / 2;
+        view.v = nullptr;
+        QVERIFY(i420ToImage(view).isNull());
     }
 };
 

@@ -32,6 +32,9 @@ class TestUiSettings : public QObject {
         a.autoAcceptBytes = 5 * 1024 * 1024;
         a.theme = Theme::Dark;
         a.recentRooms = {"tincan://join/abc-def"};
+        a.camera = "/dev/video7";
+        a.microphone = "USB mic";
+        a.speaker = "Speakers";
         return a;
     }
 
@@ -54,6 +57,9 @@ private slots:
         QCOMPARE(b.autoAcceptBytes, a.autoAcceptBytes);
         QCOMPARE(b.theme, Theme::Dark);
         QCOMPARE(b.recentRooms, a.recentRooms);
+        QCOMPARE(b.camera, a.camera);
+        QCOMPARE(b.microphone, QString("USB mic"));
+        QCOMPARE(b.speaker, QString("Speakers"));
         QCOMPARE(b.iceServers().size(), size_t(2));
         QCOMPARE(b.iceServers()[1].username, std::string("alice"));
     }
@@ -153,6 +159,40 @@ private slots:
         QVERIFY(label->isHidden());
         QSettings third(iniPath(), QSettings::IniFormat);
         QCOMPARE(AppSettings::load(third).stunUrls, QStringList{"stun:stun.example.org:19302"});
+    }
+
+    void devicePickers() {
+        QSettings store(iniPath(), QSettings::IniFormat);
+        store.clear();
+        QVERIFY(valid().save(store));
+        SettingsDialog dialog(store);
+        // The real lists come from a worker first; then the test's own.
+        QTRY_VERIFY_WITH_TIMEOUT(dialog.audioDevicesListed(), 10000);
+        // No device: said in plain words, and the choice is what happens instead.
+        dialog.setAudioDevices({{}, {}, {}});
+        QVERIFY(
+            dialog.deviceNote().contains("No microphone found: the other person hears silence"));
+        QVERIFY(dialog.deviceNote().contains("No speaker found"));
+        QCOMPARE(dialog.microphoneBox()->itemText(0), QString("No microphone (send silence)"));
+        // The saved microphone is not connected: it stays chosen, marked as such.
+        QCOMPARE(dialog.microphoneBox()->currentText(), QString("USB mic (not connected)"));
+        dialog.setCameras({});
+        QVERIFY(dialog.deviceNote().contains("No camera found"));
+        QCOMPARE(dialog.cameraBox()->currentText(),
+                 QString("The camera chosen before (not connected)"));
+        // With devices: the saved ones are picked by name; a new choice is stored.
+        dialog.setAudioDevices({{"Built-in mic", "USB mic"}, {"Speakers", "Headphones"}, {}});
+        QCOMPARE(dialog.microphoneBox()->currentText(), QString("USB mic"));
+        QCOMPARE(dialog.speakerBox()->currentText(), QString("Speakers"));
+        QVERIFY(!dialog.deviceNote().contains("microphone"));
+        dialog.speakerBox()->setCurrentIndex(dialog.speakerBox()->findData("Headphones"));
+        dialog.cameraBox()->setCurrentIndex(0);  // the default
+        QVERIFY(dialog.trySave());
+        QSettings again(iniPath(), QSettings::IniFormat);
+        AppSettings saved = AppSettings::load(again);
+        QCOMPARE(saved.speaker, QString("Headphones"));
+        QCOMPARE(saved.microphone, QString("USB mic"));
+        QCOMPARE(saved.camera, QString());
     }
 
     void darkThemeIsDark() {

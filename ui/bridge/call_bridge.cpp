@@ -11,7 +11,7 @@ namespace tincan::ui {
 // receives on the peer's, so neither side has to decide who opens it.
 static constexpr const char* kMessageLabel = "chat";
 
-CallBridge::CallBridge(QObject* parent) : QObject(parent) {
+CallBridge::CallBridge(QObject* parent) : QObject(parent), media_(new MediaBridge(this)) {
     connect(&creating_, &QFutureWatcherBase::finished, this,
             [this] { onCreated(creating_.result()); });
     connect(&statsWatcher_, &QFutureWatcherBase::finished, this,
@@ -71,6 +71,8 @@ PeerConnectionCallbacks CallBridge::makeCallbacks() {
             emit fileChannel(ch);  // direct: the receiver takes the callbacks right here
         }
     };
+    // Called on the network thread; the media bridge hops to the Qt thread itself.
+    cb.onTrack = [this](std::shared_ptr<Track> track) { media_->onTrack(track); };
     return cb;
 }
 
@@ -93,6 +95,7 @@ void CallBridge::start(const CallConfig& config) {
     pcConfig.allowLoopback = config.allowLoopback;
     pcConfig.interfaces = config.interfaces;
     auto callbacks = makeCallbacks();
+    media_->start(config.media);
     // PeerConnection::create resolves the servers' names: never on the UI thread.
     creating_.setFuture(QtConcurrent::run(
         [pcConfig, callbacks] { return PeerConnection::create(pcConfig, callbacks); }));
@@ -116,6 +119,9 @@ void CallBridge::onCreated(Result<std::shared_ptr<PeerConnection>> result) {
         outgoing_->setCallbacks(std::move(cb));
         if (outgoing_->state() == DataChannelState::Open) emit messageChannelOpen();
     }
+    // Before the negotiator starts: the first offer (ours or the peer's answer) carries them.
+    QString mediaError;
+    if (!media_->addTracks(*pc_, mediaError)) emit mediaFailed(mediaError);
     session::Negotiator::Hooks hooks;
     hooks.onJoined = [this](int peers) { emit joined(peers); };
     hooks.onPeerJoined = [this] { emit peerJoined(); };
@@ -148,6 +154,7 @@ void CallBridge::hangup() {
     if (negotiator_) negotiator_->hangup();
     if (outgoing_) outgoing_->close();
     if (pc_) pc_->close();
+    media_->stop();
 }
 
 }  // namespace tincan::ui

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tincan/peer_connection.hpp"
+#include "ui/bridge/media_bridge.hpp"
 
 namespace tincan::session {
 class Negotiator;
@@ -26,6 +27,7 @@ struct CallConfig {
     bool relayOnly = false;
     bool allowLoopback = false;
     std::vector<std::string> interfaces;
+    MediaChoice media;  // the devices (or the synthetic sources) for the audio and video tracks
 };
 
 class CallBridge : public QObject {
@@ -44,6 +46,8 @@ public:
     // Only valid after `created`; for the transfer bridge.
     std::shared_ptr<PeerConnection> connection() const { return pc_; }
     bool polite() const;
+    // Audio and video: started with the call, its tracks added before the first offer.
+    MediaBridge* media() const { return media_; }
 
 signals:
     void created();
@@ -53,6 +57,8 @@ signals:
     void remoteHangup();
     void signalingReconnecting(const QString& why);
     void failed(const QString& reason);
+    // The call goes on without audio and video (chat and files still work).
+    void mediaFailed(const QString& reason);
     void localCandidate(const tincan::CandidateInfo& candidate);
     void remoteCandidate(const tincan::CandidateInfo& candidate);
     void signalingStateChanged(tincan::SignalingState state);
@@ -75,6 +81,7 @@ private:
     void watchMessages(const std::shared_ptr<DataChannel>& channel);
 
     CallConfig config_;
+    MediaBridge* media_ = nullptr;  // a child: destroyed after the PeerConnection is closed
     std::shared_ptr<PeerConnection> pc_;
     std::shared_ptr<DataChannel> outgoing_;  // ours, for sending
     std::shared_ptr<DataChannel> incoming_;  // the peer's, for receiving

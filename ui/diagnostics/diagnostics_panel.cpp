@@ -5,6 +5,7 @@
 #include <QClipboard>
 #include <QFileDialog>
 #include <QFormLayout>
+#include <QGridLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
@@ -70,9 +71,15 @@ QWidget* DiagnosticsPanel::buildSummary() {
     pair_ = new QLabel;
     pair_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     pair_->setWordWrap(true);
+    media_ = new QLabel;
+    media_->setObjectName("mediaSummary");
+    media_->setWordWrap(true);
+    media_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    media_->hide();
     why_ = new QTextBrowser;
     v->addWidget(path_);
     v->addWidget(pair_);
+    v->addWidget(media_);
     v->addWidget(new QLabel(tr("<b>Why this path</b>")));
     v->addWidget(why_, 1);
     return w;
@@ -80,19 +87,36 @@ QWidget* DiagnosticsPanel::buildSummary() {
 
 QWidget* DiagnosticsPanel::buildGraphs() {
     auto* w = new QWidget;
-    auto* v = new QVBoxLayout(w);
+    auto* grid = new QGridLayout(w);
+    const QColor send(46, 160, 67), recv(219, 97, 36), extra(47, 129, 247);
     rtt_ = new GraphWidget(tr("Round trip"), "ms");
-    rtt_->addSeries(tr("RTT"), QColor(47, 129, 247));
+    rtt_->addSeries(tr("ICE"), extra);
+    rtt_->addSeries(tr("RTCP"), QColor(163, 113, 247));
     bitrate_ = new GraphWidget(tr("Transport bitrate"), "kbit/s");
-    bitrate_->addSeries(tr("send"), QColor(46, 160, 67));
-    bitrate_->addSeries(tr("recv"), QColor(219, 97, 36));
+    bitrate_->addSeries(tr("send"), send);
+    bitrate_->addSeries(tr("recv"), recv);
+    videoBitrate_ = new GraphWidget(tr("Video bitrate"), "kbit/s");
+    videoBitrate_->addSeries(tr("send"), send);
+    videoBitrate_->addSeries(tr("recv"), recv);
+    videoBitrate_->addSeries(tr("target"), extra);
+    fps_ = new GraphWidget(tr("Frames per second"), "fps");
+    fps_->addSeries(tr("sent"), send);
+    fps_->addSeries(tr("decoded"), recv);
+    resolution_ = new GraphWidget(tr("Resolution (frame height)"), "px");
+    resolution_->addSeries(tr("sent"), send);
+    resolution_->addSeries(tr("received"), recv);
+    loss_ = new GraphWidget(tr("Packet loss"), "%");
+    loss_->addSeries(tr("of ours (peer's report)"), send);
+    loss_->addSeries(tr("of theirs"), recv);
+    jitter_ = new GraphWidget(tr("Jitter (received)"), "ms");
+    jitter_->addSeries(tr("video"), recv);
+    jitter_->addSeries(tr("audio"), extra);
     channels_ = new GraphWidget(tr("Data channels"), "kB/s");
-    channels_->addSeries(tr("send"), QColor(46, 160, 67));
-    channels_->addSeries(tr("recv"), QColor(219, 97, 36));
-    for (auto* g : {rtt_, bitrate_, channels_}) v->addWidget(g);
-    v->addWidget(new QLabel(
-        tr("<i>Media graphs (frames per second, resolution, loss, jitter, target bitrate) appear "
-           "once audio and video are in the call.</i>")));
+    channels_->addSeries(tr("send"), send);
+    channels_->addSeries(tr("recv"), recv);
+    GraphWidget* order[] = {rtt_,        bitrate_, videoBitrate_, fps_,
+                            resolution_, loss_,    jitter_,       channels_};
+    for (int i = 0; i < 8; ++i) grid->addWidget(order[i], i / 2, i % 2);
     return w;
 }
 
@@ -205,11 +229,102 @@ void DiagnosticsPanel::addStats(const StatsReport& report) {
     }
     if (const auto* sel = report.selectedPair(); sel && sel->currentRoundTripTime)
         rtt_->append(0, *sel->currentRoundTripTime * 1000);
+    if (!history_.empty()) {
+        const double seconds = (report.timestampMs - history_.back().timestampMs) / 1000.0;
+        if (seconds > 0) addMediaSamples(report, history_.back(), seconds);
+    }
     history_.push_back(report);
     while (history_.size() > kHistorySeconds) history_.pop_front();
     candidateModel_->setReport(report);
     pairModel_->setReport(report);
     refreshSummary();
+}
+
+template <typename T>
+static const T* ofKind(const std::vector<T>& list, const char* kind) {
+    for (const auto& x : list)
+        if (x.kind == kind) return &x;
+    return nullptr;
+}
+
+// Counters only grow, but a new stream (a renegotiation) starts from zero: never negative.
+static double perSecond(uint64_t now, uint64_t before, double seconds) {
+    return now >= before ? double(now - before) / seconds : 0;
+}
+
+void DiagnosticsPanel::addMediaSamples(const StatsReport& report, const StatsReport& prev,
+                                       double seconds) {
+    const auto* out = ofKind(report.outboundRtp, "video");
+    const auto* outPrev = ofKind(prev.outboundRtp, "video");
+    const auto* in = ofKind(report.inboundRtp, "video");
+    const auto* inPrev = ofKind(prev.inboundRtp, "video");
+    const auto* remote = ofKind(report.remoteInboundRtp, "video");
+    const auto* audioIn = ofKind(report.inboundRtp, "audio");
+    if (out && outPrev) {
+        videoBitrate_->append(0, perSecond(out->bytesSent, outPrev->bytesSent, seconds) * 8 / 1000);
+        if (out->framesEncoded && outPrev->framesEncoded)
+            fps_->append(0, perSecond(*out->framesEncoded, *outPrev->framesEncoded, seconds));
+    }
+    if (out) {
+        videoBitrate_->append(2, out->targetBitrate / 1000);
+        if (out->frameHeight) resolution_->append(0, *out->frameHeight);
+    }
+    if (in && inPrev) {
+        videoBitrate_->append(
+            1, perSecond(in->bytesReceived, inPrev->bytesReceived, seconds) * 8 / 1000);
+        if (in->framesDecoded && inPrev->framesDecoded)
+            fps_->append(1, perSecond(*in->framesDecoded, *inPrev->framesDecoded, seconds));
+        // Over this interval: of the packets that should have arrived, the share that did not.
+        const double received = perSecond(in->packetsReceived, inPrev->packetsReceived, 1.0);
+        const double lost = std::max<int64_t>(0, in->packetsLost - inPrev->packetsLost);
+        loss_->append(1, received + lost > 0 ? 100 * lost / (received + lost) : 0);
+    }
+    if (in) {
+        if (in->frameHeight) resolution_->append(1, *in->frameHeight);
+        jitter_->append(0, in->jitter * 1000);
+    }
+    if (audioIn) jitter_->append(1, audioIn->jitter * 1000);
+    if (remote) {
+        loss_->append(0, remote->fractionLost * 100);
+        if (remote->roundTripTime) rtt_->append(1, *remote->roundTripTime * 1000);
+    }
+}
+
+void DiagnosticsPanel::setRemoteFramesDecoded(quint64 frames) {
+    remoteFramesDecoded_ = frames;
+    refreshSummary();
+}
+
+QString DiagnosticsPanel::mediaText() const {
+    if (history_.empty()) return {};
+    const auto& r = history_.back();
+    const auto* in = ofKind(r.inboundRtp, "video");
+    const auto* out = ofKind(r.outboundRtp, "video");
+    const auto* audioIn = ofKind(r.inboundRtp, "audio");
+    const auto* audioOut = ofKind(r.outboundRtp, "audio");
+    QStringList parts;
+    auto size = [](const std::optional<uint32_t>& w, const std::optional<uint32_t>& h) {
+        return w && h && *w ? QString("%1x%2").arg(*w).arg(*h) : QString();
+    };
+    if (in) {
+        QString s = tr("Video received: %1 frames decoded here").arg(in->framesDecoded.value_or(0));
+        if (QString wh = size(in->frameWidth, in->frameHeight); !wh.isEmpty())
+            s += tr(" (%1 at %2 fps)").arg(wh).arg(in->framesPerSecond.value_or(0), 0, 'f', 0);
+        parts << s;
+    }
+    if (out) {
+        QString s = tr("video sent: %1 frames encoded").arg(out->framesEncoded.value_or(0));
+        if (QString wh = size(out->frameWidth, out->frameHeight); !wh.isEmpty())
+            s += tr(" (%1)").arg(wh);
+        if (remoteFramesDecoded_)
+            s += tr(", %1 decoded by the other side").arg(*remoteFramesDecoded_);
+        parts << s;
+    }
+    if (audioIn || audioOut)
+        parts << tr("audio: %1 packets sent, %2 received")
+                     .arg(audioOut ? audioOut->packetsSent : 0)
+                     .arg(audioIn ? audioIn->packetsReceived : 0);
+    return parts.join("; ");
 }
 
 void DiagnosticsPanel::setSelectedPair(const CandidatePair& pair) {
@@ -244,6 +359,9 @@ void DiagnosticsPanel::refreshSummary() {
                                    .arg(pairText())
                                    .arg(*sel->currentRoundTripTime * 1000, 0, 'f', 1));
     }
+    const QString media = mediaText();
+    media_->setText(media);
+    media_->setVisible(!media.isEmpty());
     QString html;
     for (const auto& line : whyText()) html += "<p>" + line.toHtmlEscaped() + "</p>";
     if (why_->toHtml() != html) why_->setHtml(html);

@@ -44,6 +44,11 @@ public:
     QString pathText() const;  // "Direct (same network)", or empty before a pair
     QString pairText() const;  // "host udp 127.0.0.1:5000 ↔ host udp 127.0.0.1:5001"
     QStringList whyText() const;
+    // "Video: receiving 640x480 at 30 fps, 812 frames decoded here; sending …", or empty.
+    QString mediaText() const;
+    // What the peer says it decoded of our video (its "media" message), for the summary.
+    void setRemoteFramesDecoded(quint64 frames);
+    std::optional<quint64> remoteFramesDecoded() const { return remoteFramesDecoded_; }
     QByteArray exportJson(bool stripAddresses) const;
     QString reportText(bool stripAddresses) const;
     const StatsReport* latest() const { return history_.empty() ? nullptr : &history_.back(); }
@@ -56,11 +61,13 @@ private:
     QWidget* buildTests();
     QWidget* buildExport();
     void refreshSummary();
+    void addMediaSamples(const StatsReport& report, const StatsReport& prev, double seconds);
     void showProbe(const QString& title, const ProbeReport& report);
 
     QTabWidget* tabs_ = nullptr;
     QLabel* path_ = nullptr;
     QLabel* pair_ = nullptr;
+    QLabel* media_ = nullptr;
     QTextBrowser* why_ = nullptr;
     QTableView* candidates_ = nullptr;
     QTableView* pairs_ = nullptr;
@@ -70,6 +77,11 @@ private:
     GraphWidget* rtt_ = nullptr;
     GraphWidget* bitrate_ = nullptr;
     GraphWidget* channels_ = nullptr;
+    GraphWidget* videoBitrate_ = nullptr;
+    GraphWidget* fps_ = nullptr;
+    GraphWidget* resolution_ = nullptr;
+    GraphWidget* loss_ = nullptr;
+    GraphWidget* jitter_ = nullptr;
     QLineEdit* stunField_ = nullptr;
     QTextBrowser* testResults_ = nullptr;
     QPushButton* natButton_ = nullptr;
@@ -83,6 +95,7 @@ private:
     bool relayOnly_ = false;
     bool allowLoopback_ = false;
     QString label_;
+    std::optional<quint64> remoteFramesDecoded_;
 };
 
 }  // namespace tincan::ui

@@ -1,5 +1,7 @@
 #include "ui/dialogs/settings_dialog.hpp"
 
+#include <algorithm>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -12,6 +14,7 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
 
 namespace tincan::ui {
 
@@ -66,6 +69,24 @@ SettingsDialog::SettingsDialog(QSettings& store, QWidget* parent)
     theme_->addItems({tr("System"), tr("Light"), tr("Dark")});
     theme_->setCurrentIndex(int(original_.theme) - 1);
 
+    camera_ = new QComboBox;
+    camera_->setObjectName("cameraBox");
+    microphone_ = new QComboBox;
+    microphone_->setObjectName("microphoneBox");
+    speaker_ = new QComboBox;
+    speaker_->setObjectName("speakerBox");
+    microphone_->addItem(tr("Looking for devices…"), original_.microphone);
+    speaker_->addItem(tr("Looking for devices…"), original_.speaker);
+    microphone_->setEnabled(false);
+    speaker_->setEnabled(false);
+    deviceNote_ = new QLabel;
+    deviceNote_->setObjectName("deviceNote");
+    deviceNote_->setWordWrap(true);
+    setCameras(listCameras());
+    connect(&audioDevices_, &QFutureWatcherBase::finished, this,
+            [this] { setAudioDevices(audioDevices_.result()); });
+    audioDevices_.setFuture(QtConcurrent::run(listAudioDevices));
+
     field(tr("STUN servers"), stun_, "stun");
     field(tr("TURN servers"), turn_, "turn");
     field(tr("TURN user"), turnUser_, "turnUser");
@@ -75,6 +96,10 @@ SettingsDialog::SettingsDialog(QSettings& store, QWidget* parent)
     field(tr("Download folder"), downloadRow, "download");
     form->addRow(tr("Accept files without asking up to"), autoAcceptMb_);
     form->addRow(tr("Theme"), theme_);
+    form->addRow(tr("Camera"), camera_);
+    form->addRow(tr("Microphone"), microphone_);
+    form->addRow(tr("Speaker"), speaker_);
+    form->addRow(QString(), deviceNote_);
 
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel);
     connect(buttons, &QDialogButtonBox::accepted, this, [this] {
@@ -105,6 +130,9 @@ AppSettings SettingsDialog::edited() const {
     a.downloadFolder = download_->text().trimmed();
     a.autoAcceptBytes = quint64(autoAcceptMb_->value()) * 1024 * 1024;
     a.theme = Theme(theme_->currentIndex() + 1);
+    a.camera = camera_->currentData().toString();
+    a.microphone = microphone_->currentData().toString();
+    a.speaker = speaker_->currentData().toString();
     return a;
 }
 
@@ -116,6 +144,57 @@ bool SettingsDialog::trySave() {
         it.value()->setVisible(problems.contains(it.key()));
     }
     return problems.isEmpty() && a.save(store_);
+}
+
+// "Default", then each device; a saved device that is not connected stays choosable, marked.
+static void fillDevices(QComboBox* box, const QStringList& names, const QString& saved,
+                        const QString& defaultText) {
+    box->clear();
+    box->addItem(defaultText, QString());
+    for (const auto& n : names) box->addItem(n, n);
+    if (!saved.isEmpty() && !names.contains(saved))
+        box->addItem(SettingsDialog::tr("%1 (not connected)").arg(saved), saved);
+    box->setCurrentIndex(std::max(0, box->findData(saved)));
+    box->setEnabled(true);
+}
+
+void SettingsDialog::setCameras(const QList<CameraEntry>& cameras) {
+    camera_->clear();
+    camera_->addItem(
+        cameras.isEmpty() ? tr("No camera (send a test pattern)") : tr("Default camera"),
+        QString());
+    for (const auto& c : cameras) camera_->addItem(c.description, c.id);
+    if (!original_.camera.isEmpty() && camera_->findData(original_.camera) < 0)
+        camera_->addItem(tr("The camera chosen before (not connected)"), original_.camera);
+    camera_->setCurrentIndex(std::max(0, camera_->findData(original_.camera)));
+    cameraNote_ = cameras.isEmpty()
+                      ? tr("No camera found: calls send a moving test pattern instead.")
+                      : QString();
+    deviceNote_->setText(deviceNote());
+}
+
+void SettingsDialog::setAudioDevices(const AudioDeviceLists& lists) {
+    audioListed_ = true;
+    fillDevices(microphone_, lists.microphones, original_.microphone,
+                lists.microphones.isEmpty() ? tr("No microphone (send silence)")
+                                            : tr("Default microphone"));
+    fillDevices(speaker_, lists.speakers, original_.speaker,
+                lists.speakers.isEmpty() ? tr("No speaker (play nothing)") : tr("Default speaker"));
+    QStringList notes;
+    if (!lists.error.isEmpty()) notes << tr("Sound is unavailable: %1.").arg(lists.error);
+    if (lists.microphones.isEmpty())
+        notes << tr("No microphone found: the other person hears silence.");
+    if (lists.speakers.isEmpty())
+        notes << tr("No speaker found: you will not hear the other person.");
+    audioNote_ = notes.join('\n');
+    deviceNote_->setText(deviceNote());
+}
+
+QString SettingsDialog::deviceNote() const {
+    QStringList lines;
+    for (const auto& n : {cameraNote_, audioNote_})
+        if (!n.isEmpty()) lines << n;
+    return lines.join('\n');
 }
 
 QString SettingsDialog::errorFor(const QString& field) const {

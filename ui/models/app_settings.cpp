@@ -22,6 +22,9 @@ AppSettings AppSettings::load(QSettings& s) {
     a.theme =
         theme >= int(Theme::System) && theme <= int(Theme::Dark) ? Theme(theme) : Theme::System;
     a.recentRooms = s.value("rooms/recent").toStringList();
+    a.camera = s.value("devices/camera").toString();
+    a.microphone = s.value("devices/microphone").toString();
+    a.speaker = s.value("devices/speaker").toString();
     return a;
 }
 
@@ -79,6 +82,9 @@ bool AppSettings::save(QSettings& s) const {
     s.setValue("files/autoAcceptBytes", autoAcceptBytes);
     s.setValue("ui/theme", int(theme));
     s.setValue("rooms/recent", recentRooms);
+    s.setValue("devices/camera", camera);
+    s.setValue("devices/microphone", microphone);
+    s.setValue("devices/speaker", speaker);
     s.sync();
     return true;
 }

@@ -25,6 +25,10 @@ struct AppSettings {
     QString downloadFolder;
     quint64 autoAcceptBytes = 0;  // accept files up to this size without asking; 0: always ask
     Theme theme = Theme::System;
+    // Devices by name (PortAudio's indexes change as devices come and go); empty: the default.
+    QString camera;           // a Qt camera id
+    QString microphone;       // a PortAudio input device name
+    QString speaker;          // a PortAudio output device name
     QStringList recentRooms;  // newest first, at most 8
 
     static AppSettings load(QSettings& settings);

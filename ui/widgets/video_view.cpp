@@ -9,15 +9,17 @@ VideoView::VideoView(QWidget* parent) : QWidget(parent), placeholder_(tr("No vid
     setMinimumSize(160, 90);
 }
 
-void VideoView::present(const QImage& frame) {
-    // The copy crosses to the Qt thread; QImage shares its bytes, so this is cheap.
-    QMetaObject::invokeMethod(
-        this,
-        [this, frame] {
-            frame_ = frame;
-            update();
-        },
-        Qt::QueuedConnection);
+void VideoView::setFrame(const QImage& frame) {
+    frame_ = frame;  // shares the bytes
+    lastFrame_.start();
+    ++framesReceived_;
+    update();
+}
+
+QRect VideoView::frameRect() const {
+    if (frame_.isNull()) return {};
+    QSize size = frame_.size().scaled(this->size(), Qt::KeepAspectRatio);
+    return {QPoint((width() - size.width()) / 2, (height() - size.height()) / 2), size};
 }
 
 void VideoView::setMirrored(bool on) {
@@ -47,27 +49,37 @@ void VideoView::resizeEvent(QResizeEvent*) {
 void VideoView::paintEvent(QPaintEvent*) {
     QPainter p(this);
     p.fillRect(rect(), framed_ ? QColor(48, 52, 60) : QColor(24, 26, 30));
-    if (framed_) {
-        p.setPen(QPen(QColor(140, 148, 160), 2));
-        p.drawRect(rect().adjusted(1, 1, -1, -1));
-    }
     if (frame_.isNull()) {
         p.setPen(QColor(200, 204, 210));
         QFont f = font();
         f.setPointSizeF(f.pointSizeF() * (width() > 400 ? 1.4 : 0.9));
         p.setFont(f);
         p.drawText(rect().adjusted(8, 8, -8, -8), Qt::AlignCenter | Qt::TextWordWrap, placeholder_);
-        return;
+    } else {
+        p.save();
+        if (mirrored_) {
+            p.translate(width(), 0);
+            p.scale(-1, 1);
+        }
+        const QRect target = frameRect();
+        // MediaBridge converts frames to the size they are drawn at: then this is a plain copy.
+        // Only a frame of another size (the view was just resized) is scaled here.
+        const qreal dpr = devicePixelRatioF();
+        if (frame_.size() == (QSizeF(target.size()) * dpr).toSize()) {
+            QImage image = frame_;
+            image.setDevicePixelRatio(dpr);
+            p.drawImage(target.topLeft(), image);
+        } else {
+            p.setRenderHint(QPainter::SmoothPixmapTransform);
+            p.drawImage(target, frame_);
+        }
+        p.restore();
+        framesPainted_++;
     }
-    QSize size = frame_.size().scaled(this->size(), Qt::KeepAspectRatio);
-    QRect target(QPoint((width() - size.width()) / 2, (height() - size.height()) / 2), size);
-    p.setRenderHint(QPainter::SmoothPixmapTransform);
-    if (mirrored_) {
-        p.translate(width(), 0);
-        p.scale(-1, 1);
+    if (framed_) {  // over the picture, so the self view stands out from the remote one
+        p.setPen(QPen(QColor(140, 148, 160), 2));
+        p.drawRect(rect().adjusted(1, 1, -1, -1));
     }
-    p.drawImage(target, frame_);
-    framesPainted_++;
 }
 
 }  // namespace tincan::ui

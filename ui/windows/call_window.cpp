@@ -19,6 +19,8 @@
 #include <QTabWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 #include "ui/bridge/transfer_bridge.hpp"
 #include "ui/diagnostics/diagnostics_panel.hpp"
 #include "ui/diagnostics/path_words.hpp"
@@ -58,8 +60,13 @@ CallWindow::CallWindow(const AppSettings& settings, const RoomAddress& room, QWi
     auto* statusRow = new QHBoxLayout;
     statusRow->addWidget(headline_, 1);
     statusRow->addWidget(qualityIndicator_);
+    mediaNote_ = new QLabel;
+    mediaNote_->setObjectName("mediaNote");
+    mediaNote_->setWordWrap(true);
+    mediaNote_->setStyleSheet("color: palette(placeholder-text)");
     lv->addLayout(statusRow);
     lv->addWidget(detail_);
+    lv->addWidget(mediaNote_);
     lv->addWidget(buildVideoArea(), 1);
     lv->addWidget(buildControls());
 
@@ -100,6 +107,7 @@ CallWindow::CallWindow(const AppSettings& settings, const RoomAddress& room, QWi
     buildShortcuts();
     wireBridge();
     wireTransfers();
+    wireMedia();
     connect(chat_, &ChatPanel::send, this, &CallWindow::sendChat);
     statsTimer_.setInterval(1000);
     connect(&statsTimer_, &QTimer::timeout, bridge_, &CallBridge::requestStats);
@@ -115,18 +123,21 @@ CallWindow::~CallWindow() {
 QWidget* CallWindow::buildVideoArea() {
     remoteVideo_ = new VideoView;
     remoteVideo_->setObjectName("remoteVideo");
-    remoteVideo_->setPlaceholder(
-        tr("No video yet — audio and video arrive with the media layer; chat and files work now"));
+    remoteVideo_->setPlaceholder(tr("The other person's video appears here"));
     selfVideo_ = new VideoView(remoteVideo_);
     selfVideo_->setObjectName("selfVideo");
     selfVideo_->setMirrored(true);
     selfVideo_->setFramed(true);
-    selfVideo_->setPlaceholder(tr("You (no camera yet)"));
+    selfVideo_->setPlaceholder(tr("You"));
     selfVideo_->setFixedSize(200, 112);
     // Keep the self view in the remote view's bottom-right corner.
     connect(remoteVideo_, &VideoView::resized, this, [this] {
         selfVideo_->move(remoteVideo_->width() - selfVideo_->width() - 12,
                          remoteVideo_->height() - selfVideo_->height() - 12);
+        // Frames are converted to the size they are drawn at, off the UI thread.
+        const qreal dpr = devicePixelRatioF();
+        bridge_->media()->setViewSizes((QSizeF(remoteVideo_->size()) * dpr).toSize(),
+                                       (QSizeF(selfVideo_->size()) * dpr).toSize());
     });
     remoteVideo_->setMinimumSize(480, 270);
     return remoteVideo_;
@@ -150,12 +161,19 @@ QWidget* CallWindow::buildControls() {
     connect(muteButton_, &QPushButton::clicked, this, [this] {
         muted_ = !muted_;
         muteButton_->setText(muted_ ? tr("Unmute (M)") : tr("Mute (M)"));
+        bridge_->media()->setMuted(muted_);
+        sendMediaState();
+        refreshMediaNote();
         emit muteChanged(muted_);
     });
     connect(cameraButton_, &QPushButton::clicked, this, [this] {
         cameraOn_ = !cameraOn_;
         cameraButton_->setText(cameraOn_ ? tr("Camera off (V)") : tr("Camera on (V)"));
-        selfVideo_->setPlaceholder(cameraOn_ ? tr("You (no camera yet)") : tr("Camera off"));
+        bridge_->media()->setCameraOn(cameraOn_);
+        selfVideo_->clear();
+        selfVideo_->setPlaceholder(cameraOn_ ? tr("You") : tr("Camera off"));
+        sendMediaState();
+        refreshMediaNote();
         emit cameraChanged(cameraOn_);
     });
     connect(selfViewButton_, &QPushButton::clicked, this, [this] {
@@ -205,6 +223,11 @@ void CallWindow::refreshStatus() {
 
 void CallWindow::start(CallConfig config) {
     if (config.signalingUrl.isEmpty()) config.signalingUrl = room_.signalingUrl();
+    if (!config.media.synthetic) {
+        config.media.cameraId = settings_.camera;
+        config.media.microphone = settings_.microphone;
+        config.media.speaker = settings_.speaker;
+    }
     diagnostics_->setServers(config.iceServers, config.relayOnly, config.allowLoopback);
     diagnostics_->timeline()->add("call", tr("joining %1").arg(config.signalingUrl));
     bridge_->start(config);
@@ -231,6 +254,9 @@ void CallWindow::wireBridge() {
     connect(bridge_, &CallBridge::remoteHangup, this, [this, tl] {
         tl->add("call", tr("the other person hung up"));
         status_.ended(tr("The other person hung up."));
+        bridge_->media()->stop();
+        remoteVideo_->clear();
+        remoteVideo_->setPlaceholder(tr("The other person hung up"));
         refreshStatus();
         chat_->setSendEnabled(false);
     });
@@ -280,6 +306,7 @@ void CallWindow::wireBridge() {
         tl->add("datachannel", tr("chat open"));
         channelOpen_ = true;
         chat_->setSendEnabled(true);
+        sendMediaState();
         for (const auto& m : queued_) bridge_->sendMessage(m);
         queued_.clear();
     });
@@ -318,8 +345,15 @@ void CallWindow::onStats(const StatsReport& report) {
     if (const auto* sel = report.selectedPair())
         sample.rttMs = sel->currentRoundTripTime ? std::optional(*sel->currentRoundTripTime * 1000)
                                                  : std::nullopt;
-    // Without media an idle call legitimately receives nothing: stalls count once frames flow.
-    sample.stalled = false;
+    for (const auto& in : report.inboundRtp)
+        if (in.kind == "video" && in.framesDecoded) framesDecoded_ = *in.framesDecoded;
+    for (const auto& r : report.remoteInboundRtp)
+        sample.lossFraction = std::max(sample.lossFraction, r.fractionLost);
+    checkRemoteVideo();
+    // A stall is pictures that stopped while the peer's camera is on.
+    sample.stalled = remoteCameraOn_ && remoteVideo_->framesReceived() > 0 &&
+                     remoteVideo_->msSinceLastFrame() > 1000;
+    sendMediaState();
     if (status_.phase() == CallPhase::Connected || status_.phase() == CallPhase::Reconnecting) {
         quality_.update(sample);
         qualityIndicator_->setQuality(quality_.level(), quality_.reason());
@@ -329,6 +363,76 @@ void CallWindow::onStats(const StatsReport& report) {
 
 static QByteArray encode(const QJsonObject& o) {
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
+}
+
+void CallWindow::wireMedia() {
+    MediaBridge* media = bridge_->media();
+    connect(media, &MediaBridge::remoteFrame, this, [this](const QImage& frame) {
+        // A frame already on its way when the peer said "camera off" is not shown.
+        if (remoteCameraOn_) remoteVideo_->setFrame(frame);
+    });
+    connect(media, &MediaBridge::localFrame, this, [this](const QImage& frame) {
+        if (cameraOn_) selfVideo_->setFrame(frame);
+    });
+    connect(media, &MediaBridge::sourcesChanged, this, &CallWindow::refreshMediaNote);
+    connect(bridge_, &CallBridge::mediaFailed, this, [this](const QString& why) {
+        diagnostics_->timeline()->add("media", tr("no audio or video: %1").arg(why));
+        mediaNote_->setText(tr("No audio or video in this call: %1").arg(why));
+    });
+    refreshMediaNote();
+}
+
+void CallWindow::refreshMediaNote() {
+    MediaBridge* media = bridge_->media();
+    QStringList parts;
+    if (!media->videoText().isEmpty())
+        parts << (cameraOn_ ? media->videoText() : tr("Camera off: sending no video"));
+    if (!media->audioText().isEmpty())
+        parts << (muted_ ? tr("Muted: sending silence") : media->audioText());
+    QString text = parts.join(" · ");
+    if (remoteMuted_) text += (text.isEmpty() ? "" : " · ") + tr("The other person is muted");
+    mediaNote_->setText(text);
+    mediaNote_->setVisible(!text.isEmpty());
+}
+
+void CallWindow::sendMediaState() {
+    // Tells the peer why our video stops (camera off, not a freeze) and what it got across.
+    if (!channelOpen_) return;
+    bridge_->sendMessage(encode({{"type", "media"},
+                                 {"camera", cameraOn_},
+                                 {"muted", muted_},
+                                 {"framesDecoded", double(framesDecoded_)}}));
+}
+
+void CallWindow::onRemoteMediaState(const QJsonObject& state) {
+    const bool camera = state.value("camera").toBool(true);
+    const bool muted = state.value("muted").toBool(false);
+    if (state.value("framesDecoded").isDouble())
+        diagnostics_->setRemoteFramesDecoded(
+            quint64(std::max(0.0, state.value("framesDecoded").toDouble())));
+    if (camera != remoteCameraOn_) {
+        remoteCameraOn_ = camera;
+        diagnostics_->timeline()->add("media",
+                                      camera ? tr("the other person turned their camera on")
+                                             : tr("the other person turned their camera off"));
+        if (!camera) remoteVideo_->clear();
+        remoteVideo_->setPlaceholder(camera ? tr("The other person's video appears here")
+                                            : tr("Camera off"));
+    }
+    if (muted != remoteMuted_) {
+        remoteMuted_ = muted;
+        refreshMediaNote();
+    }
+}
+
+void CallWindow::checkRemoteVideo() {
+    // Pictures that stop with no word from the peer (a browser does not send our "media"
+    // message): say so rather than freeze on the last frame.
+    if (remoteVideo_->hasFrame() && remoteVideo_->msSinceLastFrame() > 2000) {
+        remoteVideo_->clear();
+        remoteVideo_->setPlaceholder(
+            remoteCameraOn_ ? tr("Camera off — no video from the other person") : tr("Camera off"));
+    }
 }
 
 void CallWindow::sendChat(const QString& text) {
@@ -371,6 +475,8 @@ void CallWindow::onMessage(const QByteArray& json) {
     if (type == "chat") {
         QString text = o.value("text").toString();
         if (!text.isEmpty()) chat_->addLine(tr("Them"), text.left(4000), false);
+    } else if (type == "media") {
+        onRemoteMediaState(o);
     } else if (type == "file-offer") {
         int remoteId = o.value("id").toInt(-1);
         QString name = o.value("name").toString();
@@ -432,6 +538,9 @@ void CallWindow::hangUp() {
     bridge_->hangup();
     statsTimer_.stop();
     status_.ended(tr("You hung up."));
+    remoteVideo_->clear();
+    remoteVideo_->setPlaceholder(tr("Call ended"));
+    selfVideo_->clear();
     refreshStatus();
     chat_->setSendEnabled(false);
     emit ended();

@@ -14,6 +14,7 @@
 #include "ui/windows/call_status.hpp"
 
 class QDockWidget;
+class QJsonObject;
 class QLabel;
 class QPushButton;
 class QTabWidget;
@@ -73,6 +74,12 @@ private:
     void onStats(const StatsReport& report);
     void fail(const QString& reason);
     void refreshStatus();
+    // Media: what we send and play, and what the peer said about its camera and microphone.
+    void wireMedia();
+    void refreshMediaNote();
+    void sendMediaState();
+    void onRemoteMediaState(const QJsonObject& state);
+    void checkRemoteVideo();
     void sendOffer(int id, const QString& name, quint64 size);
 
     AppSettings settings_;
@@ -86,6 +93,7 @@ private:
     VideoView* selfVideo_ = nullptr;
     QLabel* headline_ = nullptr;
     QLabel* detail_ = nullptr;
+    QLabel* mediaNote_ = nullptr;
     QualityIndicator* qualityIndicator_ = nullptr;
     QPushButton* muteButton_ = nullptr;
     QPushButton* cameraButton_ = nullptr;
@@ -100,6 +108,9 @@ private:
     bool channelOpen_ = false;
     bool muted_ = false;
     bool cameraOn_ = true;
+    bool remoteCameraOn_ = true;
+    bool remoteMuted_ = false;
+    quint64 framesDecoded_ = 0;  // ours (inbound-rtp video), sent to the peer once a second
 };
 
 }  // namespace tincan::ui

@@ -26,7 +26,7 @@ struct AudioRun {
 // Runs until the receiver has played `framesToPlay` 20 ms frames and analysed `framesClean` clean
 // ones (how long that takes depends on the machine's load, which the checks do not).
 AudioRun runAudio(std::function<bool(uint64_t)> dropPacket, uint64_t framesToPlay,
-                  uint64_t framesClean) {
+                  uint64_t framesClean, bool muted = false) {
     const std::string wav = (std::filesystem::temp_directory_path() /
                              ("tincan-audio-streams-" + std::to_string(::getpid()) + ".wav"))
                                 .string();
@@ -44,6 +44,7 @@ AudioRun runAudio(std::function<bool(uint64_t)> dropPacket, uint64_t framesToPla
         EXPECT_FALSE(f.packets[0].marker);
         return link.send(std::move(f));
     });
+    send.setMuted(muted);
     std::string error;
     EXPECT_TRUE(receive.start(error)) << error;
     EXPECT_TRUE(send.start(error)) << error;
@@ -103,6 +104,15 @@ TEST(AudioStreams, UnwritableRecordingIsRefused) {
     std::string error;
     EXPECT_FALSE(receive.start(error));
     EXPECT_FALSE(error.empty());
+}
+
+TEST(AudioStreams, MutedSendsSilence) {
+    // Packets keep flowing (the peer's playout carries on) but carry no tone.
+    AudioRun r = runAudio({}, 60, 30, true);
+    EXPECT_GT(r.send.packetsSent, 50u);
+    EXPECT_GE(r.receive.framesAnalysed, 30u);
+    EXPECT_EQ(r.receive.toneFrames, 0u);
+    EXPECT_LT(r.receive.levelDbfs, -80);
 }
 
 TEST(AudioStreams, MalformedPacketsAreDroppedAndCounted) {

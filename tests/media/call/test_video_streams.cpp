@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "media/call/i420_scale.hpp"
@@ -203,6 +205,50 @@ TEST(VideoStreams, FramesRefusedBeforeNegotiationEndInAKeyframe) {
     std::lock_guard lock(m);
     EXPECT_TRUE(accepted[0]);
     EXPECT_FALSE(accepted[4]);
+}
+
+TEST(VideoStreams, PausedSendsNothingAndResumesWithAKeyframeWhileTheSelfViewSeesEveryFrame) {
+    // Camera off: nothing is captured or sent; back on, the peer's decoder gets a keyframe.
+    std::mutex m;
+    std::vector<bool> sent;  // keyframe flags
+    std::atomic<uint64_t> localFrames{0};
+    std::atomic<bool> localReadable{true};
+    VideoSendConfig sc;
+    sc.width = 160;
+    sc.height = 120;
+    sc.adapt = false;
+    VideoSendStream send(sc, [&](OutgoingFrame f) {
+        std::lock_guard lock(m);
+        sent.push_back(f.keyframe);
+        return true;
+    });
+    send.setLocalFrameHook([&](const I420View& v) {
+        if (v.width != 160 || !readTestPattern(v)) localReadable = false;
+        ++localFrames;
+    });
+    std::string error;
+    ASSERT_TRUE(send.startTestPattern(error)) << error;
+    auto sentCount = [&] {
+        std::lock_guard lock(m);
+        return sent.size();
+    };
+    ASSERT_TRUE(test::waitFor([&] { return sentCount() >= 5; }, 10s));
+    send.setPaused(true);
+    EXPECT_TRUE(send.paused());
+    std::this_thread::sleep_for(100ms);  // a frame being encoded as the pause came may still go
+    const size_t atPause = sentCount();
+    const uint64_t localAtPause = localFrames.load();
+    std::this_thread::sleep_for(300ms);  // ~9 frame intervals at 30 fps
+    EXPECT_EQ(sentCount(), atPause);
+    EXPECT_EQ(localFrames.load(), localAtPause);  // nothing captured either
+    send.setPaused(false);
+    ASSERT_TRUE(test::waitFor([&] { return sentCount() >= atPause + 3; }, 10s));
+    send.stop();
+    std::lock_guard lock(m);
+    EXPECT_TRUE(sent[atPause]);
+    EXPECT_FALSE(sent[atPause + 2]);
+    EXPECT_GE(localFrames.load(), sent.size());
+    EXPECT_TRUE(localReadable.load());
 }
 
 TEST(VideoStreams, RecordingAtAFixedSizeResamplesEveryFrame) {
