@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Static checks of the tree, run by test.sh (and so by CI) before the build:
 #   1. layering: nothing in app/ or ui/ includes core/* (apps use include/tincan/ only);
-#   2. formatting, with TINCAN_CHECK_FORMAT=1: every C++ file is clang-formatted (.clang-format
-#      at the root). Off by default until the tree has been reformatted in one commit (most files
-#      predate the .clang-format file's use); run it on what you change.
+#   2. formatting: every C++ file is clang-formatted (.clang-format at the root);
+#      TINCAN_CHECK_FORMAT=0 skips it (e.g. with a clang-format of another major version).
 #   3. clang-tidy (.clang-tidy) on the C++ files the newest commit changed, when a compile
 #      database exists (TINCAN_BUILD_DIR, default build/).
 # Exits non-zero, naming the files, if 1 or 2 fails or clang-tidy reports an error.
@@ -19,7 +18,7 @@ if [[ -n "$layering" ]]; then
   status=1
 fi
 
-if [[ ${TINCAN_CHECK_FORMAT:-0} == 1 ]] && command -v clang-format >/dev/null; then
+if [[ ${TINCAN_CHECK_FORMAT:-1} == 1 ]] && command -v clang-format >/dev/null; then
   mapfile -t files < <(git ls-files '*.cpp' '*.hpp' '*.h' '*.cc' | grep -v '/fixtures/' || true)
   unformatted=()
   for f in "${files[@]}"; do
@@ -50,5 +49,5 @@ if command -v clang-tidy >/dev/null && [[ -f "$build_dir/compile_commands.json" 
   rm -f /tmp/tidy.$$
 fi
 
-((status == 0)) && echo "check: layering and clang-tidy clean (formatting: TINCAN_CHECK_FORMAT=${TINCAN_CHECK_FORMAT:-0})"
+((status == 0)) && echo "check: layering and clang-tidy clean (formatting: TINCAN_CHECK_FORMAT=${TINCAN_CHECK_FORMAT:-1})"
 exit $status

@@ -12,9 +12,9 @@
 
 namespace tincan {
 
-
-
-inline uint16_t readU16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
+inline uint16_t readU16(const uint8_t* p) {
+    return uint16_t(p[0] << 8 | p[1]);
+}
 inline uint32_t readU32(const uint8_t* p) {
     return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
 }
@@ -36,7 +36,9 @@ inline void appendU32(Bytes& out, uint32_t v) {
     appendU16(out, uint16_t(v >> 16));
     appendU16(out, uint16_t(v));
 }
-inline void appendBytes(Bytes& out, ByteView v) { out.insert(out.end(), v.begin(), v.end()); }
+inline void appendBytes(Bytes& out, ByteView v) {
+    out.insert(out.end(), v.begin(), v.end());
+}
 
 std::string toHex(ByteView bytes);
 

@@ -11,9 +11,12 @@ namespace tincan {
 
 const char* toString(TransportProtocol p) {
     switch (p) {
-        case TransportProtocol::Udp: return "udp";
-        case TransportProtocol::Tcp: return "tcp";
-        case TransportProtocol::Tls: return "tls";
+        case TransportProtocol::Udp:
+            return "udp";
+        case TransportProtocol::Tcp:
+            return "tcp";
+        case TransportProtocol::Tls:
+            return "tls";
     }
     return "?";
 }
@@ -31,7 +34,9 @@ IpAddress IpAddress::v4(uint32_t h) {
     return v4(uint8_t(h >> 24), uint8_t(h >> 16), uint8_t(h >> 8), uint8_t(h));
 }
 
-IpAddress IpAddress::v4(std::span<const uint8_t, 4> b) { return v4(b[0], b[1], b[2], b[3]); }
+IpAddress IpAddress::v4(std::span<const uint8_t, 4> b) {
+    return v4(b[0], b[1], b[2], b[3]);
+}
 
 IpAddress IpAddress::v6(std::span<const uint8_t, 16> b) {
     IpAddress ip;

@@ -30,9 +30,13 @@ uint64_t Random::next64() {
     return v;
 }
 
-uint32_t Random::next32() { return uint32_t(next64() >> 32); }
+uint32_t Random::next32() {
+    return uint32_t(next64() >> 32);
+}
 
-double Random::uniform() { return double(next64() >> 11) * 0x1.0p-53; }
+double Random::uniform() {
+    return double(next64() >> 11) * 0x1.0p-53;
+}
 
 Duration Random::between(Duration lo, Duration hi) {
     if (hi <= lo) return lo;

@@ -15,7 +15,7 @@ namespace tincan {
 
 class Random {
 public:
-    Random();                       // cryptographically strong
+    Random();                        // cryptographically strong
     explicit Random(uint64_t seed);  // deterministic
 
     void fill(std::span<uint8_t> out);

@@ -12,6 +12,8 @@ using Duration = Clock::duration;
 
 using namespace std::chrono_literals;
 
-inline double toMillis(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+inline double toMillis(Duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+}
 
 }  // namespace tincan

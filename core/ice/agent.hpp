@@ -143,9 +143,9 @@ struct Data {
 };
 }  // namespace event
 
-using Event = std::variant<event::LocalCandidate, event::GatheringStateChanged,
-                           event::StateChanged, event::SelectedPairChanged, event::MdnsQuery,
-                           event::RoleChanged, event::Data>;
+using Event =
+    std::variant<event::LocalCandidate, event::GatheringStateChanged, event::StateChanged,
+                 event::SelectedPairChanged, event::MdnsQuery, event::RoleChanged, event::Data>;
 
 enum class PairState : uint8_t { Frozen = 1, Waiting, InProgress, Succeeded, Failed };
 const char* toString(PairState s);

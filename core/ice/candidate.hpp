@@ -11,16 +11,25 @@
 
 namespace tincan::ice {
 
-enum class CandidateType : uint8_t { Host = 1, ServerReflexive = 2, PeerReflexive = 3, Relayed = 4 };
+enum class CandidateType : uint8_t {
+    Host = 1,
+    ServerReflexive = 2,
+    PeerReflexive = 3,
+    Relayed = 4
+};
 const char* toString(CandidateType t);  // "host", "srflx", "prflx", "relay"
 
 // RFC 8445 §5.1.2.2 recommended type preferences.
 constexpr uint32_t typePreference(CandidateType t) {
     switch (t) {
-        case CandidateType::Host: return 126;
-        case CandidateType::PeerReflexive: return 110;
-        case CandidateType::ServerReflexive: return 100;
-        case CandidateType::Relayed: return 0;
+        case CandidateType::Host:
+            return 126;
+        case CandidateType::PeerReflexive:
+            return 110;
+        case CandidateType::ServerReflexive:
+            return 100;
+        case CandidateType::Relayed:
+            return 0;
     }
     return 0;
 }

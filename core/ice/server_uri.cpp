@@ -37,7 +37,8 @@ std::variant<ServerUri, UriError> parseServerUri(std::string_view text) {
         u.port = 5349;
         u.transport = TransportProtocol::Tls;
     } else {
-        return UriError{"unknown scheme '" + std::string(scheme) + "' (expected stun, stuns, turn or turns)"};
+        return UriError{"unknown scheme '" + std::string(scheme) +
+                        "' (expected stun, stuns, turn or turns)"};
     }
     if (rest.starts_with("//")) rest.remove_prefix(2);  // tolerate stun://host
 
@@ -67,7 +68,8 @@ std::variant<ServerUri, UriError> parseServerUri(std::string_view text) {
     }
     if (host.empty()) return UriError{"missing host"};
     for (char ch : host)
-        if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == ':' || ch == '_'))
+        if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == ':' ||
+              ch == '_'))
             return UriError{"invalid character in host '" + std::string(host) + "'"};
     u.host = std::string(host);
     if (!port.empty() || rest.ends_with(":")) {
@@ -81,12 +83,15 @@ std::variant<ServerUri, UriError> parseServerUri(std::string_view text) {
         if (u.scheme != ServerUri::Scheme::Turn && u.scheme != ServerUri::Scheme::Turns)
             return UriError{"only turn: URIs take a ?transport= parameter"};
         if (query == "transport=udp") {
-            if (u.scheme == ServerUri::Scheme::Turns) return UriError{"turns: runs over TLS, not UDP"};
+            if (u.scheme == ServerUri::Scheme::Turns)
+                return UriError{"turns: runs over TLS, not UDP"};
             u.transport = TransportProtocol::Udp;
         } else if (query == "transport=tcp") {
-            u.transport = u.scheme == ServerUri::Scheme::Turns ? TransportProtocol::Tls : TransportProtocol::Tcp;
+            u.transport = u.scheme == ServerUri::Scheme::Turns ? TransportProtocol::Tls
+                                                               : TransportProtocol::Tcp;
         } else {
-            return UriError{"unsupported parameter '" + std::string(query) + "' (expected transport=udp or transport=tcp)"};
+            return UriError{"unsupported parameter '" + std::string(query) +
+                            "' (expected transport=udp or transport=tcp)"};
         }
     }
     return u;

@@ -4,14 +4,16 @@
 
 namespace tincan::net {
 
-IceTransport::IceTransport(Runtime& runtime, IceTransportConfig config, IceTransportCallbacks callbacks)
+IceTransport::IceTransport(Runtime& runtime, IceTransportConfig config,
+                           IceTransportCallbacks callbacks)
     : runtime_(runtime),
       config_(std::move(config)),
       callbacks_(std::move(callbacks)),
       random_(std::make_unique<Random>()),
       alive_(std::make_shared<bool>(true)) {
     if (!config_.agent.localCredentials)
-        config_.agent.localCredentials = ice::Credentials{random_->iceChars(8), random_->iceChars(24)};
+        config_.agent.localCredentials =
+            ice::Credentials{random_->iceChars(8), random_->iceChars(24)};
     localCredentials_ = *config_.agent.localCredentials;
     agent_ = std::make_unique<ice::Agent>(config_.agent, *random_);
     if (callbacks_.onData) agent_->setDataHandler(callbacks_.onData);
@@ -104,7 +106,9 @@ void IceTransport::setRemoteCredentials(const ice::Credentials& remote) {
 std::optional<std::string> IceTransport::addRemoteCandidate(const std::string& sdpCandidate) {
     auto parsed = ice::parseCandidate(sdpCandidate);
     if (auto* err = std::get_if<ice::CandidateParseError>(&parsed)) return err->reason;
-    runtime_.post([this, c = std::get<ice::Candidate>(parsed)] { agent_->addRemoteCandidate(runtime_.now(), c); });
+    runtime_.post([this, c = std::get<ice::Candidate>(parsed)] {
+        agent_->addRemoteCandidate(runtime_.now(), c);
+    });
     return std::nullopt;
 }
 
@@ -136,7 +140,8 @@ void IceTransport::send(ByteView data) {
         agent_->send(runtime_.now(), data);
         return;
     }
-    runtime_.post([this, copy = Bytes(data.begin(), data.end())] { agent_->send(runtime_.now(), copy); });
+    runtime_.post(
+        [this, copy = Bytes(data.begin(), data.end())] { agent_->send(runtime_.now(), copy); });
 }
 
 template <typename T>

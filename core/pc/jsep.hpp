@@ -47,8 +47,8 @@ struct MediaWish {
 
 struct Section {
     std::string mid;
-    std::optional<int> wish;                       // audio and video: the transceiver
-    std::optional<sdp::Direction> current;         // negotiated, from our side
+    std::optional<int> wish;                // audio and video: the transceiver
+    std::optional<sdp::Direction> current;  // negotiated, from our side
     SectionKind kind = SectionKind::Data;
     bool rejected = false;                                // port 0 in the last description
     sdp::Direction direction = sdp::Direction::SendRecv;  // ours, as last offered or answered

@@ -146,7 +146,8 @@ struct Message {
 };
 }  // namespace event
 using Event = std::variant<event::AssociationUp, event::AssociationFailed, event::AssociationClosed,
-                           event::ChannelOpened, event::ChannelClosed, event::BufferedAmountLow, event::Message>;
+                           event::ChannelOpened, event::ChannelClosed, event::BufferedAmountLow,
+                           event::Message>;
 
 class SctpTransport {
 public:

@@ -25,7 +25,9 @@ uint16_t encodeType(MessageClass cls, Method method) {
                     ((c & 2) << 7));
 }
 
-size_t padded(size_t n) { return (n + 3) & ~size_t(3); }
+size_t padded(size_t n) {
+    return (n + 3) & ~size_t(3);
+}
 
 // HMAC (RFC 2104) over the concatenation of `parts`, written to `out` (20 or 32 bytes).
 //
@@ -85,8 +87,7 @@ bool hmac(bool sha256, ByteView key, std::initializer_list<ByteView> parts, uint
 
 // The integrity of a received message is computed over its bytes up to the attribute, with
 // the header length rewritten to end right after that attribute (RFC 8489 §14.5).
-bool checkHmac(const Bytes& raw, size_t attrOffset, size_t macLength, bool sha256,
-               ByteView key) {
+bool checkHmac(const Bytes& raw, size_t attrOffset, size_t macLength, bool sha256, ByteView key) {
     uint8_t header[kHeaderSize];
     std::memcpy(header, raw.data(), kHeaderSize);
     writeU16(header + 2, uint16_t(attrOffset + 4 + padded(macLength) - kHeaderSize));
@@ -141,70 +142,119 @@ Bytes writeAddress(const Endpoint& ep, bool xored, const TransactionId& tid) {
 
 const char* toString(Method m) {
     switch (m) {
-        case Method::Binding: return "Binding";
-        case Method::Allocate: return "Allocate";
-        case Method::Refresh: return "Refresh";
-        case Method::Send: return "Send";
-        case Method::Data: return "Data";
-        case Method::CreatePermission: return "CreatePermission";
-        case Method::ChannelBind: return "ChannelBind";
+        case Method::Binding:
+            return "Binding";
+        case Method::Allocate:
+            return "Allocate";
+        case Method::Refresh:
+            return "Refresh";
+        case Method::Send:
+            return "Send";
+        case Method::Data:
+            return "Data";
+        case Method::CreatePermission:
+            return "CreatePermission";
+        case Method::ChannelBind:
+            return "ChannelBind";
     }
     return "Unknown";
 }
 
 namespace attr {
-bool isKnown(uint16_t type) { return std::string_view(name(type)) != "UNKNOWN"; }
+bool isKnown(uint16_t type) {
+    return std::string_view(name(type)) != "UNKNOWN";
+}
 
 const char* name(uint16_t type) {
     switch (type) {
-        case MappedAddress: return "MAPPED-ADDRESS";
-        case ChangeRequest: return "CHANGE-REQUEST";
-        case Username: return "USERNAME";
-        case MessageIntegrity: return "MESSAGE-INTEGRITY";
-        case ErrorCode: return "ERROR-CODE";
-        case UnknownAttributes: return "UNKNOWN-ATTRIBUTES";
-        case ChannelNumber: return "CHANNEL-NUMBER";
-        case Lifetime: return "LIFETIME";
-        case XorPeerAddress: return "XOR-PEER-ADDRESS";
-        case Data: return "DATA";
-        case Realm: return "REALM";
-        case Nonce: return "NONCE";
-        case XorRelayedAddress: return "XOR-RELAYED-ADDRESS";
-        case RequestedAddressFamily: return "REQUESTED-ADDRESS-FAMILY";
-        case EvenPort: return "EVEN-PORT";
-        case RequestedTransport: return "REQUESTED-TRANSPORT";
-        case DontFragment: return "DONT-FRAGMENT";
-        case MessageIntegritySha256: return "MESSAGE-INTEGRITY-SHA256";
-        case PasswordAlgorithm: return "PASSWORD-ALGORITHM";
-        case Userhash: return "USERHASH";
-        case XorMappedAddress: return "XOR-MAPPED-ADDRESS";
-        case ReservationToken: return "RESERVATION-TOKEN";
-        case Priority: return "PRIORITY";
-        case UseCandidate: return "USE-CANDIDATE";
-        case Padding: return "PADDING";
-        case ResponsePort: return "RESPONSE-PORT";
-        case AdditionalAddressFamily: return "ADDITIONAL-ADDRESS-FAMILY";
-        case AddressErrorCode: return "ADDRESS-ERROR-CODE";
-        case PasswordAlgorithms: return "PASSWORD-ALGORITHMS";
-        case AlternateDomain: return "ALTERNATE-DOMAIN";
-        case Icmp: return "ICMP";
-        case Software: return "SOFTWARE";
-        case AlternateServer: return "ALTERNATE-SERVER";
-        case TransactionTransmitCounter: return "TRANSACTION-TRANSMIT-COUNTER";
-        case Fingerprint: return "FINGERPRINT";
-        case IceControlled: return "ICE-CONTROLLED";
-        case IceControlling: return "ICE-CONTROLLING";
-        case ResponseOrigin: return "RESPONSE-ORIGIN";
-        case OtherAddress: return "OTHER-ADDRESS";
-        default: return "UNKNOWN";
+        case MappedAddress:
+            return "MAPPED-ADDRESS";
+        case ChangeRequest:
+            return "CHANGE-REQUEST";
+        case Username:
+            return "USERNAME";
+        case MessageIntegrity:
+            return "MESSAGE-INTEGRITY";
+        case ErrorCode:
+            return "ERROR-CODE";
+        case UnknownAttributes:
+            return "UNKNOWN-ATTRIBUTES";
+        case ChannelNumber:
+            return "CHANNEL-NUMBER";
+        case Lifetime:
+            return "LIFETIME";
+        case XorPeerAddress:
+            return "XOR-PEER-ADDRESS";
+        case Data:
+            return "DATA";
+        case Realm:
+            return "REALM";
+        case Nonce:
+            return "NONCE";
+        case XorRelayedAddress:
+            return "XOR-RELAYED-ADDRESS";
+        case RequestedAddressFamily:
+            return "REQUESTED-ADDRESS-FAMILY";
+        case EvenPort:
+            return "EVEN-PORT";
+        case RequestedTransport:
+            return "REQUESTED-TRANSPORT";
+        case DontFragment:
+            return "DONT-FRAGMENT";
+        case MessageIntegritySha256:
+            return "MESSAGE-INTEGRITY-SHA256";
+        case PasswordAlgorithm:
+            return "PASSWORD-ALGORITHM";
+        case Userhash:
+            return "USERHASH";
+        case XorMappedAddress:
+            return "XOR-MAPPED-ADDRESS";
+        case ReservationToken:
+            return "RESERVATION-TOKEN";
+        case Priority:
+            return "PRIORITY";
+        case UseCandidate:
+            return "USE-CANDIDATE";
+        case Padding:
+            return "PADDING";
+        case ResponsePort:
+            return "RESPONSE-PORT";
+        case AdditionalAddressFamily:
+            return "ADDITIONAL-ADDRESS-FAMILY";
+        case AddressErrorCode:
+            return "ADDRESS-ERROR-CODE";
+        case PasswordAlgorithms:
+            return "PASSWORD-ALGORITHMS";
+        case AlternateDomain:
+            return "ALTERNATE-DOMAIN";
+        case Icmp:
+            return "ICMP";
+        case Software:
+            return "SOFTWARE";
+        case AlternateServer:
+            return "ALTERNATE-SERVER";
+        case TransactionTransmitCounter:
+            return "TRANSACTION-TRANSMIT-COUNTER";
+        case Fingerprint:
+            return "FINGERPRINT";
+        case IceControlled:
+            return "ICE-CONTROLLED";
+        case IceControlling:
+            return "ICE-CONTROLLING";
+        case ResponseOrigin:
+            return "RESPONSE-ORIGIN";
+        case OtherAddress:
+            return "OTHER-ADDRESS";
+        default:
+            return "UNKNOWN";
     }
 }
 }  // namespace attr
 
 bool looksLikeStun(ByteView data) {
     // RFC 7983 §7: 0-3 is STUN; 16-19 ZRTP, 20-63 DTLS, 64-79 TURN ChannelData, 128-191 RTP.
-    return data.size() >= kHeaderSize && data[0] <= 3 &&
-           readU32(data.data() + 4) == kMagicCookie && (readU16(data.data() + 2) & 3) == 0;
+    return data.size() >= kHeaderSize && data[0] <= 3 && readU32(data.data() + 4) == kMagicCookie &&
+           (readU16(data.data() + 2) & 3) == 0;
 }
 
 Message Message::request(Method method, Random& random) {
@@ -329,8 +379,7 @@ std::optional<ErrorCode> Message::getErrorCode() const {
     int cls = a->value[2] & 7;
     int number = a->value[3];
     if (cls < 3 || cls > 6 || number > 99) return std::nullopt;
-    return ErrorCode{cls * 100 + number,
-                     std::string(asString(ByteView(a->value).subspan(4)))};
+    return ErrorCode{cls * 100 + number, std::string(asString(ByteView(a->value).subspan(4)))};
 }
 
 std::vector<uint16_t> Message::getUnknownAttributes() const {
@@ -529,32 +578,44 @@ struct Parser {
             case attr::XorRelayedAddress:
             case attr::AlternateServer:
             case attr::ResponseOrigin:
-            case attr::OtherAddress: return len == 8 || len == 20;
+            case attr::OtherAddress:
+                return len == 8 || len == 20;
             case attr::Priority:
             case attr::Lifetime:
             case attr::ChannelNumber:
             case attr::RequestedTransport:
             case attr::ChangeRequest:
             case attr::RequestedAddressFamily:
-            case attr::ResponsePort: return len == 4;
+            case attr::ResponsePort:
+                return len == 4;
             case attr::IceControlled:
             case attr::IceControlling:
-            case attr::ReservationToken: return len == 8;
+            case attr::ReservationToken:
+                return len == 8;
             case attr::UseCandidate:
-            case attr::DontFragment: return len == 0;
-            case attr::ErrorCode: return len >= 4 && len <= 4 + 763;
-            case attr::Username: return len <= 513;
+            case attr::DontFragment:
+                return len == 0;
+            case attr::ErrorCode:
+                return len >= 4 && len <= 4 + 763;
+            case attr::Username:
+                return len <= 513;
             case attr::Realm:
             case attr::Nonce:
-            case attr::Software: return len <= 763;
-            case attr::UnknownAttributes: return len % 2 == 0;
-            case attr::Userhash: return len == 32;
-            default: return true;
+            case attr::Software:
+                return len <= 763;
+            case attr::UnknownAttributes:
+                return len % 2 == 0;
+            case attr::Userhash:
+                return len == 32;
+            default:
+                return true;
         }
     }
 };
 
-std::variant<Message, ParseError> parse(ByteView data) { return Parser::run(data); }
+std::variant<Message, ParseError> parse(ByteView data) {
+    return Parser::run(data);
+}
 
 std::optional<Message> tryParse(ByteView data) {
     auto r = parse(data);
@@ -567,7 +628,9 @@ std::optional<size_t> messageLength(ByteView header) {
     return kHeaderSize + readU16(header.data() + 2);
 }
 
-Bytes shortTermKey(std::string_view password) { return Bytes(password.begin(), password.end()); }
+Bytes shortTermKey(std::string_view password) {
+    return Bytes(password.begin(), password.end());
+}
 
 Bytes longTermKey(std::string_view username, std::string_view realm, std::string_view password,
                   PasswordAlgorithm alg) {

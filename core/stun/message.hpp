@@ -90,7 +90,9 @@ constexpr uint16_t IceControlling = 0x802A;
 constexpr uint16_t ResponseOrigin = 0x802B;  // RFC 5780
 constexpr uint16_t OtherAddress = 0x802C;    // RFC 5780
 
-inline bool isComprehensionRequired(uint16_t type) { return type < 0x8000; }
+inline bool isComprehensionRequired(uint16_t type) {
+    return type < 0x8000;
+}
 // Whether this codec knows the attribute (unknown comprehension-required ones → 420).
 bool isKnown(uint16_t type);
 const char* name(uint16_t type);

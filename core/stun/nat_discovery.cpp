@@ -4,44 +4,62 @@ namespace tincan::stun {
 
 const char* toString(NatMapping m) {
     switch (m) {
-        case NatMapping::Unknown: return "unknown";
-        case NatMapping::None: return "none (no NAT)";
-        case NatMapping::EndpointIndependent: return "endpoint-independent";
-        case NatMapping::AddressDependent: return "address-dependent";
-        case NatMapping::AddressAndPortDependent: return "address-and-port-dependent";
+        case NatMapping::Unknown:
+            return "unknown";
+        case NatMapping::None:
+            return "none (no NAT)";
+        case NatMapping::EndpointIndependent:
+            return "endpoint-independent";
+        case NatMapping::AddressDependent:
+            return "address-dependent";
+        case NatMapping::AddressAndPortDependent:
+            return "address-and-port-dependent";
     }
     return "?";
 }
 
 const char* toString(NatFiltering f) {
     switch (f) {
-        case NatFiltering::Unknown: return "unknown";
-        case NatFiltering::EndpointIndependent: return "endpoint-independent";
-        case NatFiltering::AddressDependent: return "address-dependent";
-        case NatFiltering::AddressAndPortDependent: return "address-and-port-dependent";
+        case NatFiltering::Unknown:
+            return "unknown";
+        case NatFiltering::EndpointIndependent:
+            return "endpoint-independent";
+        case NatFiltering::AddressDependent:
+            return "address-dependent";
+        case NatFiltering::AddressAndPortDependent:
+            return "address-and-port-dependent";
     }
     return "?";
 }
 
 std::string NatReport::natType() const {
     switch (mapping) {
-        case NatMapping::Unknown: return "unknown";
+        case NatMapping::Unknown:
+            return "unknown";
         case NatMapping::None:
-            return filtering == NatFiltering::EndpointIndependent ? "no NAT (open)" : "no NAT (firewalled)";
+            return filtering == NatFiltering::EndpointIndependent ? "no NAT (open)"
+                                                                  : "no NAT (firewalled)";
         case NatMapping::AddressDependent:
-        case NatMapping::AddressAndPortDependent: return "symmetric";
-        case NatMapping::EndpointIndependent: break;
+        case NatMapping::AddressAndPortDependent:
+            return "symmetric";
+        case NatMapping::EndpointIndependent:
+            break;
     }
     switch (filtering) {
-        case NatFiltering::EndpointIndependent: return "full cone";
-        case NatFiltering::AddressDependent: return "restricted cone";
-        case NatFiltering::AddressAndPortDependent: return "port-restricted cone";
-        case NatFiltering::Unknown: return "unknown";
+        case NatFiltering::EndpointIndependent:
+            return "full cone";
+        case NatFiltering::AddressDependent:
+            return "restricted cone";
+        case NatFiltering::AddressAndPortDependent:
+            return "port-restricted cone";
+        case NatFiltering::Unknown:
+            return "unknown";
     }
     return "unknown";
 }
 
-NatDiscovery::NatDiscovery(Endpoint server, bool behaviorTests, Random& random, RetransmitPolicy policy)
+NatDiscovery::NatDiscovery(Endpoint server, bool behaviorTests, Random& random,
+                           RetransmitPolicy policy)
     : server_(server), behavior_(behaviorTests), random_(random), policy_(policy) {}
 
 void NatDiscovery::start(Timestamp now, const Endpoint& local) {
@@ -50,7 +68,8 @@ void NatDiscovery::start(Timestamp now, const Endpoint& local) {
     send(now, Step::MappingI, server_, false, false);
 }
 
-void NatDiscovery::send(Timestamp now, Step step, const Endpoint& to, bool changeIp, bool changePort) {
+void NatDiscovery::send(Timestamp now, Step step, const Endpoint& to, bool changeIp,
+                        bool changePort) {
     step_ = step;
     to_ = to;
     auto msg = Message::request(Method::Binding, random_);
@@ -60,7 +79,8 @@ void NatDiscovery::send(Timestamp now, Step step, const Endpoint& to, bool chang
     request_ = msg.encode(nullptr, true);
     // Filtering tests expect silence when the NAT filters: don't wait the full 39.5 s.
     RetransmitPolicy pol = policy_;
-    if (step == Step::FilteringII || step == Step::FilteringIII) pol.rc = std::min(pol.rc, 3), pol.rm = 4;
+    if (step == Step::FilteringII || step == Step::FilteringIII)
+        pol.rc = std::min(pol.rc, 3), pol.rm = 4;
     timer_.emplace(pol, now);
     handleTimeout(now);
 }
@@ -76,7 +96,8 @@ void NatDiscovery::handleTimeout(Timestamp now) {
             timer_.reset();
             onTimeout(now);
             break;
-        case TransactionTimer::Action::None: break;
+        case TransactionTimer::Action::None:
+            break;
     }
 }
 
@@ -88,7 +109,8 @@ void NatDiscovery::handlePacket(Timestamp now, const PacketView& packet) {
     if (msg->isError()) {
         auto err = msg->getErrorCode();
         if (step_ == Step::MappingI) {
-            finish("STUN server answered with error " + (err ? std::to_string(err->code) + " " + err->reason : "?"));
+            finish("STUN server answered with error " +
+                   (err ? std::to_string(err->code) + " " + err->reason : "?"));
             return;
         }
         onTimeout(now);  // a server that refuses CHANGE-REQUEST: same as no answer
@@ -109,13 +131,15 @@ void NatDiscovery::onAnswer(Timestamp now, const Message& msg) {
             report_.responseOrigin = msg.getAddress(attr::ResponseOrigin);
             if (!behavior_) return finish();
             if (!report_.otherAddress)
-                return finish("the STUN server has no alternate address (no OTHER-ADDRESS): it cannot "
-                              "run RFC 5780 behaviour tests");
+                return finish(
+                    "the STUN server has no alternate address (no OTHER-ADDRESS): it cannot "
+                    "run RFC 5780 behaviour tests");
             if (*mapped == local_) {
                 report_.mapping = NatMapping::None;
                 return send(now, Step::FilteringII, server_, true, true);
             }
-            return send(now, Step::MappingII, Endpoint{report_.otherAddress->ip, server_.port}, false, false);
+            return send(now, Step::MappingII, Endpoint{report_.otherAddress->ip, server_.port},
+                        false, false);
         case Step::MappingII:
             if (!mapped) return finish("STUN answer without a mapped address");
             mappedII_ = mapped;
@@ -135,21 +159,25 @@ void NatDiscovery::onAnswer(Timestamp now, const Message& msg) {
         case Step::FilteringIII:
             report_.filtering = NatFiltering::AddressDependent;
             return finish();
-        default: return;
+        default:
+            return;
     }
 }
 
 void NatDiscovery::onTimeout(Timestamp now) {
     switch (step_) {
-        case Step::MappingI: return finish("no answer from the STUN server " + server_.toString());
+        case Step::MappingI:
+            return finish("no answer from the STUN server " + server_.toString());
         case Step::MappingII:
         case Step::MappingIII:
             return finish("no answer from the STUN server's alternate address");
-        case Step::FilteringII: return send(now, Step::FilteringIII, server_, false, true);
+        case Step::FilteringII:
+            return send(now, Step::FilteringIII, server_, false, true);
         case Step::FilteringIII:
             report_.filtering = NatFiltering::AddressAndPortDependent;
             return finish();
-        default: return;
+        default:
+            return;
     }
 }
 

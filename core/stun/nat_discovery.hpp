@@ -34,8 +34,8 @@ const char* toString(NatMapping m);    // "endpoint-independent", ...
 const char* toString(NatFiltering f);  // "endpoint-independent", ...
 
 struct NatReport {
-    std::optional<Endpoint> mapped;         // from test I
-    std::optional<Endpoint> otherAddress;   // the server's alternate address, if it has one
+    std::optional<Endpoint> mapped;        // from test I
+    std::optional<Endpoint> otherAddress;  // the server's alternate address, if it has one
     std::optional<Endpoint> responseOrigin;
     NatMapping mapping = NatMapping::Unknown;
     NatFiltering filtering = NatFiltering::Unknown;
@@ -64,9 +64,9 @@ public:
 private:
     enum class Step : uint8_t {
         Idle = 1,
-        MappingI,    // primary address
-        MappingII,   // alternate IP, primary port
-        MappingIII,  // alternate IP and port
+        MappingI,      // primary address
+        MappingII,     // alternate IP, primary port
+        MappingIII,    // alternate IP and port
         FilteringII,   // change IP and port
         FilteringIII,  // change port
         Done,

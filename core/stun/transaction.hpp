@@ -14,11 +14,11 @@ namespace tincan::stun {
 
 struct RetransmitPolicy {
     Duration rto = 500ms;
-    int rc = 7;    // total number of sends over UDP
-    int rm = 16;   // final wait, in multiples of RTO
+    int rc = 7;   // total number of sends over UDP
+    int rm = 16;  // final wait, in multiples of RTO
     // Cap on the doubling interval (ICE checks retransmit at most this far apart).
     Duration maxInterval = Duration::max();
-    bool reliable = false;        // TCP/TLS: one send
+    bool reliable = false;  // TCP/TLS: one send
     Duration reliableTimeout = 39500ms;
 };
 

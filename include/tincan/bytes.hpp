@@ -13,7 +13,11 @@ using Bytes = std::vector<uint8_t>;
 // callback returns: copy what you keep.
 using ByteView = std::span<const uint8_t>;
 
-inline ByteView asBytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
-inline std::string_view asString(ByteView b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+inline ByteView asBytes(std::string_view s) {
+    return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+inline std::string_view asString(ByteView b) {
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
 
 }  // namespace tincan

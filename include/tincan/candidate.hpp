@@ -42,7 +42,8 @@ struct CandidateInfo {
     std::string url;
     std::string sdp;  // the candidate-attribute, "candidate:..."
 
-    // RFC 8445 §5.1.2.1: priority = type preference << 24 | local preference << 8 | 256 - component.
+    // RFC 8445 §5.1.2.1: priority = type preference << 24 | local preference << 8 | 256 -
+    // component.
     uint32_t typePreference() const { return priority >> 24; }
     uint32_t localPreference() const { return (priority >> 8) & 0xFFFF; }
     uint32_t componentPreference() const { return priority & 0xFF; }

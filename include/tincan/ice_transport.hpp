@@ -53,7 +53,8 @@ struct IceTransportCallbacks {
 class IceTransport {
 public:
     // Resolves the servers (blocking DNS), binds the host sockets and starts gathering.
-    static Result<std::unique_ptr<IceTransport>> create(IceTransportConfig config, IceTransportCallbacks callbacks);
+    static Result<std::unique_ptr<IceTransport>> create(IceTransportConfig config,
+                                                        IceTransportCallbacks callbacks);
     ~IceTransport();  // no callback runs after it returns
 
     IceCredentials localCredentials() const;

@@ -12,8 +12,19 @@
 namespace tincan {
 
 // RFC 5780 §4.3 and §4.4.
-enum class NatMapping : uint8_t { Unknown = 1, None, EndpointIndependent, AddressDependent, AddressAndPortDependent };
-enum class NatFiltering : uint8_t { Unknown = 1, EndpointIndependent, AddressDependent, AddressAndPortDependent };
+enum class NatMapping : uint8_t {
+    Unknown = 1,
+    None,
+    EndpointIndependent,
+    AddressDependent,
+    AddressAndPortDependent
+};
+enum class NatFiltering : uint8_t {
+    Unknown = 1,
+    EndpointIndependent,
+    AddressDependent,
+    AddressAndPortDependent
+};
 const char* toString(NatMapping m);    // "unknown", "none", "endpoint-independent", ...
 const char* toString(NatFiltering f);  // "unknown", "endpoint-independent", ...
 
@@ -28,15 +39,16 @@ struct NatProbeOptions {
 };
 
 struct NatProbeResult {
-    std::string serverUrl;       // normalised, "stun:host:3478"
-    HostPort local;              // the socket the requests left from
-    HostPort mapped;             // as the server saw it
+    std::string serverUrl;                 // normalised, "stun:host:3478"
+    HostPort local;                        // the socket the requests left from
+    HostPort mapped;                       // as the server saw it
     std::optional<HostPort> otherAddress;  // the server's alternate address (RFC 5780)
     double rttMs = 0;
     // With behaviorTests:
     NatMapping mapping = NatMapping::Unknown;
     NatFiltering filtering = NatFiltering::Unknown;
-    std::string natType;        // "full cone", "restricted cone", "port-restricted cone", "symmetric", "no NAT", "unknown"
+    std::string natType;  // "full cone", "restricted cone", "port-restricted cone", "symmetric",
+                          // "no NAT", "unknown"
     std::string behaviorError;  // set when the behaviour tests could not run
     // Plain words for a person: what this NAT means for a direct call.
     std::string explanation() const;

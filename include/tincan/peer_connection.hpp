@@ -43,9 +43,24 @@ struct SessionDescription {
 
 // W3C states.
 enum class SignalingState : uint8_t { Stable = 1, HaveLocalOffer, HaveRemoteOffer, Closed };
-enum class IceConnectionState : uint8_t { New = 1, Checking, Connected, Completed, Disconnected, Failed, Closed };
+enum class IceConnectionState : uint8_t {
+    New = 1,
+    Checking,
+    Connected,
+    Completed,
+    Disconnected,
+    Failed,
+    Closed
+};
 enum class IceGatheringState : uint8_t { New = 1, Gathering, Complete };
-enum class PeerConnectionState : uint8_t { New = 1, Connecting, Connected, Disconnected, Failed, Closed };
+enum class PeerConnectionState : uint8_t {
+    New = 1,
+    Connecting,
+    Connected,
+    Disconnected,
+    Failed,
+    Closed
+};
 enum class DtlsState : uint8_t { New = 1, Connecting, Connected, Closed, Failed };
 const char* toString(SignalingState s);       // "stable", "have-local-offer", ...
 const char* toString(IceConnectionState s);   // "new", "checking", ...
@@ -64,8 +79,8 @@ struct Configuration {
     // only the named interfaces; or loopback as well.
     std::vector<std::string> interfaces;
     bool allowLoopback = false;
-    std::shared_ptr<Certificate> certificate;  // generated when empty
-    size_t maxMessageSize = 256 * 1024;        // what we accept (a=max-message-size)
+    std::shared_ptr<Certificate> certificate;      // generated when empty
+    size_t maxMessageSize = 256 * 1024;            // what we accept (a=max-message-size)
     std::shared_ptr<NetworkThread> networkThread;  // NetworkThread::shared() when empty
 };
 
@@ -96,7 +111,8 @@ public:
     // Resolves the ICE servers' host names (a blocking DNS lookup: call it off a UI thread),
     // binds the host sockets and starts gathering; candidates are announced after
     // setLocalDescription(). Errors: a bad server URI, an unknown host, no usable interface.
-    static Result<std::shared_ptr<PeerConnection>> create(Configuration config, PeerConnectionCallbacks callbacks);
+    static Result<std::shared_ptr<PeerConnection>> create(Configuration config,
+                                                          PeerConnectionCallbacks callbacks);
     ~PeerConnection();  // close()
     PeerConnection(const PeerConnection&) = delete;
     PeerConnection& operator=(const PeerConnection&) = delete;
@@ -114,7 +130,8 @@ public:
     Result<void> addIceCandidate(const std::optional<IceCandidate>& candidate);
 
     // Opens once the connection is up (at once if it is); the other side hears onDataChannel.
-    Result<std::shared_ptr<DataChannel>> createDataChannel(const std::string& label, const DataChannelInit& init = {});
+    Result<std::shared_ptr<DataChannel>> createDataChannel(const std::string& label,
+                                                           const DataChannelInit& init = {});
     // A transceiver of `kind` (W3C addTrack/addTransceiver): a new m-section in the next offer,
     // or, before our answer, the peer's offered section of that kind that has no sender yet.
     Result<std::shared_ptr<Track>> addTrack(MediaKind kind, const TrackInit& init = {});

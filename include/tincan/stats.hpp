@@ -22,18 +22,18 @@ struct TransportStats {
     std::optional<std::string> remoteCertificateId;
     std::optional<std::string> tlsVersion, dtlsCipher, dtlsRole, srtpCipher;
     // Dropped and counted, never delivered:
-    uint64_t stunMalformedDropped = 0;    // STUN that failed to parse
-    uint64_t stunUnauthorized = 0;        // STUN with a bad MESSAGE-INTEGRITY or unknown user
-    uint64_t iceRoleConflicts = 0;        // 487 role conflicts resolved
-    uint64_t dtlsRecordsDropped = 0;      // DTLS datagrams that were not well-formed records
-    uint64_t rtpPacketsDropped = 0;       // RTP/RTCP with no media session to take it
-    uint64_t unknownPacketsDropped = 0;   // first byte in no RFC 7983 range
-    uint64_t foreignPacketsDropped = 0;   // non-STUN datagrams from an address that is no pair
-    uint64_t earlyDtlsBuffered = 0;       // DTLS records kept until the role was known
-    uint64_t srtpDropped = 0;             // replayed, tampered or unauthenticated SRTP/SRTCP
-    uint64_t rtpMalformedDropped = 0;     // RTP that failed to parse after SRTP
-    uint64_t rtpUnknownSsrcDropped = 0;   // RTP no negotiated section could take
-    uint64_t rtcpMalformedDropped = 0;    // RTCP sub-packets that failed to parse
+    uint64_t stunMalformedDropped = 0;   // STUN that failed to parse
+    uint64_t stunUnauthorized = 0;       // STUN with a bad MESSAGE-INTEGRITY or unknown user
+    uint64_t iceRoleConflicts = 0;       // 487 role conflicts resolved
+    uint64_t dtlsRecordsDropped = 0;     // DTLS datagrams that were not well-formed records
+    uint64_t rtpPacketsDropped = 0;      // RTP/RTCP with no media session to take it
+    uint64_t unknownPacketsDropped = 0;  // first byte in no RFC 7983 range
+    uint64_t foreignPacketsDropped = 0;  // non-STUN datagrams from an address that is no pair
+    uint64_t earlyDtlsBuffered = 0;      // DTLS records kept until the role was known
+    uint64_t srtpDropped = 0;            // replayed, tampered or unauthenticated SRTP/SRTCP
+    uint64_t rtpMalformedDropped = 0;    // RTP that failed to parse after SRTP
+    uint64_t rtpUnknownSsrcDropped = 0;  // RTP no negotiated section could take
+    uint64_t rtcpMalformedDropped = 0;   // RTCP sub-packets that failed to parse
 };
 
 // RTCIceCandidateStats ("local-candidate" or "remote-candidate").
@@ -120,7 +120,7 @@ struct RemoteInboundRtpStats {
     uint32_t ssrc = 0;
     int64_t packetsLost = 0;
     double fractionLost = 0;
-    double jitter = 0;  // seconds
+    double jitter = 0;                    // seconds
     std::optional<double> roundTripTime;  // seconds
 };
 
@@ -131,7 +131,7 @@ struct InboundRtpStats {
     uint32_t ssrc = 0;
     uint64_t packetsReceived = 0, bytesReceived = 0, headerBytesReceived = 0;
     int64_t packetsLost = 0;
-    double jitter = 0;  // seconds
+    double jitter = 0;                     // seconds
     uint64_t nackCount = 0, pliCount = 0;  // sent by us
     uint64_t retransmittedPacketsReceived = 0;
     std::optional<double> lastPacketReceivedTimestamp;  // ms since the Unix epoch

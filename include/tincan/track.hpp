@@ -50,11 +50,11 @@ struct TransceiverInfo {
 // A negotiated RTP codec (RFC 8866 a=rtpmap and a=fmtp). Tincan sends and receives VP8
 // (RFC 7741) and Opus (RFC 7587); payload types are the ones the offer chose.
 struct RtpCodec {
-    std::string name;         // "VP8", "opus"
-    uint32_t clockRate = 0;   // 90000, 48000
-    uint16_t channels = 0;    // 2 for Opus, 0 for video
+    std::string name;        // "VP8", "opus"
+    uint32_t clockRate = 0;  // 90000, 48000
+    uint16_t channels = 0;   // 2 for Opus, 0 for video
     int payloadType = 0;
-    std::string fmtp;         // "minptime=10;useinbandfec=1", or empty
+    std::string fmtp;  // "minptime=10;useinbandfec=1", or empty
 };
 
 // One RTP payload made by the codec's packetizer.
@@ -69,10 +69,10 @@ struct OutgoingFrame {
     std::vector<RtpPayload> packets;
     std::chrono::steady_clock::time_point captureTime{};  // for the Sender Report's mapping
     // For the outbound-rtp stats (W3C names in brackets); zero when not known.
-    bool keyframe = false;        // [keyFramesEncoded]
+    bool keyframe = false;           // [keyFramesEncoded]
     uint32_t width = 0, height = 0;  // [frameWidth, frameHeight]
-    uint32_t qp = 0;              // [qpSum]
-    double encodeTimeSeconds = 0;  // [totalEncodeTime]
+    uint32_t qp = 0;                 // [qpSum]
+    double encodeTimeSeconds = 0;    // [totalEncodeTime]
 };
 
 // One received RTP packet, SRTP already removed, after a retransmission (RTX) was unwrapped.
@@ -94,11 +94,11 @@ struct ReceivedMediaStats {
     uint32_t frameWidth = 0, frameHeight = 0;
     double framesPerSecond = 0;
     uint64_t freezeCount = 0;
-    double totalFreezesDuration = 0;   // seconds
-    double jitterBufferDelay = 0;      // seconds, summed over jitterBufferEmittedCount
+    double totalFreezesDuration = 0;  // seconds
+    double jitterBufferDelay = 0;     // seconds, summed over jitterBufferEmittedCount
     uint64_t jitterBufferEmittedCount = 0;
     uint64_t totalSamplesReceived = 0, concealedSamples = 0, concealmentEvents = 0;
-    double totalDecodeTime = 0;        // seconds
+    double totalDecodeTime = 0;  // seconds
 };
 
 struct TrackInit {
@@ -123,8 +123,8 @@ public:
     };
 
     MediaKind kind() const { return kind_; }
-    std::string mid() const;                 // empty until negotiated
-    std::optional<RtpCodec> codec() const;   // the send codec once negotiated
+    std::string mid() const;                // empty until negotiated
+    std::optional<RtpCodec> codec() const;  // the send codec once negotiated
     Direction direction() const { return direction_.load(); }
     std::optional<Direction> currentDirection() const;
     // Negotiated with a send direction, the SRTP keys are there, and not ended: a frame sent
@@ -154,7 +154,7 @@ private:
     std::atomic<Direction> direction_;
     std::atomic<uint32_t> targetBitrateBps_{0};
     std::atomic<bool> ready_{false};  // the connection's SRTP is keyed
-    mutable std::mutex mutex_;  // the negotiated fields and the received stats
+    mutable std::mutex mutex_;        // the negotiated fields and the received stats
     std::string mid_;
     std::optional<RtpCodec> codec_;
     std::optional<Direction> currentDirection_;

@@ -41,10 +41,18 @@ void connectSim(benchmark::State& state, Nat a, Nat b, bool sameLan, bool stunUn
     state.counters["virtual_ms_max"] = times.back();
 }
 
-void BM_ConnectSim_SameLan(benchmark::State& s) { connectSim(s, Nat::Cone, Nat::Cone, true); }
-void BM_ConnectSim_ConeCone(benchmark::State& s) { connectSim(s, Nat::Cone, Nat::Cone, false); }
-void BM_ConnectSim_SymmetricSymmetric(benchmark::State& s) { connectSim(s, Nat::Symmetric, Nat::Symmetric, false); }
-void BM_ConnectSim_UdpBlocked(benchmark::State& s) { connectSim(s, Nat::UdpBlocked, Nat::UdpBlocked, false); }
+void BM_ConnectSim_SameLan(benchmark::State& s) {
+    connectSim(s, Nat::Cone, Nat::Cone, true);
+}
+void BM_ConnectSim_ConeCone(benchmark::State& s) {
+    connectSim(s, Nat::Cone, Nat::Cone, false);
+}
+void BM_ConnectSim_SymmetricSymmetric(benchmark::State& s) {
+    connectSim(s, Nat::Symmetric, Nat::Symmetric, false);
+}
+void BM_ConnectSim_UdpBlocked(benchmark::State& s) {
+    connectSim(s, Nat::UdpBlocked, Nat::UdpBlocked, false);
+}
 void BM_ConnectSim_SymmetricStunDown(benchmark::State& s) {
     connectSim(s, Nat::Symmetric, Nat::Symmetric, false, true);
 }

@@ -40,5 +40,6 @@ TEST(Random, SeededIsDeterministicAndIceCharsAreValid) {
     EXPECT_EQ(a.next64(), b.next64());
     std::string s = a.iceChars(24);
     EXPECT_EQ(s.size(), 24u);
-    for (char c : s) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/');
+    for (char c : s)
+        EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/');
 }

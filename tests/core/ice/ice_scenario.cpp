@@ -6,24 +6,36 @@ namespace tincan::icetest {
 
 const char* toString(Nat n) {
     switch (n) {
-        case Nat::None: return "public";
-        case Nat::FullCone: return "full-cone";
-        case Nat::RestrictedCone: return "restricted-cone";
-        case Nat::Cone: return "port-restricted-cone";
-        case Nat::Symmetric: return "symmetric";
-        case Nat::UdpBlocked: return "udp-blocked";
+        case Nat::None:
+            return "public";
+        case Nat::FullCone:
+            return "full-cone";
+        case Nat::RestrictedCone:
+            return "restricted-cone";
+        case Nat::Cone:
+            return "port-restricted-cone";
+        case Nat::Symmetric:
+            return "symmetric";
+        case Nat::UdpBlocked:
+            return "udp-blocked";
     }
     return "?";
 }
 
 std::optional<sim::NatConfig> natConfig(Nat n) {
     switch (n) {
-        case Nat::None: return std::nullopt;
-        case Nat::FullCone: return sim::NatConfig::fullCone();
-        case Nat::RestrictedCone: return sim::NatConfig::restrictedCone();
-        case Nat::Cone: return sim::NatConfig::cone();
-        case Nat::Symmetric: return sim::NatConfig::symmetric();
-        case Nat::UdpBlocked: return sim::NatConfig::udpBlocked();
+        case Nat::None:
+            return std::nullopt;
+        case Nat::FullCone:
+            return sim::NatConfig::fullCone();
+        case Nat::RestrictedCone:
+            return sim::NatConfig::restrictedCone();
+        case Nat::Cone:
+            return sim::NatConfig::cone();
+        case Nat::Symmetric:
+            return sim::NatConfig::symmetric();
+        case Nat::UdpBlocked:
+            return sim::NatConfig::udpBlocked();
     }
     return std::nullopt;
 }
@@ -81,8 +93,8 @@ Scenario::Scenario(const ScenarioOptions& options) : net(options.seed), options_
     routerB = options.sameLan ? routerA : makeRouter(options.natB, kRouterBIp);
 
     net.setDefaultLink(routerA ? lan : wan);
-    setUp(a, "alice", routerA ? kHostAIp : kRouterAIp, routerA, options.policyA, ice::Role::Controlling,
-          options.seed * 2 + 1);
+    setUp(a, "alice", routerA ? kHostAIp : kRouterAIp, routerA, options.policyA,
+          ice::Role::Controlling, options.seed * 2 + 1);
     const char* ipB = options.sameLan ? kHostBSameLanIp : (routerB ? kHostBIp : kRouterBIp);
     net.setDefaultLink(routerB ? lan : wan);
     setUp(b, "bob", ipB, routerB, options.policyB, ice::Role::Controlled, options.seed * 2 + 2);
@@ -90,23 +102,26 @@ Scenario::Scenario(const ScenarioOptions& options) : net(options.seed), options_
 
 Scenario::~Scenario() = default;
 
-void Scenario::setUp(ScenarioPeer& p, const char* name, const char* ip, std::optional<sim::RouterId> router,
-                     ice::TransportPolicy policy, ice::Role role, uint64_t seed) {
+void Scenario::setUp(ScenarioPeer& p, const char* name, const char* ip,
+                     std::optional<sim::RouterId> router, ice::TransportPolicy policy,
+                     ice::Role role, uint64_t seed) {
     ice::AgentConfig cfg;
     cfg.role = role;
     cfg.policy = policy;
     if (options_.useStun) cfg.stunServers.push_back({Endpoint{sim::ip(kStunIp), 3478}, "stun:sim"});
     if (options_.useTurnUdp)
-        cfg.turnServers.push_back({Endpoint{sim::ip(kTurnIp), 3478}, TransportProtocol::Udp, "alice", "secret", "turn:sim"});
+        cfg.turnServers.push_back({Endpoint{sim::ip(kTurnIp), 3478}, TransportProtocol::Udp,
+                                   "alice", "secret", "turn:sim"});
     if (options_.useTurnTcp)
-        cfg.turnServers.push_back(
-            {Endpoint{sim::ip(kTurnIp), 3478}, TransportProtocol::Tcp, "alice", "secret", "turn:sim?transport=tcp"});
+        cfg.turnServers.push_back({Endpoint{sim::ip(kTurnIp), 3478}, TransportProtocol::Tcp,
+                                   "alice", "secret", "turn:sim?transport=tcp"});
     p.name = name;
     p.random = std::make_unique<Random>(seed);
     p.agent = std::make_unique<ice::Agent>(cfg, *p.random);
     p.agent->addHostBase(Endpoint{sim::ip(ip), 5000});
     ScenarioPeer& other = &p == &a ? b : a;
-    p.host = net.addHost(name, {sim::ip(ip)}, router, p.agent.get(), [this, &p, &other] { drain(p, other); });
+    p.host = net.addHost(name, {sim::ip(ip)}, router, p.agent.get(),
+                         [this, &p, &other] { drain(p, other); });
 }
 
 void Scenario::signal(std::function<void()> fn) {

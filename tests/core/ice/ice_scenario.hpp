@@ -26,8 +26,8 @@ struct ScenarioOptions {
     bool useTurnTcp = true;
     ice::TransportPolicy policyA = ice::TransportPolicy::All;
     ice::TransportPolicy policyB = ice::TransportPolicy::All;
-    double loss = 0.0;             // on both routers' WAN links (and hosts on the internet)
-    Duration wanDelay = 10ms;      // one way, router to internet core
+    double loss = 0.0;         // on both routers' WAN links (and hosts on the internet)
+    Duration wanDelay = 10ms;  // one way, router to internet core
     Duration lanDelay = 1ms;
     Duration signalingDelay = 20ms;  // candidates and credentials cross the signaling server
     bool stunUnreachable = false;    // the STUN server address is a black hole
@@ -64,7 +64,9 @@ public:
     void start();
     // Runs until both are connected (or `limit` virtual time); true on success.
     bool runUntilConnected(Duration limit = 60s);
-    bool runUntil(const std::function<bool()>& done, Duration limit) { return net.runUntil(done, limit); }
+    bool runUntil(const std::function<bool()>& done, Duration limit) {
+        return net.runUntil(done, limit);
+    }
     void runFor(Duration d) { net.runFor(d); }
     bool bothConnected() const;
     // Virtual time from start() to the moment both were connected.
@@ -83,8 +85,9 @@ public:
     std::unique_ptr<sim::SimTurnServer> turn;
 
 private:
-    void setUp(ScenarioPeer& p, const char* name, const char* ip, std::optional<sim::RouterId> router,
-               ice::TransportPolicy policy, ice::Role role, uint64_t seed);
+    void setUp(ScenarioPeer& p, const char* name, const char* ip,
+               std::optional<sim::RouterId> router, ice::TransportPolicy policy, ice::Role role,
+               uint64_t seed);
     void drain(ScenarioPeer& self, ScenarioPeer& other);
     // Runs `fn` on the other side after the signaling delay.
     void signal(std::function<void()> fn);

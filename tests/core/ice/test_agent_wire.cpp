@@ -69,7 +69,8 @@ public:
             while (auto ev = p->agent->pollEvent()) {
                 if (auto* c = std::get_if<event::LocalCandidate>(&*ev)) {
                     p->gathered.push_back(c->candidate);
-                    if (p->signalCandidates) other(*p).agent->addRemoteCandidate(now_, c->candidate.toSdp());
+                    if (p->signalCandidates)
+                        other(*p).agent->addRemoteCandidate(now_, c->candidate.toSdp());
                 } else if (auto* s = std::get_if<event::StateChanged>(&*ev)) {
                     p->states.push_back(s->state);
                 } else if (auto* sel = std::get_if<event::SelectedPairChanged>(&*ev)) {
@@ -108,7 +109,8 @@ public:
                 pump();
             }
             for (auto& p : peers_)
-                if (auto t = p->agent->pollTimeout(); t && *t <= now_) p->agent->handleTimeout(now_);
+                if (auto t = p->agent->pollTimeout(); t && *t <= now_)
+                    p->agent->handleTimeout(now_);
         }
         ADD_FAILURE() << "busy loop";
         return false;
@@ -116,7 +118,8 @@ public:
 
     bool connected() {
         return std::all_of(peers_.begin(), peers_.end(), [](auto& p) {
-            return p->agent->state() == IceState::Connected || p->agent->state() == IceState::Completed;
+            return p->agent->state() == IceState::Connected ||
+                   p->agent->state() == IceState::Completed;
         });
     }
 
@@ -127,7 +130,8 @@ public:
     Peer& b() { return *peers_[1]; }
     // Injects a raw datagram as if it came from `from` to `to`.
     void inject(const Endpoint& from, const Endpoint& to, Bytes data) {
-        queue_.push(InFlight{now_, seq_++, Packet{TransportProtocol::Udp, from, to, std::move(data)}});
+        queue_.push(
+            InFlight{now_, seq_++, Packet{TransportProtocol::Udp, from, to, std::move(data)}});
     }
 
 private:
@@ -170,10 +174,13 @@ TEST(AgentWire, HostToHostConnectsAndCarriesData) {
     EXPECT_EQ(sel->local.address.toString(), "192.0.2.1:1000");
     EXPECT_EQ(sel->remote.address.toString(), "192.0.2.2:2000");
     // The controlling side nominates; both end up on a nominated pair.
-    ASSERT_TRUE(w.runUntil([&] {
-        auto st = w.b().agent->stats();
-        return std::any_of(st.pairs.begin(), st.pairs.end(), [](auto& p) { return p.nominated && p.selected; });
-    }, 2s));
+    ASSERT_TRUE(w.runUntil(
+        [&] {
+            auto st = w.b().agent->stats();
+            return std::any_of(st.pairs.begin(), st.pairs.end(),
+                               [](auto& p) { return p.nominated && p.selected; });
+        },
+        2s));
 
     Bytes hello{0x17, 0xfe, 0xfd, 1, 2, 3};  // looks like DTLS, not STUN
     ASSERT_TRUE(w.a().agent->send(w.now(), hello));
@@ -251,8 +258,12 @@ TEST(AgentWire, DisconnectedRecoversWhenChecksResume) {
     w.cut(true);
     ASSERT_TRUE(w.runUntil([&] { return w.a().agent->state() == IceState::Disconnected; }, 20s));
     w.cut(false);
-    ASSERT_TRUE(w.runUntil([&] { return w.a().agent->state() == IceState::Connected ||
-                                        w.a().agent->state() == IceState::Completed; }, 5s));
+    ASSERT_TRUE(w.runUntil(
+        [&] {
+            return w.a().agent->state() == IceState::Connected ||
+                   w.a().agent->state() == IceState::Completed;
+        },
+        5s));
 }
 
 TEST(AgentWire, IceRestartKeepsDataFlowing) {
@@ -281,7 +292,8 @@ TEST(AgentWire, WrongPasswordNeverConnects) {
     Wire w;
     w.add(config(Role::Controlling), "192.0.2.1:1000", 15);
     w.add(config(Role::Controlled), "192.0.2.2:2000", 16);
-    w.a().agent->setRemoteCredentials(w.now(), {w.b().agent->localCredentials().ufrag, "wrong-password-wrong-pwd"});
+    w.a().agent->setRemoteCredentials(
+        w.now(), {w.b().agent->localCredentials().ufrag, "wrong-password-wrong-pwd"});
     w.b().agent->setRemoteCredentials(w.now(), w.a().agent->localCredentials());
     w.a().agent->startGathering(w.now());
     w.b().agent->startGathering(w.now());
@@ -295,8 +307,10 @@ TEST(AgentWire, MalformedStunIsDroppedAndCounted) {
     w.add(config(Role::Controlled), "192.0.2.2:2000", 18);
     w.start();
     ASSERT_TRUE(w.runUntil([&] { return w.connected(); }, 5s));
-    Bytes junk = {0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-                  0x00, 0x06, 0x00, 0x40, 0, 0, 0, 0};  // attribute runs past the end
+    Bytes junk = {
+        0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42, 1,    2, 3, 4, 5, 6, 7,
+        8,    9,    10,   11,   12,   0x00, 0x06, 0x00, 0x40, 0, 0, 0, 0};  // attribute runs past
+                                                                            // the end
     w.inject(*Endpoint::parse("192.0.2.2:2000"), *Endpoint::parse("192.0.2.1:1000"), junk);
     w.runUntil([] { return false; }, 10ms);
     EXPECT_EQ(w.a().agent->stats().stunMalformedDropped, 1u);
@@ -328,7 +342,8 @@ TEST(AgentWire, AcceptsAggressiveNominationAsControlled) {
     // The first check already carried USE-CANDIDATE: B's pair is nominated without any
     // separate nomination round.
     auto st = w.b().agent->stats();
-    auto selected = std::find_if(st.pairs.begin(), st.pairs.end(), [](auto& p) { return p.selected; });
+    auto selected =
+        std::find_if(st.pairs.begin(), st.pairs.end(), [](auto& p) { return p.selected; });
     ASSERT_NE(selected, st.pairs.end());
     EXPECT_TRUE(selected->nominated);
 }
@@ -341,7 +356,9 @@ TEST(AgentWire, ResolvesMdnsCandidatesWithoutBlocking) {
     w.exchangeCredentials();
     w.a().agent->startGathering(w.now());
     // B signals its host candidate behind an mDNS name, as browsers do.
-    w.a().agent->addRemoteCandidate(w.now(), "candidate:1 1 udp 2122260223 1f4712db-ea17-4bcf-a596-105139dfd8bf.local 2000 typ host");
+    w.a().agent->addRemoteCandidate(
+        w.now(),
+        "candidate:1 1 udp 2122260223 1f4712db-ea17-4bcf-a596-105139dfd8bf.local 2000 typ host");
     std::optional<std::string> query;
     while (auto ev = w.a().agent->pollEvent())
         if (auto* q = std::get_if<event::MdnsQuery>(&*ev)) query = q->hostname;
@@ -357,7 +374,8 @@ TEST(AgentWire, ResolvesMdnsCandidatesWithoutBlocking) {
     EXPECT_EQ(sel->remote.type, CandidateType::Host);
     EXPECT_EQ(sel->remote.address.toString(), "192.0.2.2:2000");
     // An unresolvable name is simply dropped.
-    w.a().agent->addRemoteCandidate(w.now(), "candidate:2 1 udp 2122260223 nobody.local 9 typ host");
+    w.a().agent->addRemoteCandidate(w.now(),
+                                    "candidate:2 1 udp 2122260223 nobody.local 9 typ host");
     w.a().agent->resolvedMdns(w.now(), "nobody.local", std::nullopt);
     EXPECT_EQ(w.a().agent->stats().remoteCandidates.size(), 1u);
 }

@@ -19,15 +19,17 @@ struct Expect {
 };
 
 std::string describe(const Expect& e) {
-    return std::string(e.sameLan ? "same-lan " : "") + toString(e.natA) + " <-> " + toString(e.natB);
+    return std::string(e.sameLan ? "same-lan " : "") + toString(e.natA) + " <-> " +
+           toString(e.natB);
 }
 
 void expectPath(Scenario& s, PathType path, std::optional<TransportProtocol> relayProtocol) {
     for (auto* p : {&s.a, &s.b}) {
         auto sel = p->agent->selectedPair();
         ASSERT_TRUE(sel) << p->name;
-        EXPECT_EQ(sel->path, path) << p->name << ": " << ice::toString(sel->path) << " via "
-                                   << ice::toString(sel->local.type) << " -> " << ice::toString(sel->remote.type);
+        EXPECT_EQ(sel->path, path)
+            << p->name << ": " << ice::toString(sel->path) << " via "
+            << ice::toString(sel->local.type) << " -> " << ice::toString(sel->remote.type);
         if (relayProtocol && sel->local.type == CandidateType::Relayed) {
             EXPECT_EQ(sel->relayProtocol, relayProtocol) << p->name;
         }
@@ -52,7 +54,8 @@ TEST_P(NatMatrix, ConnectsByTheCheapestPath) {
     expectPath(s, e.path, e.relayProtocol);
     uint64_t relayedBefore = s.turn->stats().relayedToPeer + s.turn->stats().relayedToClient;
     EXPECT_TRUE(s.exchangeData()) << describe(e);
-    uint64_t relayedData = s.turn->stats().relayedToPeer + s.turn->stats().relayedToClient - relayedBefore;
+    uint64_t relayedData =
+        s.turn->stats().relayedToPeer + s.turn->stats().relayedToClient - relayedBefore;
     if (e.path == PathType::Relay) {
         EXPECT_GE(relayedData, 2u) << "the data went through the relay";
     } else {
@@ -62,16 +65,17 @@ TEST_P(NatMatrix, ConnectsByTheCheapestPath) {
 
 INSTANTIATE_TEST_SUITE_P(
     Topologies, NatMatrix,
-    ::testing::Values(Expect{Nat::Cone, Nat::Cone, true, PathType::Lan, {}},
-                      Expect{Nat::None, Nat::None, false, PathType::Lan, {}},
-                      Expect{Nat::Cone, Nat::Cone, false, PathType::Direct, {}},
-                      Expect{Nat::FullCone, Nat::Symmetric, false, PathType::Direct, {}},
-                      Expect{Nat::RestrictedCone, Nat::Symmetric, false, PathType::Direct, {}},
-                      Expect{Nat::Cone, Nat::None, false, PathType::Direct, {}},
-                      Expect{Nat::Cone, Nat::Symmetric, false, PathType::Relay, {}},
-                      Expect{Nat::Symmetric, Nat::Symmetric, false, PathType::Relay, TransportProtocol::Udp},
-                      Expect{Nat::UdpBlocked, Nat::UdpBlocked, false, PathType::Relay, TransportProtocol::Tcp},
-                      Expect{Nat::UdpBlocked, Nat::Cone, false, PathType::Relay, TransportProtocol::Tcp}),
+    ::testing::Values(
+        Expect{Nat::Cone, Nat::Cone, true, PathType::Lan, {}},
+        Expect{Nat::None, Nat::None, false, PathType::Lan, {}},
+        Expect{Nat::Cone, Nat::Cone, false, PathType::Direct, {}},
+        Expect{Nat::FullCone, Nat::Symmetric, false, PathType::Direct, {}},
+        Expect{Nat::RestrictedCone, Nat::Symmetric, false, PathType::Direct, {}},
+        Expect{Nat::Cone, Nat::None, false, PathType::Direct, {}},
+        Expect{Nat::Cone, Nat::Symmetric, false, PathType::Relay, {}},
+        Expect{Nat::Symmetric, Nat::Symmetric, false, PathType::Relay, TransportProtocol::Udp},
+        Expect{Nat::UdpBlocked, Nat::UdpBlocked, false, PathType::Relay, TransportProtocol::Tcp},
+        Expect{Nat::UdpBlocked, Nat::Cone, false, PathType::Relay, TransportProtocol::Tcp}),
     [](const auto& info) {
         std::string n = describe(info.param);
         for (auto& c : n)

@@ -454,8 +454,10 @@ TEST(RuntimeUdp, BurstsOfDatagramsArriveWholeAndInOrder) {
     rt.post([&] {
         for (auto& p : burst) a.queue(std::move(p));
     });
-    ASSERT_TRUE(eventually([&] { return b.receivedCount() == toB.size() && c.receivedCount() == toC.size(); }))
-        << b.receivedCount() << " of " << toB.size() << ", " << c.receivedCount() << " of " << toC.size();
+    ASSERT_TRUE(eventually([&] {
+        return b.receivedCount() == toB.size() && c.receivedCount() == toC.size();
+    })) << b.receivedCount()
+        << " of " << toB.size() << ", " << c.receivedCount() << " of " << toC.size();
     {
         std::lock_guard lk(b.mu);
         for (size_t i = 0; i < toB.size(); ++i) {
@@ -465,7 +467,8 @@ TEST(RuntimeUdp, BurstsOfDatagramsArriveWholeAndInOrder) {
     }
     {
         std::lock_guard lk(c.mu);
-        for (size_t i = 0; i < toC.size(); ++i) EXPECT_EQ(c.received[i].data, toC[i]) << "datagram " << i << " to c";
+        for (size_t i = 0; i < toC.size(); ++i)
+            EXPECT_EQ(c.received[i].data, toC[i]) << "datagram " << i << " to c";
     }
     auto st = rt.stats();
     EXPECT_EQ(st.udpTx, toB.size() + toC.size());

@@ -130,8 +130,8 @@ TEST(PeerConnectionMedia, ForeignDatagramsAreDroppedAndCountedInStats) {
     ASSERT_NE(local, nullptr);
     ASSERT_EQ(local->protocol, "udp");
     // A stranger on loopback (a socket of our own: no pair has its address).
-    int fd = ::socket(local->address.find(':') == std::string::npos ? AF_INET : AF_INET6,
-                      SOCK_DGRAM, 0);
+    int fd =
+        ::socket(local->address.find(':') == std::string::npos ? AF_INET : AF_INET6, SOCK_DGRAM, 0);
     ASSERT_GE(fd, 0);
     sockaddr_storage to{};
     socklen_t toLen = 0;
@@ -150,8 +150,8 @@ TEST(PeerConnectionMedia, ForeignDatagramsAreDroppedAndCountedInStats) {
     }
     std::vector<Bytes> kinds = {
         Bytes{22, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0},  // a DTLS handshake record header
-        Bytes(60, 0x80),                                     // RTP version 2
-        Bytes{0xFF, 0x13, 0x37, 0x00, 0x42},                 // no RFC 7983 range at all
+        Bytes(60, 0x80),                                      // RTP version 2
+        Bytes{0xFF, 0x13, 0x37, 0x00, 0x42},                  // no RFC 7983 range at all
     };
     kinds[1][1] = 96;
     for (const auto& d : kinds)
@@ -166,9 +166,10 @@ TEST(PeerConnectionMedia, ForeignDatagramsAreDroppedAndCountedInStats) {
     }
     EXPECT_EQ(got, want);
     auto json = toJson(pair.side[1].pc->getStats());
-    for (const char* counter : {"foreignPacketsDropped", "unknownPacketsDropped", "rtpPacketsDropped",
-                                "dtlsRecordsDropped", "stunMalformedDropped", "srtpDropped",
-                                "rtpMalformedDropped", "rtpUnknownSsrcDropped", "rtcpMalformedDropped"})
+    for (const char* counter :
+         {"foreignPacketsDropped", "unknownPacketsDropped", "rtpPacketsDropped",
+          "dtlsRecordsDropped", "stunMalformedDropped", "srtpDropped", "rtpMalformedDropped",
+          "rtpUnknownSsrcDropped", "rtcpMalformedDropped"})
         EXPECT_NE(json.find(counter), std::string::npos) << counter;
 }
 
@@ -194,8 +195,8 @@ TEST(PeerConnectionMedia, VideoAddedToAnAudioCallThenTurnedOff) {
                 track->sendFrame(frame(1, what));
                 std::this_thread::sleep_for(20ms);
                 pair.waiter.mutex().lock();
-                return std::find(got.begin(), got.end(), std::string(toString(track->kind())) + ":" + what) !=
-                       got.end();
+                return std::find(got.begin(), got.end(),
+                                 std::string(toString(track->kind())) + ":" + what) != got.end();
             },
             10s);
     };
