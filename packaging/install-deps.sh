@@ -28,6 +28,8 @@ PACKAGES=(
   python3-aioice python3-aiortc python3-websockets chromium
   # fuzzing (libFuzzer with clang)
   clang libclang-rt-14-dev libfuzzer-14-dev
+  # static checks (packaging/check.sh): formatting and clang-tidy
+  clang-format clang-tidy
   ca-certificates
 )
 
