@@ -89,4 +89,23 @@ private:
     uint64_t dropped_ = 0;
 };
 
+// Starts PortAudio and one device of type D (PortAudioMicrophone or PortAudioSpeaker) with
+// 20 ms callbacks: the device, with `system` holding PortAudio, or nullptr, `error` saying why.
+template <typename D>
+std::unique_ptr<D> openAudioDevice(std::shared_ptr<PortAudioSystem>& system, int device,
+                                   int channels, std::string& error) {
+    system = PortAudioSystem::create(error);
+    if (!system) return nullptr;
+    auto d = std::make_unique<D>(system);
+    AudioStreamConfig config;
+    config.device = device;
+    config.channels = channels;
+    config.bufferMs = 20;
+    if (!d->start(config, error)) {
+        system.reset();
+        return nullptr;
+    }
+    return d;
+}
+
 }  // namespace tincan::media

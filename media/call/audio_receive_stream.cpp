@@ -43,18 +43,9 @@ bool AudioReceiveStream::start(std::string& error) {
         }
     }
     if (config_.output == AudioOutputKind::Speaker) {
-        portAudio_ = PortAudioSystem::create(error);
-        if (!portAudio_) return false;
-        speaker_ = std::make_unique<PortAudioSpeaker>(portAudio_);
-        AudioStreamConfig ac;
-        ac.device = config_.speakerDevice;
-        ac.channels = config_.channels;
-        ac.bufferMs = 20;
-        if (!speaker_->start(ac, error)) {
-            speaker_.reset();
-            portAudio_.reset();
-            return false;
-        }
+        speaker_ = openAudioDevice<PortAudioSpeaker>(portAudio_, config_.speakerDevice,
+                                                     config_.channels, error);
+        if (!speaker_) return false;
     }
     stopping_ = false;
     worker_ = std::thread([this] { run(); });

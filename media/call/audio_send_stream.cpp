@@ -40,18 +40,9 @@ bool AudioSendStream::start(std::string& error) {
         return false;
     }
     if (config_.source == AudioSourceKind::Microphone) {
-        portAudio_ = PortAudioSystem::create(error);
-        if (!portAudio_) return false;
-        microphone_ = std::make_unique<PortAudioMicrophone>(portAudio_);
-        AudioStreamConfig ac;
-        ac.device = config_.microphoneDevice;
-        ac.channels = oc.channels;
-        ac.bufferMs = 20;
-        if (!microphone_->start(ac, error)) {
-            microphone_.reset();
-            portAudio_.reset();
-            return false;
-        }
+        microphone_ = openAudioDevice<PortAudioMicrophone>(portAudio_, config_.microphoneDevice,
+                                                           oc.channels, error);
+        if (!microphone_) return false;
     }
     stopping_ = false;
     worker_ = std::thread([this] { run(); });
