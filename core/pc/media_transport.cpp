@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 
 namespace tincan::pc {
 
@@ -32,10 +33,12 @@ struct MediaTransport::RecvStream {
     // that repeats a packet) is dropped before it skews the statistics.
     static constexpr size_t kSeen = 1024;
     rtp::SeqUnwrapper unwrapper;
-    std::vector<int64_t> seen = std::vector<int64_t>(kSeen, -1);
+    std::vector<int64_t> seen = std::vector<int64_t>(kSeen, std::numeric_limits<int64_t>::min());
     bool duplicate(uint16_t seq) {
+        // Unwrapped numbers go below zero when older packets follow the first: the slot is
+        // taken modulo kSeen from the positive side.
         int64_t u = unwrapper.unwrap(seq);
-        int64_t& slot = seen[size_t(u % int64_t(kSeen))];
+        int64_t& slot = seen[size_t(((u % int64_t(kSeen)) + int64_t(kSeen)) % int64_t(kSeen))];
         if (slot == u) return true;
         slot = u;
         return false;

@@ -275,3 +275,22 @@ TEST(MediaTransport, WithoutTransportCcTheTargetFollowsRemb) {
         if (auto* b = std::get_if<media_event::TargetBitrate>(&*e)) last = b->bitrateBps;
     EXPECT_EQ(last, 1'500'000u) << "video gets the REMB estimate (no audio sender here)";
 }
+
+// Found by fuzz_media_transport: an older sequence number right after the first one unwraps
+// below zero, and the duplicate window indexed with it out of bounds. Now: taken, and its second
+// copy dropped as a duplicate.
+TEST(MediaTransport, OlderSequenceNumbersAfterTheFirstAreTakenAndDeduplicated) {
+    Sim sim;
+    auto packet = [](uint16_t seq) {
+        rtp::RtpHeader h;
+        h.payloadType = 96;
+        h.sequenceNumber = seq;
+        h.timestamp = 9000;
+        h.ssrc = 1111;
+        return rtp::serializeRtp(h, asBytes(std::string_view("x")));
+    };
+    for (uint16_t seq : {100, 50, 50, 40}) sim.b.handlePlaintext(sim.now, packet(seq));
+    sim.drain();
+    EXPECT_EQ(sim.bGot.size(), 3u);
+    EXPECT_EQ(sim.b.stats().duplicatesDropped, 1u);
+}
