@@ -179,9 +179,9 @@ sdp::MediaSection Negotiator::mediaSection(const Section& s, const LocalParams& 
     m.fingerprint = local.fingerprint;
     m.setup = setup;
     m.rtcpMux = true;
-    std::optional<CodecChoice> codec =
-        answer && s.remote ? chooseCodec(*s.remote, s.kind) : ourCodec(s.kind);
-    if (!codec && s.remote) codec = chooseCodec(*s.remote, s.kind);  // a re-offer keeps its numbers
+    // The peer's last description of this section holds the agreed (or offered) codec, under
+    // its numbers: answers and re-offers keep them. A new section offers ours.
+    std::optional<CodecChoice> codec = s.remote ? chooseCodec(*s.remote, s.kind) : std::nullopt;
     if (!codec) codec = ourCodec(s.kind);
     m.rtcpRsize = !answer || (s.remote && s.remote->rtcpRsize);
     m.formats = {std::to_string(codec->codec.payloadType)};
@@ -194,10 +194,7 @@ sdp::MediaSection Negotiator::mediaSection(const Section& s, const LocalParams& 
         m.rtpmaps.push_back({rtx, "rtx", 90000, std::nullopt});
         m.fmtp[rtx] = "apt=" + std::to_string(codec->codec.payloadType);
     }
-    if (answer && s.remote) {
-        for (const auto& e : s.remote->extmaps)
-            if (supportedExtension(e.uri)) m.extmaps.push_back({e.id, e.uri, std::nullopt, {}});
-    } else if (s.remote) {  // a re-offer keeps the agreed ids
+    if (s.remote) {  // the offer's ids, or the agreed ones in a re-offer (RFC 8285 §6)
         for (const auto& e : s.remote->extmaps)
             if (supportedExtension(e.uri)) m.extmaps.push_back({e.id, e.uri, std::nullopt, {}});
     } else {

@@ -87,7 +87,7 @@ uint32_t MediaTransport::rtcpSsrc() const {
     return fallbackSsrc_;
 }
 
-void MediaTransport::configure(Timestamp now, MediaConfig config) {
+void MediaTransport::configure(Timestamp /*now: kept for the sans-IO shape*/, MediaConfig config) {
     std::vector<std::unique_ptr<Section>> next;
     for (auto& c : config.sections) {
         std::unique_ptr<Section> s;
@@ -123,7 +123,7 @@ void MediaTransport::configure(Timestamp now, MediaConfig config) {
     }
     ssrcToSection_ = std::move(map);
     twcc_ = rtp::TwccGenerator({.senderSsrc = rtcpSsrc()});
-    allocate(now);
+    allocate();
 }
 
 void MediaTransport::handleSrtpKeys(Timestamp now, const dtls::SrtpKeyingMaterial& keys,
@@ -139,7 +139,7 @@ void MediaTransport::handleSrtpKeys(Timestamp now, const dtls::SrtpKeyingMateria
     srtp_ = std::move(std::get<std::unique_ptr<srtp::SrtpSession>>(session));
     nextReport_ = now + 100ms;  // the first report soon: the peer learns our SSRCs and CNAME
     pacer_.setTargetBitrate(targetBitrateBps());
-    allocate(now);
+    allocate();
 }
 
 std::optional<srtp::SrtpStats> MediaTransport::srtpStats() const {
@@ -354,7 +354,7 @@ void MediaTransport::handleRtcp(Timestamp now, Bytes buf) {
     if (estimateChanged) {
         pacer_.setTargetBitrate(targetBitrateBps());
         while (auto probe = cc_.pollProbe()) pacer_.startProbe(*probe);
-        allocate(now);
+        allocate();
     }
 }
 
@@ -502,7 +502,7 @@ void MediaTransport::transmit(Timestamp now, Bytes packet, int probeId) {
 }
 
 // The controller's estimate shared out: a fixed share per audio sender, the rest to video.
-void MediaTransport::allocate(Timestamp now) {
+void MediaTransport::allocate() {
     uint64_t total = targetBitrateBps();
     size_t audio = 0, video = 0;
     for (auto& s : sections_) {
@@ -521,8 +521,6 @@ void MediaTransport::allocate(Timestamp now) {
         s->lastTargetBps = bps;
         events_.emplace_back(media_event::TargetBitrate{s->cfg.mid, bps});
     }
-    allocatedBps_ = total;
-    lastAllocation_ = now;
 }
 
 // ---- RTCP out ----

@@ -177,7 +177,7 @@ private:
     void pollFeedback(Timestamp now);
     void runPacer(Timestamp now);
     void transmit(Timestamp now, Bytes packet, int probeId);
-    void allocate(Timestamp now);
+    void allocate();
     uint32_t rtcpSsrc() const;
     uint64_t ntpNow(Timestamp now) const;
 
@@ -196,8 +196,6 @@ private:
     uint16_t transportSeq_ = 0;
     uint32_t twccMediaSsrc_ = 0;  // the peer's SSRC last seen with a transport-wide seq
     Timestamp nextReport_{};
-    std::optional<Timestamp> lastAllocation_;
-    uint64_t allocatedBps_ = 0;
     std::optional<uint64_t> rembBps_;  // the peer's latest REMB
     Bytes lastVideoPacket_;            // resent through RTX as probe padding
     uint32_t fallbackSsrc_;

@@ -184,6 +184,15 @@ TEST(Jsep, FirefoxOfferToo) {
         EXPECT_EQ(answer->media[i].mid, offer.media[i].mid) << i;
         EXPECT_FALSE(answer->media[i].rejected()) << i << ": Firefox offers Opus, VP8 and data";
     }
+    EXPECT_EQ(answer->media[0].formats, std::vector<std::string>{"109"});
+    EXPECT_EQ(answer->media[1].formats.front(), "120");
+    // Our later re-offer keeps Firefox's numbers (Opus 109, VP8 120), not Tincan's own 111/96.
+    ASSERT_TRUE(n.setLocalAnswer(roundTrip(*answer)));
+    auto reoffer = roundTrip(n.createOffer(local(), 2, 2));
+    ASSERT_EQ(reoffer.media.size(), offer.media.size());
+    EXPECT_EQ(reoffer.media[0].formats, std::vector<std::string>{"109"});
+    EXPECT_EQ(reoffer.media[1].formats.front(), "120");
+    EXPECT_EQ(reoffer.media[1].findRtpMap(120)->encoding, "VP8");
 }
 
 TEST(Jsep, OfferWithoutDataOrUsableSectionIsRefusedWithAReason) {
