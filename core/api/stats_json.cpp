@@ -99,6 +99,21 @@ void rtpJson(Json& out, const StatsReport& r, double ts) {
         if (!c.sdpFmtpLine.empty()) j["sdpFmtpLine"] = c.sdpFmtpLine;
         out.push_back(j);
     }
+    for (const auto& m : r.mediaSources) {
+        Json j = {{"id", m.id},
+                  {"timestamp", ts},
+                  {"type", "media-source"},
+                  {"kind", m.kind},
+                  {"trackIdentifier", m.trackIdentifier}};
+        put(j, "width", m.width);
+        put(j, "height", m.height);
+        put(j, "frames", m.frames);
+        put(j, "framesPerSecond", m.framesPerSecond);
+        put(j, "audioLevel", m.audioLevel);
+        put(j, "totalAudioEnergy", m.totalAudioEnergy);
+        put(j, "totalSamplesDuration", m.totalSamplesDuration);
+        out.push_back(j);
+    }
     for (const auto& o : r.outboundRtp) {
         Json j = {{"id", o.id},
                   {"timestamp", ts},
@@ -124,6 +139,7 @@ void rtpJson(Json& out, const StatsReport& r, double ts) {
         put(j, "frameWidth", o.frameWidth);
         put(j, "frameHeight", o.frameHeight);
         put(j, "remoteId", o.remoteId);
+        put(j, "mediaSourceId", o.mediaSourceId);
         out.push_back(j);
     }
     for (const auto& ri : r.remoteInboundRtp) {

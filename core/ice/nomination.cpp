@@ -9,6 +9,20 @@
 
 namespace tincan::ice {
 
+namespace {
+
+// Of two nominated pairs, whether `b` is the one to use. RFC 8445 §8.1.1 says the highest
+// priority, which is what a peer that nominates each pair once (regular or aggressive
+// nomination) gets on both sides. A pair the controlling peer nominates again and again wins
+// over that: libwebrtc switches to a pair it prefers by its own measure and repeats
+// USE-CANDIDATE there, and taking the highest priority would leave the sides on different pairs.
+bool nominatedBefore(const CandidatePair& a, const CandidatePair& b) {
+    if (a.lastNominated != b.lastNominated) return a.lastNominated < b.lastNominated;
+    return a.priority < b.priority;
+}
+
+}  // namespace
+
 void Agent::Impl::updateSelection(Timestamp now) {
     if (state == IceState::Closed || state == IceState::Failed) return;
     Session& s = *current;
@@ -16,7 +30,7 @@ void Agent::Impl::updateSelection(Timestamp now) {
     for (size_t i = 0; i < s.pairs.size(); ++i) {
         const Pair& p = s.pairs[i];
         if (p.state != PairState::Succeeded) continue;
-        if (p.nominated && (!bestNominated || p.priority > s.pairs[*bestNominated].priority))
+        if (p.nominated && (!bestNominated || nominatedBefore(s.pairs[*bestNominated], p)))
             bestNominated = i;
         if (!bestValid || p.priority > s.pairs[*bestValid].priority) bestValid = i;
     }

@@ -41,17 +41,18 @@ size_t DataChannel::bufferedAmount() const {
 }
 
 void DataChannel::setCallbacks(Callbacks callbacks) {
+    auto next = std::make_shared<const Callbacks>(std::move(callbacks));
     std::lock_guard lock(callbackMutex_);
-    callbacks_ = std::move(callbacks);
+    callbacks_.swap(next);
 }
 
 void DataChannel::fire(const std::function<void(const Callbacks&)>& f) {
-    Callbacks copy;
+    std::shared_ptr<const Callbacks> current;
     {
         std::lock_guard lock(callbackMutex_);
-        copy = callbacks_;
+        current = callbacks_;
     }
-    f(copy);
+    f(*current);
 }
 
 void DataChannel::setBufferedAmountLowThreshold(size_t bytes) {
@@ -71,21 +72,27 @@ bool DataChannel::sendBinary(ByteView data) {
     return sendImpl(data, true);
 }
 
-bool DataChannel::sendImpl(ByteView data, bool binary) {
+bool DataChannel::sendBinary(Bytes&& data) {
+    return sendImpl(data, true, &data);
+}
+
+bool DataChannel::sendImpl(ByteView data, bool binary, Bytes* owned) {
     auto pc = pc_.lock();
     if (!pc || state_.load() != DataChannelState::Open) return false;
     if (data.size() > pc->remoteMaxMessageSize()) return false;
     if (pc->runtime_.onLoopThread()) return pc->sendOnLoop(*this, data, binary);
-    // Off the loop: copy, and count the bytes as buffered until the loop hands them to SCTP.
+    // Off the loop: copy (or take the caller's buffer), and count the bytes as buffered until
+    // the loop hands them to SCTP.
     size_t n = data.size();
     posted_ += n;
-    pc->runtime_.post(
-        [pc, weak = weak_from_this(), copy = Bytes(data.begin(), data.end()), binary, n] {
-            auto self = weak.lock();
-            if (!self) return;
-            self->posted_ -= n;
-            pc->sendOnLoop(*self, copy, binary);
-        });
+    pc->runtime_.post([pc, weak = weak_from_this(),
+                       copy = owned ? std::move(*owned) : Bytes(data.begin(), data.end()), binary,
+                       n] {
+        auto self = weak.lock();
+        if (!self) return;
+        self->posted_ -= n;
+        pc->sendOnLoop(*self, copy, binary);
+    });
     return true;
 }
 

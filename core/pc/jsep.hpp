@@ -77,7 +77,8 @@ struct NegotiatedMedia {
 // What Tincan takes from an offered section: the codec, its RTX and the feedback it supports.
 struct CodecChoice {
     sdp::RtpMap codec;
-    std::string fmtp;
+    std::string fmtp;        // what we write: our wishes as its receiver
+    std::string remoteFmtp;  // what the peer wrote: its wishes for what we send it
     std::optional<int> rtxPayloadType;
     std::vector<sdp::RtcpFb> feedback;  // for codec's payload type (or "*")
 };

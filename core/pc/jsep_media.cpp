@@ -50,12 +50,16 @@ sdp::Direction makeDirection(bool send, bool recv) {
     return sdp::Direction::Inactive;
 }
 
+// RFC 7587 §6.1, as our receiver's wishes: in-band FEC (the sender adds redundancy we use on
+// loss) and DTX (the sender may go near-silent in silence; the playout buffer conceals the gap).
+constexpr const char* kOpusFmtp = "minptime=10;useinbandfec=1;usedtx=1";
+
 // What we offer when no offer tells us the numbers.
 CodecChoice ourCodec(SectionKind kind) {
     CodecChoice c;
     if (kind == SectionKind::Audio) {
         c.codec = sdp::RtpMap{111, "opus", 48000, 2};
-        c.fmtp = "minptime=10;useinbandfec=1";
+        c.fmtp = kOpusFmtp;
         c.feedback = {{111, "transport-cc", ""}};
     } else {
         c.codec = sdp::RtpMap{96, "VP8", 90000, std::nullopt};
@@ -108,8 +112,9 @@ std::optional<CodecChoice> chooseCodec(const sdp::MediaSection& m, SectionKind k
     if (!chosen) return std::nullopt;
     CodecChoice c;
     c.codec = *chosen;
-    if (auto it = m.fmtp.find(chosen->payloadType); it != m.fmtp.end()) c.fmtp = it->second;
-    if (kind == SectionKind::Audio) c.fmtp = "minptime=10;useinbandfec=1";
+    if (auto it = m.fmtp.find(chosen->payloadType); it != m.fmtp.end())
+        c.fmtp = c.remoteFmtp = it->second;
+    if (kind == SectionKind::Audio) c.fmtp = kOpusFmtp;
     for (const auto& r : m.rtpmaps) {
         if (!iequals(r.encoding, "rtx")) continue;
         auto it = m.fmtp.find(r.payloadType);
@@ -237,7 +242,9 @@ std::vector<NegotiatedMedia> Negotiator::negotiatedMedia() const {
         c.codec.clockRate = codec->codec.clockRate;
         c.codec.channels = codec->codec.channels.value_or(0);
         c.codec.payloadType = codec->codec.payloadType;
-        c.codec.fmtp = codec->fmtp;
+        // The encoder follows the peer's parameters (RFC 7587 §7: usedtx, useinbandfec, stereo
+        // are the receiver's wishes).
+        c.codec.fmtp = codec->remoteFmtp;
         c.rtxPayloadType = codec->rtxPayloadType;
         c.localSsrc = w->ssrc;
         c.localRtxSsrc = codec->rtxPayloadType ? w->rtxSsrc : 0;

@@ -322,8 +322,11 @@ void MediaTransport::handleRtcp(Timestamp now, Bytes buf) {
         if (auto* sr = std::get_if<rtp::SenderReport>(&packet)) {
             if (auto it = ssrcToSection_.find(sr->ssrc); it != ssrcToSection_.end()) {
                 auto r = it->second->recv.find(sr->ssrc);
-                if (r != it->second->recv.end())
+                if (r != it->second->recv.end()) {
                     r->second.statistics.onSenderReport(now, sr->ntpTime);
+                    events_.emplace_back(media_event::SenderReportReceived{
+                        it->second->cfg.mid, sr->ssrc, sr->ntpTime, sr->rtpTimestamp, now});
+                }
             }
             onBlocks(sr->reports);
         } else if (auto* rr = std::get_if<rtp::ReceiverReport>(&packet)) {

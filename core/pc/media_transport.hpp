@@ -85,6 +85,14 @@ struct RtpReceived {
 struct KeyframeRequested {
     std::string mid;
 };
+// A Sender Report from the peer about one of its streams on a section (RFC 3550 §6.4.1).
+struct SenderReportReceived {
+    std::string mid;
+    uint32_t ssrc = 0;
+    uint64_t ntpTime = 0;
+    uint32_t rtpTimestamp = 0;
+    Timestamp arrival{};
+};
 // The congestion controller's budget for one section's encoder.
 struct TargetBitrate {
     std::string mid;
@@ -92,7 +100,7 @@ struct TargetBitrate {
 };
 }  // namespace media_event
 using MediaEvent = std::variant<media_event::RtpReceived, media_event::KeyframeRequested,
-                                media_event::TargetBitrate>;
+                                media_event::TargetBitrate, media_event::SenderReportReceived>;
 
 // Counters per section, in the W3C outbound-rtp / inbound-rtp / remote-inbound-rtp terms.
 struct MediaSectionStats {

@@ -53,17 +53,18 @@ bool Track::sending() const {
 }
 
 void Track::setCallbacks(Callbacks callbacks) {
+    auto next = std::make_shared<const Callbacks>(std::move(callbacks));
     std::lock_guard lock(callbackMutex_);
-    callbacks_ = std::move(callbacks);
+    callbacks_.swap(next);
 }
 
 void Track::fire(const std::function<void(const Callbacks&)>& f) {
-    Callbacks copy;
+    std::shared_ptr<const Callbacks> current;
     {
         std::lock_guard lock(callbackMutex_);
-        copy = callbacks_;
+        current = callbacks_;
     }
-    f(copy);
+    f(*current);
 }
 
 void Track::setDirection(Direction direction) {
@@ -126,6 +127,16 @@ void Track::end() {
 void Track::reportReceivedStats(const ReceivedMediaStats& stats) {
     std::lock_guard lock(mutex_);
     received_ = stats;
+}
+
+void Track::reportSourceStats(const CapturedMediaStats& stats) {
+    std::lock_guard lock(mutex_);
+    captured_ = stats;
+}
+
+std::optional<RemoteSenderClock> Track::remoteSenderClock() const {
+    std::lock_guard lock(mutex_);
+    return senderClock_;
 }
 
 namespace pc {
@@ -272,6 +283,12 @@ void PeerConnection::onMediaEvent(MediaEvent& e) {
         it->second->fire([](const Track::Callbacks& c) {
             if (c.onKeyframeRequest) c.onKeyframeRequest();
         });
+    } else if (auto* sr = std::get_if<media_event::SenderReportReceived>(&e)) {
+        auto it = tracksByMid_.find(sr->mid);
+        if (it == tracksByMid_.end()) return;
+        std::lock_guard lock(it->second->mutex_);
+        it->second->senderClock_ =
+            RemoteSenderClock{sr->ssrc, sr->ntpTime, sr->rtpTimestamp, sr->arrival};
     } else if (auto* b = std::get_if<media_event::TargetBitrate>(&e)) {
         auto it = tracksByMid_.find(b->mid);
         if (it == tracksByMid_.end()) return;
@@ -314,6 +331,31 @@ void PeerConnection::addMediaStats(StatsReport& report) const {
         default:
             break;
     }
+    // The track's `media-source` entry, when its capture side reported one; returns its id.
+    auto addMediaSource = [&report](const Track& track) -> std::optional<std::string> {
+        std::optional<CapturedMediaStats> captured;
+        MediaSourceStats m;
+        {
+            std::lock_guard lock(track.mutex_);
+            captured = track.captured_;
+            m.id = std::string("SO") + (track.kind_ == MediaKind::Audio ? "A" : "V") + track.mid_;
+        }
+        if (!captured) return std::nullopt;
+        m.kind = toString(track.kind_);
+        m.trackIdentifier = track.init_.trackId;
+        if (track.kind_ == MediaKind::Video) {
+            m.width = captured->width;
+            m.height = captured->height;
+            m.frames = captured->frames;
+            m.framesPerSecond = captured->framesPerSecond;
+        } else {
+            m.audioLevel = captured->audioLevel;
+            m.totalAudioEnergy = captured->totalAudioEnergy;
+            m.totalSamplesDuration = captured->totalSamplesDuration;
+        }
+        report.mediaSources.push_back(m);
+        return m.id;
+    };
     auto wallOffsetMs =
         report.timestampMs -
         std::chrono::duration<double, std::milli>(runtime_.now().time_since_epoch()).count();
@@ -370,6 +412,7 @@ void PeerConnection::addMediaStats(StatsReport& report) const {
                 o.remoteId = ri.id;
                 report.remoteInboundRtp.push_back(std::move(ri));
             }
+            if (track != tracksByMid_.end()) o.mediaSourceId = addMediaSource(*track->second);
             report.outboundRtp.push_back(std::move(o));
         }
         if (s.remoteSsrc) {

@@ -65,12 +65,15 @@ public:
     // are copied (or handed to SCTP at once on the network thread): the caller keeps its buffer.
     bool send(std::string_view text);
     bool sendBinary(ByteView data);
+    // The same, taking the buffer: called off the network thread it is moved there, not copied.
+    bool sendBinary(Bytes&& data);
     void close();
 
 private:
     friend class pc::PeerConnection;
     DataChannel(std::weak_ptr<pc::PeerConnection> pc, std::string label, DataChannelInit init);
-    bool sendImpl(ByteView data, bool binary);
+    // `owned`, when given, holds `data` and may be moved from.
+    bool sendImpl(ByteView data, bool binary, Bytes* owned = nullptr);
     void fire(const std::function<void(const Callbacks&)>& f);
 
     std::weak_ptr<pc::PeerConnection> pc_;
@@ -82,7 +85,9 @@ private:
     std::atomic<size_t> posted_{0};    // bytes posted from other threads, not yet in SCTP
     std::atomic<size_t> buffered_{0};  // SCTP's count, refreshed on the network thread
     mutable std::mutex callbackMutex_;
-    Callbacks callbacks_;
+    // Replaced whole by setCallbacks(); fire() takes a reference under the mutex and calls
+    // outside it, so a message costs one reference count, not a copy of every callback.
+    std::shared_ptr<const Callbacks> callbacks_ = std::make_shared<const Callbacks>();
 };
 
 }  // namespace tincan

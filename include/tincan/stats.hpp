@@ -112,6 +112,18 @@ struct OutboundRtpStats {
     std::optional<double> totalEncodeTime;
     std::optional<uint32_t> frameWidth, frameHeight;
     std::optional<std::string> remoteId;
+    std::optional<std::string> mediaSourceId;
+};
+
+// RTCVideoSourceStats / RTCAudioSourceStats (type "media-source"): what a track captures.
+struct MediaSourceStats {
+    std::string id, kind, trackIdentifier;
+    // video
+    std::optional<uint32_t> width, height;
+    std::optional<uint64_t> frames;
+    std::optional<double> framesPerSecond;
+    // audio
+    std::optional<double> audioLevel, totalAudioEnergy, totalSamplesDuration;
 };
 
 // RTCRemoteInboundRtpStreamStats (the peer's reports about what we send).
@@ -153,6 +165,7 @@ struct StatsReport {
     std::vector<CertificateStats> certificates;
     std::optional<PeerConnectionStats> peerConnection;
     std::vector<CodecStats> codecs;
+    std::vector<MediaSourceStats> mediaSources;
     std::vector<OutboundRtpStats> outboundRtp;
     std::vector<RemoteInboundRtpStats> remoteInboundRtp;
     std::vector<InboundRtpStats> inboundRtp;

@@ -101,6 +101,30 @@ struct ReceivedMediaStats {
     double totalDecodeTime = 0;  // seconds
 };
 
+// What the capture pipeline above the track measures about its source (W3C RTCVideoSourceStats
+// and RTCAudioSourceStats); the track reports them in getStats() as `media-source`.
+struct CapturedMediaStats {
+    // video
+    uint32_t width = 0, height = 0;
+    uint64_t frames = 0;  // captured since the track began
+    double framesPerSecond = 0;
+    // audio
+    double audioLevel = 0;            // 0..1, of the last block (RMS, linear)
+    double totalAudioEnergy = 0;      // W3C: the sum of level² × duration
+    double totalSamplesDuration = 0;  // seconds of audio captured
+};
+
+// The peer's clock from its last RTCP Sender Report on this track (RFC 3550 §6.4.1): its RTP
+// timestamp `rtpTimestamp` and its wall clock `ntpTime` (NTP 32.32 format), sampled together.
+// One peer's audio and video share that wall clock, so two tracks' mappings put their frames on
+// one time line (lip sync).
+struct RemoteSenderClock {
+    uint32_t ssrc = 0;
+    uint64_t ntpTime = 0;
+    uint32_t rtpTimestamp = 0;
+    std::chrono::steady_clock::time_point arrival{};  // when the report came
+};
+
 struct TrackInit {
     Direction direction = Direction::SendRecv;
     std::string streamId = "tincan";  // a=msid's stream (W3C MediaStream id)
@@ -140,6 +164,10 @@ public:
     // Sends an RTCP PLI (RFC 4585 §6.3.1) to the peer's sender.
     void requestKeyframe();
     void reportReceivedStats(const ReceivedMediaStats& stats);
+    // Reported by the capture side; shown as the outbound stream's `media-source`.
+    void reportSourceStats(const CapturedMediaStats& stats);
+    // The last Sender Report's clock mapping from the peer, once one came.
+    std::optional<RemoteSenderClock> remoteSenderClock() const;
 
 private:
     friend class pc::PeerConnection;
@@ -160,8 +188,12 @@ private:
     std::optional<Direction> currentDirection_;
     bool ended_ = false;
     ReceivedMediaStats received_;
+    std::optional<CapturedMediaStats> captured_;
+    std::optional<RemoteSenderClock> senderClock_;
     mutable std::mutex callbackMutex_;
-    Callbacks callbacks_;
+    // Replaced whole by setCallbacks(); fire() takes a reference under the mutex and calls
+    // outside it, so a message costs one reference count, not a copy of every callback.
+    std::shared_ptr<const Callbacks> callbacks_ = std::make_shared<const Callbacks>();
 };
 
 }  // namespace tincan

@@ -2,6 +2,7 @@
 // network model. The NAT scenarios live in tests/sim.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <queue>
 
@@ -53,6 +54,12 @@ public:
         Peer& b = *peers_[1];
         a.agent->setRemoteCredentials(now_, b.agent->localCredentials());
         b.agent->setRemoteCredentials(now_, a.agent->localCredentials());
+    }
+
+    // A second host base for `p` (another interface).
+    void addBase(Peer& p, const char* base) {
+        p.agent->addHostBase(*Endpoint::parse(base));
+        owners_[Endpoint::parse(base)->ip] = &p;
     }
 
     Peer& other(Peer& p) { return &p == peers_[0].get() ? *peers_[1] : *peers_[0]; }
@@ -346,6 +353,76 @@ TEST(AgentWire, AcceptsAggressiveNominationAsControlled) {
         std::find_if(st.pairs.begin(), st.pairs.end(), [](auto& p) { return p.selected; });
     ASSERT_NE(selected, st.pairs.end());
     EXPECT_TRUE(selected->nominated);
+}
+
+namespace {
+
+std::string selectedRemote(Peer& p) {
+    auto sel = p.agent->selectedPair();
+    return sel ? sel->remote.address.toString() : "";
+}
+std::string selectedLocal(Peer& p) {
+    auto sel = p.agent->selectedPair();
+    return sel ? sel->local.address.toString() : "";
+}
+
+}  // namespace
+
+TEST(AgentWire, AggressiveNominationOfSeveralPairsEndsOnOnePair) {
+    Wire w;
+    AgentConfig ca = config(Role::Controlling);
+    ca.aggressiveNomination = true;
+    Peer& a = w.add(ca, "192.0.2.1:1000", 25);
+    w.addBase(a, "192.0.2.3:1000");
+    w.add(config(Role::Controlled), "192.0.2.2:2000", 26);
+    w.start();
+    ASSERT_TRUE(w.runUntil([&] { return w.connected(); }, 5s));
+    w.runUntil([] { return false; }, 3s);
+    // Every check nominated its pair, once each: both sides take the highest-priority one
+    // (a single nomination says nothing about which pair the peer prefers).
+    auto st = w.b().agent->stats();
+    EXPECT_EQ(std::count_if(st.pairs.begin(), st.pairs.end(), [](auto& p) { return p.nominated; }),
+              2);
+    EXPECT_EQ(selectedRemote(w.b()), selectedLocal(w.a()));
+    EXPECT_EQ(selectedLocal(w.b()), selectedRemote(w.a()));
+}
+
+TEST(AgentWire, ControlledFollowsAPairThePeerKeepsNominating) {
+    Wire w;
+    Peer& a = w.add(config(Role::Controlling), "192.0.2.1:1000", 27);
+    w.addBase(a, "192.0.2.3:1000");
+    Peer& b = w.add(config(Role::Controlled), "192.0.2.2:2000", 28);
+    w.start();
+    ASSERT_TRUE(w.runUntil(
+        [&] {
+            auto st = b.agent->stats();
+            return w.connected() && std::any_of(st.pairs.begin(), st.pairs.end(),
+                                                [](auto& p) { return p.nominated && p.selected; });
+        },
+        5s));
+    w.runUntil([] { return false; }, 1s);  // B's own checks of both pairs are done
+    const std::string first = selectedRemote(b);
+    const std::string other = first == "192.0.2.1:1000" ? "192.0.2.3:1000" : "192.0.2.1:1000";
+    // The controlling peer switches pairs the way libwebrtc does: USE-CANDIDATE on the other
+    // pair, repeated with every check it sends there.
+    Random random(29);
+    auto nominate = [&] {
+        auto msg = stun::Message::request(stun::Method::Binding, random);
+        msg.addString(stun::attr::Username,
+                      b.agent->localCredentials().ufrag + ":" + a.agent->localCredentials().ufrag);
+        msg.addU32(stun::attr::Priority, 1845501695);
+        msg.addU64(stun::attr::IceControlling, 1);
+        msg.addFlag(stun::attr::UseCandidate);
+        stun::Integrity integrity{stun::shortTermKey(b.agent->localCredentials().pwd), false};
+        w.inject(*Endpoint::parse(other), *Endpoint::parse("192.0.2.2:2000"),
+                 msg.encode(&integrity, true));
+        w.runUntil([] { return false; }, 50ms);
+    };
+    nominate();
+    // One nomination of a lower pair (as in aggressive nomination): not yet a switch.
+    EXPECT_EQ(selectedRemote(b), first);
+    nominate();
+    EXPECT_EQ(selectedRemote(b), other);
 }
 
 TEST(AgentWire, ResolvesMdnsCandidatesWithoutBlocking) {

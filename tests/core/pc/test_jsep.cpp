@@ -64,7 +64,8 @@ TEST(Jsep, ChromiumAudioVideoDataOfferGetsOpusAndVp8ReceiveOnly) {
     EXPECT_EQ(audio.formats, std::vector<std::string>{"111"});
     ASSERT_EQ(audio.rtpmaps.size(), 1u);
     EXPECT_EQ(audio.rtpmaps[0].encoding, "opus");
-    EXPECT_EQ(audio.fmtp.at(111), "minptime=10;useinbandfec=1");
+    // Our wishes as Opus receiver (RFC 7587 §6.1): FEC and DTX.
+    EXPECT_EQ(audio.fmtp.at(111), "minptime=10;useinbandfec=1;usedtx=1");
     EXPECT_EQ(audio.direction, sdp::Direction::RecvOnly);
     EXPECT_TRUE(audio.rtcpMux);
     EXPECT_TRUE(audio.ssrcs.empty()) << "a receive-only section announces no SSRC";
@@ -101,6 +102,8 @@ TEST(Jsep, ChromiumAudioVideoDataOfferGetsOpusAndVp8ReceiveOnly) {
     // What the media transport gets: the offer's SSRCs (and the RTX pairing) to demultiplex.
     auto media = n.negotiatedMedia();
     ASSERT_EQ(media.size(), 2u);
+    // The encoder gets Chromium's wishes for what we send it (no usedtx there).
+    EXPECT_EQ(media[0].config.codec.fmtp, "minptime=10;useinbandfec=1");
     EXPECT_EQ(media[1].config.codec.name, "VP8");
     EXPECT_EQ(media[1].config.codec.payloadType, 96);
     EXPECT_EQ(media[1].config.rtxPayloadType, 97);
@@ -152,6 +155,10 @@ TEST(Jsep, TincanToTincanMediaOneWayThenBothWays) {
     EXPECT_TRUE(bm[0].config.recv);
     EXPECT_EQ(bm[0].config.remoteSsrcs, std::vector<uint32_t>{am[0].config.localSsrc});
     EXPECT_EQ(bm[0].config.remoteRtxToMedia.at(am[0].config.localRtxSsrc), am[0].config.localSsrc);
+    // Tincan asks for DTX and FEC as receiver, so a Tincan sender turns them on.
+    EXPECT_NE(am[1].config.codec.fmtp.find("usedtx=1"), std::string::npos)
+        << am[1].config.codec.fmtp;
+    EXPECT_NE(am[1].config.codec.fmtp.find("useinbandfec=1"), std::string::npos);
 
     // b adds a video track: it reuses the transceiver made for a's section.
     jsep::MediaWish bv;

@@ -76,6 +76,7 @@ struct Sim {
         std::move(std::get<std::unique_ptr<srtp::SrtpSession>>(
             srtp::SrtpSession::create(keys(), dtls::Role::Client)));
     std::vector<rtp::TransportFeedback> bFeedback;
+    std::vector<media_event::SenderReportReceived> bReports;
 
     Sim() {
         a.configure(now, bundle(videoSection(true, false, 1111, 1112, 2222, 2223)));
@@ -106,8 +107,11 @@ struct Sim {
             if (auto* t = std::get_if<media_event::TargetBitrate>(&*e))
                 aTargets.push_back(t->bitrateBps);
         }
-        while (auto e = b.pollEvent())
+        while (auto e = b.pollEvent()) {
             if (auto* r = std::get_if<media_event::RtpReceived>(&*e)) bGot.push_back(std::move(*r));
+            if (auto* sr = std::get_if<media_event::SenderReportReceived>(&*e))
+                bReports.push_back(*sr);
+        }
     }
 
     void run(Duration d) {
@@ -232,6 +236,17 @@ TEST(MediaTransport, ReportsGiveRoundTripTimeAndFeedbackDrivesTheTarget) {
         EXPECT_EQ(fb.senderSsrc, 2222u);
     }
     EXPECT_GE(sim.bGot.size(), 200u);
+    // a's Sender Reports reach b's track as a clock mapping (lip sync): its RTP clock (90 kHz)
+    // and its NTP clock advance together between two reports.
+    ASSERT_GE(sim.bReports.size(), 2u);
+    const auto& first = sim.bReports.front();
+    const auto& last = sim.bReports.back();
+    EXPECT_EQ(first.mid, "1");
+    EXPECT_EQ(first.ssrc, 1111u);
+    double ntpSeconds = double(last.ntpTime - first.ntpTime) / 4294967296.0;
+    double rtpSeconds = double(uint32_t(last.rtpTimestamp - first.rtpTimestamp)) / 90000.0;
+    EXPECT_GT(ntpSeconds, 1.0);
+    EXPECT_NEAR(rtpSeconds, ntpSeconds, 0.005);
 }
 
 TEST(MediaTransport, ReplayedTamperedAndUnknownPacketsAreDroppedAndCounted) {

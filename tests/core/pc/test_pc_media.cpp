@@ -100,9 +100,39 @@ TEST(PeerConnectionMedia, TracksBothWaysCarryPayloadsAndShowInStats) {
     pair.side[1].remoteTracks[0]->requestKeyframe();
     EXPECT_TRUE(pair.waiter.wait([&] { return got[0].keyframeRequests >= 1; }, 5s));
 
+    // The peer's Sender Reports give each received track its clock mapping (lip sync).
+    std::optional<RemoteSenderClock> clock;
+    for (int i = 0; i < 300 && !clock; ++i) {
+        std::this_thread::sleep_for(10ms);
+        clock = pair.side[1].remoteTracks[0]->remoteSenderClock();
+    }
+    ASSERT_TRUE(clock);
+    EXPECT_NE(clock->ssrc, 0u);
+    EXPECT_NE(clock->ntpTime, 0u);
+
+    // The capture side's figures become the outbound streams' media-source (W3C).
+    video[1]->reportSourceStats({.width = 640, .height = 480, .frames = 90, .framesPerSecond = 30});
+    audio[1]->reportSourceStats(
+        {.audioLevel = 0.25, .totalAudioEnergy = 0.125, .totalSamplesDuration = 2.0});
     auto stats = pair.side[1].pc->getStats();
     ASSERT_EQ(stats.inboundRtp.size(), 2u);
     ASSERT_EQ(stats.outboundRtp.size(), 2u);
+    ASSERT_EQ(stats.mediaSources.size(), 2u);
+    for (const auto& out : stats.outboundRtp) {
+        ASSERT_TRUE(out.mediaSourceId) << out.kind;
+        auto source =
+            std::find_if(stats.mediaSources.begin(), stats.mediaSources.end(),
+                         [&](const MediaSourceStats& m) { return m.id == *out.mediaSourceId; });
+        ASSERT_NE(source, stats.mediaSources.end());
+        EXPECT_EQ(source->kind, out.kind);
+        if (out.kind == "video") {
+            EXPECT_EQ(source->width, 640u);
+            EXPECT_EQ(source->frames, 90u);
+        } else {
+            EXPECT_EQ(source->audioLevel, 0.25);
+            EXPECT_EQ(source->totalSamplesDuration, 2.0);
+        }
+    }
     bool videoIn = false;
     for (const auto& in : stats.inboundRtp) {
         EXPECT_GT(in.packetsReceived, 0u);
@@ -113,6 +143,7 @@ TEST(PeerConnectionMedia, TracksBothWaysCarryPayloadsAndShowInStats) {
     auto json = toJson(stats);
     EXPECT_NE(json.find("\"inbound-rtp\""), std::string::npos);
     EXPECT_NE(json.find("\"video/VP8\""), std::string::npos);
+    EXPECT_NE(json.find("\"media-source\""), std::string::npos);
 }
 
 // Issue "hostile input", row 7: datagrams that look like DTLS, RTP or nothing at all, from an
