@@ -30,9 +30,8 @@ struct CandidatePair {
     PairState state = PairState::Frozen;
     bool nominated = false;
     bool nominateOnSuccess = false;  // controlled: the peer sent USE-CANDIDATE
-    // Controlled: when the peer last repeated its nomination (USE-CANDIDATE again on a pair
-    // it had nominated).
-    std::optional<Timestamp> lastNominated;
+    // Controlled: when the peer last sent data on it while another pair was selected.
+    std::optional<Timestamp> peerSwitchedHere;
     bool useCandidate = false;       // controlling: the next check nominates
     std::optional<Endpoint> mapped;  // XOR-MAPPED-ADDRESS of the last successful check
     std::optional<PairCheck> check;

@@ -69,6 +69,12 @@ void Agent::Impl::onDatagram(Timestamp now, const Endpoint& local, bool viaRelay
         return;
     }
     pair->noteDataReceived(now, data.size());
+    if (role == Role::Controlled && pair->nominated && pair->state == PairState::Succeeded &&
+        (!selected || &selected->session->pairs[selected->pair] != pair)) {
+        // The controlling peer sends on another nominated pair: follow it (nomination.cpp).
+        pair->peerSwitchedHere = now;
+        updateSelection(now);
+    }
     if (dataHandler)
         dataHandler(data);
     else

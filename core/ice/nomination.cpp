@@ -12,12 +12,12 @@ namespace tincan::ice {
 namespace {
 
 // Of two nominated pairs, whether `b` is the one to use. RFC 8445 §8.1.1 says the highest
-// priority, which is what a peer that nominates each pair once (regular or aggressive
-// nomination) gets on both sides. A pair the controlling peer nominates again and again wins
-// over that: libwebrtc switches to a pair it prefers by its own measure and repeats
-// USE-CANDIDATE there, and taking the highest priority would leave the sides on different pairs.
+// priority, which is what both sides get when the controlling peer nominates once (regular
+// nomination) or every pair (aggressive). A nominated pair the controlling peer has moved its
+// data to wins over that: libwebrtc nominates several pairs and switches between them by its
+// own measure, and taking the highest priority would leave the sides sending on different pairs.
 bool nominatedBefore(const CandidatePair& a, const CandidatePair& b) {
-    if (a.lastNominated != b.lastNominated) return a.lastNominated < b.lastNominated;
+    if (a.peerSwitchedHere != b.peerSwitchedHere) return a.peerSwitchedHere < b.peerSwitchedHere;
     return a.priority < b.priority;
 }
 

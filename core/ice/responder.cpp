@@ -128,11 +128,7 @@ void Agent::Impl::onRequest(Timestamp now, const stun::Message& req, const Endpo
     p.noteRequestAnswered(now);
     bool useCandidate = req.has(stun::attr::UseCandidate) && role == Role::Controlled;
     if (p.state == PairState::Succeeded) {
-        if (useCandidate) {
-            // A nomination repeated on a pair says the controlling peer uses it (libwebrtc
-            // switches its selected pair by its own measure and sends USE-CANDIDATE with every
-            // check there): that pair is followed, see updateSelection().
-            if (p.nominated) p.lastNominated = now;
+        if (useCandidate && !p.nominated) {
             p.nominated = true;
             updateSelection(now);
         }

@@ -387,7 +387,7 @@ TEST(AgentWire, AggressiveNominationOfSeveralPairsEndsOnOnePair) {
     EXPECT_EQ(selectedLocal(w.b()), selectedRemote(w.a()));
 }
 
-TEST(AgentWire, ControlledFollowsAPairThePeerKeepsNominating) {
+TEST(AgentWire, ControlledFollowsThePeerToAnotherNominatedPair) {
     Wire w;
     Peer& a = w.add(config(Role::Controlling), "192.0.2.1:1000", 27);
     w.addBase(a, "192.0.2.3:1000");
@@ -403,26 +403,29 @@ TEST(AgentWire, ControlledFollowsAPairThePeerKeepsNominating) {
     w.runUntil([] { return false; }, 1s);  // B's own checks of both pairs are done
     const std::string first = selectedRemote(b);
     const std::string other = first == "192.0.2.1:1000" ? "192.0.2.3:1000" : "192.0.2.1:1000";
-    // The controlling peer switches pairs the way libwebrtc does: USE-CANDIDATE on the other
-    // pair, repeated with every check it sends there.
+    const Endpoint from = *Endpoint::parse(other), to = *Endpoint::parse("192.0.2.2:2000");
+    // The controlling peer switches pairs the way libwebrtc does: it nominates the other pair
+    // too (USE-CANDIDATE), then sends its data there.
     Random random(29);
-    auto nominate = [&] {
-        auto msg = stun::Message::request(stun::Method::Binding, random);
-        msg.addString(stun::attr::Username,
-                      b.agent->localCredentials().ufrag + ":" + a.agent->localCredentials().ufrag);
-        msg.addU32(stun::attr::Priority, 1845501695);
-        msg.addU64(stun::attr::IceControlling, 1);
-        msg.addFlag(stun::attr::UseCandidate);
-        stun::Integrity integrity{stun::shortTermKey(b.agent->localCredentials().pwd), false};
-        w.inject(*Endpoint::parse(other), *Endpoint::parse("192.0.2.2:2000"),
-                 msg.encode(&integrity, true));
-        w.runUntil([] { return false; }, 50ms);
-    };
-    nominate();
-    // One nomination of a lower pair (as in aggressive nomination): not yet a switch.
+    auto msg = stun::Message::request(stun::Method::Binding, random);
+    msg.addString(stun::attr::Username,
+                  b.agent->localCredentials().ufrag + ":" + a.agent->localCredentials().ufrag);
+    msg.addU32(stun::attr::Priority, 1845501695);
+    msg.addU64(stun::attr::IceControlling, 1);
+    msg.addFlag(stun::attr::UseCandidate);
+    stun::Integrity integrity{stun::shortTermKey(b.agent->localCredentials().pwd), false};
+    w.inject(from, to, msg.encode(&integrity, true));
+    w.runUntil([] { return false; }, 50ms);
+    // A nomination alone (an aggressive peer nominates every pair) is not a switch.
     EXPECT_EQ(selectedRemote(b), first);
-    nominate();
+    w.inject(from, to, Bytes{0x17, 0xfe, 0xfd, 0, 1});  // DTLS-looking data
+    w.runUntil([] { return false; }, 50ms);
     EXPECT_EQ(selectedRemote(b), other);
+    ASSERT_FALSE(b.received.empty());
+    // And back when the peer's data returns to the first pair.
+    w.inject(*Endpoint::parse(first), to, Bytes{0x17, 0xfe, 0xfd, 0, 2});
+    w.runUntil([] { return false; }, 50ms);
+    EXPECT_EQ(selectedRemote(b), first);
 }
 
 TEST(AgentWire, ResolvesMdnsCandidatesWithoutBlocking) {

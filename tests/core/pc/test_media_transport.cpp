@@ -219,7 +219,8 @@ TEST(MediaTransport, ReportsGiveRoundTripTimeAndFeedbackDrivesTheTarget) {
     Sim sim;
     sim.delay = 25ms;
     for (int i = 0; i < 100; ++i) {
-        sim.sendFrame(uint32_t(3000 * i), {std::string(1000, 'x'), std::string(1000, 'y')});
+        // 2970 ticks of 90 kHz: the 33 ms between frames, so the RTP clock keeps real time.
+        sim.sendFrame(uint32_t(2970 * i), {std::string(1000, 'x'), std::string(1000, 'y')});
         sim.run(33ms);
     }
     auto st = sim.a.sectionStats()[0];
