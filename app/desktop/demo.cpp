@@ -210,7 +210,7 @@ int runDemo(QApplication& app, const DemoOptions& options) {
                      [&demo](const QString& url) { demo.start(url); });
     QObject::connect(&demo.server, &LocalSignalServer::failed, &app,
                      [&demo](const QString& why) { demo.fail(why); });
-    demo.server.start("127.0.0.1");
+    demo.server.start(LocalSignalServer::Scope::ThisComputer);  // in-process, its own thread
     QTimer::singleShot(options.timeoutSeconds * 1000, &app, [&demo] {
         if (demo.finishing) return;
         QString state = demo.a ? demo.a->headlineText() : QString("no signaling server");

@@ -1,7 +1,7 @@
-// tincan --demo: two peers in one process, joined through a local tincan-signal over
-// loopback, each sending the test pattern and a tone, chatting and sending a file, the
-// diagnostics open. Without a display (offscreen,
-// Xvfb with --screenshots) it saves screenshots, prints a summary and exits.
+// tincan --demo: two peers in one process, joined over loopback through the embedded
+// signaling server (tincan-signal's code, on a thread of this process), each sending the test
+// pattern and a tone, chatting and sending a file, the diagnostics open. Without a display
+// (offscreen, Xvfb with --screenshots) it saves screenshots, prints a summary and exits.
 #pragma once
 
 #include <QString>

@@ -29,15 +29,11 @@ bool headless() {
 int runApp(QApplication& app, const QString& joinLink) {
     QSettings store;
     AppSettings settings = AppSettings::load(store);
-    LocalSignalServer local;
     StartWindow start(store);
     std::unique_ptr<CallWindow> call;
-    if (settings.signalingServer.isEmpty()) {
-        QObject::connect(&local, &LocalSignalServer::ready, &start, &StartWindow::setLocalServer);
-        QObject::connect(&local, &LocalSignalServer::failed, &start,
-                         &StartWindow::setServerProblem);
-        local.start("0.0.0.0");  // the LAN can reach it: the link carries this computer's address
-    }
+    // With no server configured, the app is the server, on this computer's LAN address: the
+    // link carries that address, so someone on the same network needs nothing else.
+    start.setEmbeddedServer(LocalSignalServer::Scope::Lan, LocalSignalServer::kDefaultPort);
     QObject::connect(&start, &StartWindow::settingsRequested, &start, [&] {
         SettingsDialog dialog(store, &start);
         if (dialog.exec() == QDialog::Accepted) {

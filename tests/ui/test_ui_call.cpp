@@ -1,8 +1,10 @@
-// Two call windows in one process join one room through a tincan-signal child process,
+// Two call windows in one process join one room through the embedded signaling server,
 // connect, see each other's test pattern (painted, not blank, framesDecoded in the stats),
 // turn the camera off and on and mute, chat both ways, send a file through the UI path (offer,
 // Accept clicked on the receiving side, progress, sha-256), and show the nominated pair and the
 // path in words in the diagnostics panel. Screenshots of each step go to $TINCAN_SCREENSHOTS.
+#include <QApplication>
+#include <QClipboard>
 #include <QCryptographicHash>
 #include <QDir>
 #include <QDockWidget>
@@ -12,6 +14,8 @@
 #include <QMimeData>
 #include <QPushButton>
 #include <QRandomGenerator>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QTabWidget>
 #include <QTableView>
@@ -90,8 +94,8 @@ class TestUiCall : public QObject {
 private slots:
     void initTestCase() {
         QSignalSpy ready(&server_, &LocalSignalServer::ready);
-        server_.start("127.0.0.1");
-        QVERIFY2(ready.wait(10000), qPrintable(LocalSignalServer::program()));
+        server_.start(LocalSignalServer::Scope::ThisComputer);  // the embedded server
+        QVERIFY(ready.wait(10000));
     }
 
     void joinAndConnect() {
@@ -227,6 +231,23 @@ private slots:
         QCOMPARE(sha.toLatin1(), sha256Of(path));
         QTRY_COMPARE_WITH_TIMEOUT(sent.count(), 1, 5000);
         QVERIFY(bob_->transferList()->statusText(1).contains(sha));
+        // All 64 digits are shown, wrapping inside the panel (no horizontal scrolling), the
+        // full value in the tooltip, and a button copies it.
+        auto* hash = bob_->transferList()->findChild<QLabel*>("sha256");
+        QVERIFY(hash && hash->isVisible());
+        QCOMPARE(QString(hash->text()).remove(' '), sha);
+        QVERIFY(hash->toolTip().contains(sha));
+        auto* scroll =
+            qobject_cast<QScrollArea*>(bob_->transferList()->parentWidget()->parentWidget());
+        QVERIFY(scroll);
+        QTRY_VERIFY(!scroll->horizontalScrollBar()->isVisible());
+        QVERIFY(hash->mapTo(scroll->viewport(), QPoint(hash->width(), 0)).x() <=
+                scroll->viewport()->width());
+        auto* copy = bob_->transferList()->findChild<QPushButton*>("copySha256");
+        QVERIFY(copy && copy->isVisible());
+        QApplication::clipboard()->clear();
+        QTest::mouseClick(copy, Qt::LeftButton);
+        QCOMPARE(QApplication::clipboard()->text(), sha);
         shot(bob_.get(), "file-transfer.png");
     }
 

@@ -1,79 +1,142 @@
 #include "ui/bridge/local_signal_server.hpp"
 
-#include <QCoreApplication>
-#include <QDir>
-#include <QFileInfo>
-#include <QJsonDocument>
-#include <QJsonObject>
+#include <QHostAddress>
 #include <QNetworkInterface>
-#include <QStandardPaths>
+#include <QThread>
+
+#include <string>
+
+#include "app/signal/server.hpp"
 
 namespace tincan::ui {
 
-LocalSignalServer::LocalSignalServer(QObject* parent) : QObject(parent) {
-    process_.setProcessChannelMode(QProcess::SeparateChannels);
-    process_.setStandardErrorFile(QProcess::nullDevice());
-    connect(&process_, &QProcess::readyReadStandardOutput, this, [this] {
-        buffer_ += QString::fromUtf8(process_.readAllStandardOutput());
-        int nl = 0;
-        while (port_ == 0 && (nl = int(buffer_.indexOf('\n'))) >= 0) {
-            QString line = buffer_.left(nl);
-            buffer_.remove(0, nl + 1);
-            auto doc = QJsonDocument::fromJson(line.toUtf8());
-            if (!doc.isObject() || doc.object().value("event").toString() != "listening") continue;
-            port_ = quint16(doc.object().value("port").toInt());
-            QString address = host_;
-            if (host_ == "0.0.0.0") {
-                address = "127.0.0.1";
-                for (const auto& a : QNetworkInterface::allAddresses())
-                    if (a.protocol() == QAbstractSocket::IPv4Protocol && !a.isLoopback()) {
-                        address = a.toString();
-                        break;
-                    }
-            }
-            url_ = QString("ws://%1:%2").arg(address).arg(port_);
-            emit ready(url_);
-        }
-    });
-    connect(&process_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError) {
-        if (port_ == 0)
-            emit failed(tr("could not start %1: %2").arg(program(), process_.errorString()));
-    });
-    connect(&process_, &QProcess::finished, this, [this](int code) {
-        if (port_ == 0)
-            emit failed(tr("the signaling server exited (code %1) before it was ready").arg(code));
-        port_ = 0;
-    });
+namespace {
+
+// Plain words for what SignalServer::listen reports (QAbstractSocket's error strings).
+QString listenProblem(const QString& host, quint16 port, const std::string& error) {
+    const QString what = QString::fromStdString(error);
+    if (what.contains("in use", Qt::CaseInsensitive))
+        return QObject::tr("port %1 on %2 is already in use by another program")
+            .arg(port)
+            .arg(host);
+    if (what.contains("permission denied", Qt::CaseInsensitive))
+        return QObject::tr("this computer does not allow Tincan to use port %1").arg(port);
+    if (what.contains("not available", Qt::CaseInsensitive) ||
+        what.contains("cannot assign", Qt::CaseInsensitive))
+        return QObject::tr("this computer no longer has the address %1 (did the network change?)")
+            .arg(host);
+    return QObject::tr("cannot listen on %1:%2 (%3)").arg(host).arg(port).arg(what);
 }
+
+}  // namespace
+
+LocalSignalServer::LocalSignalServer(QObject* parent) : QObject(parent) {}
 
 LocalSignalServer::~LocalSignalServer() {
     stop();
 }
 
-QString LocalSignalServer::program() {
-    // Tests and packagers point at a particular build.
-    if (QString env = qEnvironmentVariable("TINCAN_SIGNAL"); !env.isEmpty()) return env;
-    QString here = QDir(QCoreApplication::applicationDirPath()).filePath("tincan-signal");
-    if (QFileInfo(here).isExecutable()) return here;
-    // The build tree: app/desktop/tincan → app/signal/tincan-signal; tests/ui/x → app/signal.
-    for (const char* rel : {"../signal/tincan-signal", "../../app/signal/tincan-signal"}) {
-        QString p = QDir(QCoreApplication::applicationDirPath()).filePath(rel);
-        if (QFileInfo(p).isExecutable()) return QFileInfo(p).canonicalFilePath();
+QString LocalSignalServer::lanAddress() {
+    QString fallback;
+    for (const QNetworkInterface& nic : QNetworkInterface::allInterfaces()) {
+        const auto flags = nic.flags();
+        if (!(flags & QNetworkInterface::IsUp) || !(flags & QNetworkInterface::IsRunning) ||
+            (flags & QNetworkInterface::IsLoopBack))
+            continue;
+        for (const QNetworkAddressEntry& entry : nic.addressEntries()) {
+            const QHostAddress a = entry.ip();
+            if (a.protocol() != QAbstractSocket::IPv4Protocol || a.isLoopback() || a.isLinkLocal())
+                continue;
+            // 10/8, 172.16/12, 192.168/16: what a home or office LAN hands out.
+            for (const char* range : {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"})
+                if (a.isInSubnet(QHostAddress::parseSubnet(range))) return a.toString();
+            if (fallback.isEmpty()) fallback = a.toString();
+        }
     }
-    QString onPath = QStandardPaths::findExecutable("tincan-signal");
-    return onPath.isEmpty() ? QString("tincan-signal") : onPath;
+    return fallback;
 }
 
-void LocalSignalServer::start(const QString& listenHost) {
-    host_ = listenHost;
-    process_.start(program(), {"--listen", listenHost + ":0", "--log-level", "warn"});
+void LocalSignalServer::start(Scope scope, quint16 port) {
+    QString host = "127.0.0.1";
+    QString notice;
+    if (scope == Scope::Lan) {
+        host = lanAddress();
+        if (host.isEmpty()) {
+            host = "127.0.0.1";
+            notice =
+                tr("This computer is on no network, so the room link works only on this "
+                   "computer. Connect to a network and restart Tincan to call someone else.");
+        }
+    }
+    startOn(host, port, notice);
+}
+
+void LocalSignalServer::startOn(const QString& host, quint16 port, const QString& notice) {
+    stop();
+    thread_ = new QThread;
+    thread_->setObjectName("tincan-signal");
+    context_ = new QObject;
+    context_->moveToThread(thread_);
+    thread_->start();
+    // The server's sockets are made on its thread, and only ever touched there.
+    QMetaObject::invokeMethod(context_, [this, host, port, notice] {
+        auto* server = new signaling::SignalServer(signaling::ServerConfig{});
+        std::string error;
+        QString why = notice;
+        bool ok = server->listen(QHostAddress(host), port, error);
+        if (!ok && port != 0 && error == "address already in use") {
+            // Another Tincan or a tincan-signal has it: any port will do, only old links break.
+            why = tr("%1, so the signaling server took another port: links made before will "
+                     "not reach it.")
+                      .arg(listenProblem(host, port, error));
+            why[0] = why[0].toUpper();
+            ok = server->listen(QHostAddress(host), 0, error);
+        }
+        if (!ok) {
+            const QString failure = listenProblem(host, port, error);
+            delete server;
+            QMetaObject::invokeMethod(this, [this, failure] { emit failed(failure); });
+            return;
+        }
+        const quint16 bound = server->port();
+        server_ = server;
+        QMetaObject::invokeMethod(this, [this, host, bound, why] { listened(host, bound, why); });
+    });
+}
+
+void LocalSignalServer::listened(const QString& host, quint16 port, const QString& why) {
+    host_ = host;
+    port_ = port;
+    notice_ = why;
+    url_ = QString("ws://%1:%2").arg(host).arg(port);
+    if (!notice_.isEmpty()) emit notice(notice_);
+    emit ready(url_);
 }
 
 void LocalSignalServer::stop() {
-    if (process_.state() == QProcess::NotRunning) return;
-    process_.terminate();
-    if (!process_.waitForFinished(2000)) process_.kill();
-    process_.waitForFinished(1000);
+    if (!thread_) return;
+    // Close every WebSocket (1001, "going away") on the server's own thread, then end it. The
+    // clients of this process's own calls cannot answer while this thread waits, so the
+    // server's grace period (1 s) bounds the wait.
+    QThread* thread = thread_;
+    QMetaObject::invokeMethod(context_, [this, thread] {
+        if (!server_) return thread->quit();
+        server_->shutdown([this, thread] {
+            server_->deleteLater();  // not from inside its own shutdown()
+            server_ = nullptr;
+            thread->quit();
+        });
+    });
+    if (!thread_->wait(3000)) {
+        thread_->terminate();
+        thread_->wait();
+    }
+    delete context_;
+    delete thread_;
+    context_ = nullptr;
+    thread_ = nullptr;
+    port_ = 0;
+    url_.clear();
 }
 
 }  // namespace tincan::ui

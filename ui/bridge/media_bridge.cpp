@@ -149,16 +149,27 @@ void MediaBridge::startVideo(const MediaChoice& choice) {
     videoSend_->setLocalFrameHook([this](const I420View& f) { deliver(local_, f, false); });
     std::string error;
     bool started = false;
-    if (!choice.synthetic) {
-        if (QtCameraSource::listCameras().empty()) {
+    if (choice.cameraFactory || !choice.synthetic) {
+        if (!choice.cameraFactory && QtCameraSource::listCameras().empty()) {
             videoText_ = tr("No camera found — sending a test pattern");
         } else {
-            CameraRequest request;
-            request.deviceId = choice.cameraId.toStdString();
-            request.width = kWidth;
-            request.height = kHeight;
-            request.fps = kFps;
-            camera_ = std::make_unique<QtCameraSource>(request);
+            if (choice.cameraFactory) {
+                camera_ = choice.cameraFactory();
+            } else {
+                CameraRequest request;
+                request.deviceId = choice.cameraId.toStdString();
+                request.width = kWidth;
+                request.height = kHeight;
+                request.fps = kFps;
+                camera_ = std::make_unique<QtCameraSource>(request);
+            }
+            // From the camera's thread (or from inside a Qt Multimedia signal): the stream
+            // cannot be stopped there, so the fallback runs from the event loop.
+            camera_->onError = [this](const std::string& why) {
+                QMetaObject::invokeMethod(
+                    this, [this, reason = QString::fromStdString(why)] { cameraLost(reason); },
+                    Qt::QueuedConnection);
+            };
             started = videoSend_->startSource(*camera_, error);
             if (started) {
                 videoText_ = tr("Sending your camera");
@@ -279,6 +290,19 @@ void MediaBridge::bindAll() {
 void MediaBridge::setMuted(bool muted) {
     muted_ = muted;
     if (audioSend_ && !silentOnly_) audioSend_->setMuted(muted);
+}
+
+void MediaBridge::cameraLost(const QString& reason) {
+    if (stopped_ || !camera_ || !videoSend_) return;  // already handled, or the call ended
+    videoSend_->stop();  // stops the camera and the worker; hooks and pause state stay
+    camera_.reset();
+    std::string error;
+    testPattern_ = videoSend_->startTestPattern(error);
+    videoText_ = testPattern_
+                     ? tr("The camera stopped (%1) — sending a test pattern instead").arg(reason)
+                     : tr("The camera stopped (%1) and no video can be sent: %2")
+                           .arg(reason, QString::fromStdString(error));
+    emit sourcesChanged();
 }
 
 void MediaBridge::setCameraOn(bool on) {

@@ -5,7 +5,8 @@
 // frame that arrives while the last one is still queued is dropped (and counted), so a busy UI
 // never makes a queue grow.
 //
-// Sources: the chosen (or default) camera, else the synthetic test pattern; the chosen
+// Sources: the chosen (or default) camera, else the synthetic test pattern (also when the camera
+// goes away mid-call); the chosen
 // microphone, else silence; the peer's audio to the chosen speaker, else nowhere. `synthetic`
 // (tests, --demo) sends the test pattern and a tone and plays nothing, touching no device.
 #pragma once
@@ -17,6 +18,7 @@
 #include <QString>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -27,7 +29,7 @@ class VideoSendStream;
 class VideoReceiveStream;
 class AudioSendStream;
 class AudioReceiveStream;
-class QtCameraSource;
+class VideoSource;
 struct I420View;
 }  // namespace tincan::media
 
@@ -38,6 +40,9 @@ struct MediaChoice {
     QString cameraId;        // empty: the default camera
     QString microphone;      // a PortAudio device name; empty: the default
     QString speaker;         // a PortAudio device name; empty: the default
+    // Makes the camera source instead of Qt Multimedia's (tests: a fake camera that can be
+    // "unplugged"); used even when `synthetic` is set.
+    std::function<std::unique_ptr<media::VideoSource>()> cameraFactory;
 };
 
 // Frames handed to the Qt thread and frames dropped because the last one was still waiting.
@@ -88,6 +93,9 @@ private:
     };
     void deliver(Gate& gate, const media::I420View& frame, bool remote);
     void startVideo(const MediaChoice& choice);
+    // Qt thread: the camera stopped mid-call (unplugged, or an error): the test pattern takes
+    // its place in the same stream, and the window says so.
+    void cameraLost(const QString& reason);
     void onAudioStarted();
     void bindAll();
 
@@ -95,7 +103,7 @@ private:
     std::shared_ptr<media::VideoReceiveStream> videoReceive_;
     std::shared_ptr<media::AudioSendStream> audioSend_;
     std::shared_ptr<media::AudioReceiveStream> audioReceive_;
-    std::unique_ptr<media::QtCameraSource> camera_;
+    std::unique_ptr<media::VideoSource> camera_;
     std::vector<std::shared_ptr<Track>> tracks_;  // ours, then any of the peer's not ours
     QFutureWatcher<std::shared_ptr<AudioStart>> audioStarting_;
     Gate remote_, local_;

@@ -8,6 +8,8 @@
 #include <QString>
 #include <QStringList>
 
+#include <QtGlobal>
+
 #include <mutex>
 
 namespace tincan::ui {
@@ -22,6 +24,19 @@ std::mutex& portAudioMutex();
 
 // Blocking; any thread.
 AudioDeviceLists listAudioDevices();
+// What "Test sound" did: ok, or why not in words. `device` is the name of the device played on.
+struct TestSoundResult {
+    bool ok = false;
+    QString device;
+    QString error;
+    quint64 callbacks = 0;  // PortAudio buffers the device took
+};
+
+// Blocking for about `durationMs` (plus the device's start-up); never on the UI thread. Plays a
+// 660 Hz tone at -12 dBFS on the speaker named `speaker` (empty: the default), through the same
+// PortAudio code as a call.
+TestSoundResult playTestSound(const QString& speaker, int durationMs = 700);
+
 // Qt thread (Qt Multimedia); "description" strings, the default first. Empty: no camera.
 struct CameraEntry {
     QString id, description;

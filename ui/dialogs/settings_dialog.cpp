@@ -1,6 +1,7 @@
 #include "ui/dialogs/settings_dialog.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -10,6 +11,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMediaDevices>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSpinBox>
@@ -82,10 +84,35 @@ SettingsDialog::SettingsDialog(QSettings& store, QWidget* parent)
     deviceNote_ = new QLabel;
     deviceNote_->setObjectName("deviceNote");
     deviceNote_->setWordWrap(true);
+    testSound_ = new QPushButton(tr("Test sound"));
+    testSound_->setObjectName("testSound");
+    testSound_->setToolTip(tr("Plays a short tone on the chosen speaker"));
+    testSound_->setEnabled(false);
+    testSoundResult_ = new QLabel;
+    testSoundResult_->setObjectName("testSoundResult");
+    testSoundResult_->setWordWrap(true);
+    testSoundResult_->hide();
+    auto* speakerRow = new QHBoxLayout;
+    speakerRow->setContentsMargins(0, 0, 0, 0);
+    speakerRow->addWidget(speaker_, 1);
+    speakerRow->addWidget(testSound_);
+    connect(testSound_, &QPushButton::clicked, this, &SettingsDialog::playTestSound);
+    connect(&testSoundRun_, &QFutureWatcherBase::finished, this,
+            [this] { showTestSoundResult(testSoundRun_.result()); });
+
     setCameras(listCameras());
-    connect(&audioDevices_, &QFutureWatcherBase::finished, this,
-            [this] { setAudioDevices(audioDevices_.result()); });
-    audioDevices_.setFuture(QtConcurrent::run(listAudioDevices));
+    connect(&audioDevices_, &QFutureWatcherBase::finished, this, [this] {
+        setAudioDevices(audioDevices_.result());
+        if (std::exchange(relistPending_, false)) relistAudio();
+    });
+    relistAudio();
+    // Hot-plug: the pickers follow devices as they come and go, keeping what is chosen (a
+    // chosen device that went away stays in the list, marked not connected).
+    devices_ = new QMediaDevices(this);
+    connect(devices_, &QMediaDevices::videoInputsChanged, this,
+            [this] { setCameras(listCameras()); });
+    connect(devices_, &QMediaDevices::audioInputsChanged, this, &SettingsDialog::relistAudio);
+    connect(devices_, &QMediaDevices::audioOutputsChanged, this, &SettingsDialog::relistAudio);
 
     field(tr("STUN servers"), stun_, "stun");
     field(tr("TURN servers"), turn_, "turn");
@@ -98,7 +125,8 @@ SettingsDialog::SettingsDialog(QSettings& store, QWidget* parent)
     form->addRow(tr("Theme"), theme_);
     form->addRow(tr("Camera"), camera_);
     form->addRow(tr("Microphone"), microphone_);
-    form->addRow(tr("Speaker"), speaker_);
+    form->addRow(tr("Speaker"), speakerRow);
+    form->addRow(QString(), testSoundResult_);
     form->addRow(QString(), deviceNote_);
 
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel);
@@ -159,14 +187,17 @@ static void fillDevices(QComboBox* box, const QStringList& names, const QString&
 }
 
 void SettingsDialog::setCameras(const QList<CameraEntry>& cameras) {
+    // The first time, the saved camera; later (hot-plug), whatever is chosen now.
+    const QString chosen = camerasListed_ ? camera_->currentData().toString() : original_.camera;
+    camerasListed_ = true;
     camera_->clear();
     camera_->addItem(
         cameras.isEmpty() ? tr("No camera (send a test pattern)") : tr("Default camera"),
         QString());
     for (const auto& c : cameras) camera_->addItem(c.description, c.id);
-    if (!original_.camera.isEmpty() && camera_->findData(original_.camera) < 0)
-        camera_->addItem(tr("The camera chosen before (not connected)"), original_.camera);
-    camera_->setCurrentIndex(std::max(0, camera_->findData(original_.camera)));
+    if (!chosen.isEmpty() && camera_->findData(chosen) < 0)
+        camera_->addItem(tr("The camera chosen before (not connected)"), chosen);
+    camera_->setCurrentIndex(std::max(0, camera_->findData(chosen)));
     cameraNote_ = cameras.isEmpty()
                       ? tr("No camera found: calls send a moving test pattern instead.")
                       : QString();
@@ -174,11 +205,14 @@ void SettingsDialog::setCameras(const QList<CameraEntry>& cameras) {
 }
 
 void SettingsDialog::setAudioDevices(const AudioDeviceLists& lists) {
+    const QString mic = audioListed_ ? microphone_->currentData().toString() : original_.microphone;
+    const QString spk = audioListed_ ? speaker_->currentData().toString() : original_.speaker;
     audioListed_ = true;
-    fillDevices(microphone_, lists.microphones, original_.microphone,
+    ++audioListings_;
+    fillDevices(microphone_, lists.microphones, mic,
                 lists.microphones.isEmpty() ? tr("No microphone (send silence)")
                                             : tr("Default microphone"));
-    fillDevices(speaker_, lists.speakers, original_.speaker,
+    fillDevices(speaker_, lists.speakers, spk,
                 lists.speakers.isEmpty() ? tr("No speaker (play nothing)") : tr("Default speaker"));
     QStringList notes;
     if (!lists.error.isEmpty()) notes << tr("Sound is unavailable: %1.").arg(lists.error);
@@ -188,6 +222,50 @@ void SettingsDialog::setAudioDevices(const AudioDeviceLists& lists) {
         notes << tr("No speaker found: you will not hear the other person.");
     audioNote_ = notes.join('\n');
     deviceNote_->setText(deviceNote());
+    testSound_->setEnabled(!lists.speakers.isEmpty() && !testSoundRun_.isRunning());
+}
+
+void SettingsDialog::setAudioLister(std::function<AudioDeviceLists()> lister) {
+    lister_ = std::move(lister);
+}
+
+void SettingsDialog::relistAudio() {
+    // PortAudio only sees a new device after a fresh start, which listAudioDevices() does.
+    if (audioDevices_.isRunning()) {
+        relistPending_ = true;
+        return;
+    }
+    audioDevices_.setFuture(QtConcurrent::run(lister_ ? lister_ : listAudioDevices));
+}
+
+void SettingsDialog::playTestSound() {
+    if (testSoundRun_.isRunning()) return;
+    const QString speaker = speaker_->currentData().toString();
+    testSound_->setEnabled(false);
+    testSoundResult_->setStyleSheet({});
+    testSoundResult_->setText(tr("Playing a tone…"));
+    testSoundResult_->show();
+    testSoundRun_.setFuture(
+        QtConcurrent::run([speaker] { return tincan::ui::playTestSound(speaker); }));
+}
+
+void SettingsDialog::showTestSoundResult(const TestSoundResult& result) {
+    testSound_->setEnabled(speaker_->isEnabled());
+    if (result.ok) {
+        testSoundResult_->setStyleSheet({});
+        testSoundResult_->setText(
+            tr("Played a tone on “%1”. If you heard nothing, check the volume or pick another "
+               "speaker.")
+                .arg(result.device));
+    } else {
+        testSoundResult_->setStyleSheet("color: #cf222e");
+        testSoundResult_->setText(tr("No sound: %1.").arg(result.error));
+    }
+    emit testSoundFinished(result.ok);
+}
+
+QString SettingsDialog::testSoundText() const {
+    return testSoundResult_->isHidden() ? QString() : testSoundResult_->text();
 }
 
 QString SettingsDialog::deviceNote() const {

@@ -1,12 +1,15 @@
 // Settings: ICE servers, always relay, signaling server, download folder, auto-accept limit,
 // theme, and the camera, microphone and speaker (the audio lists come from a worker: PortAudio
-// probes the sound system). Save checks every field (tincan::validateIceServer for the servers) and
-// shows what is wrong next to the field; nothing is stored until all of it is valid.
+// probes the sound system; they follow devices plugged in or out), with a test sound. Save checks
+// every field (tincan::validateIceServer for the servers) and shows what is wrong next to the
+// field; nothing is stored until all of it is valid.
 #pragma once
 
 #include <QDialog>
 #include <QFutureWatcher>
 #include <QMap>
+
+#include <functional>
 
 #include "ui/bridge/media_devices.hpp"
 
@@ -16,6 +19,8 @@ class QCheckBox;
 class QComboBox;
 class QLabel;
 class QLineEdit;
+class QMediaDevices;
+class QPushButton;
 class QPlainTextEdit;
 class QSpinBox;
 
@@ -38,8 +43,23 @@ public:
     // Fills the audio pickers (normally from the worker; tests call it with their own lists).
     void setAudioDevices(const AudioDeviceLists& lists);
     void setCameras(const QList<CameraEntry>& cameras);
+    // Lists the audio devices again on a worker (a device came or went); the choice stays.
+    void relistAudio();
+    // Tests: where the audio lists come from (default: listAudioDevices, i.e. PortAudio).
+    void setAudioLister(std::function<AudioDeviceLists()> lister);
+    int audioListings() const { return audioListings_; }
+    QMediaDevices* mediaDevices() const { return devices_; }
+    // "Test sound": a tone on the chosen speaker, played on a worker.
+    void playTestSound();
+    QPushButton* testSoundButton() const { return testSound_; }
+    QString testSoundText() const;
+
+signals:
+    void testSoundFinished(bool ok);
 
 private:
+    void showTestSoundResult(const TestSoundResult& result);
+
     QSettings& store_;
     AppSettings original_;
     QPlainTextEdit* stun_ = nullptr;
@@ -57,7 +77,15 @@ private:
     QLabel* deviceNote_ = nullptr;
     QString cameraNote_, audioNote_;
     bool audioListed_ = false;
+    bool camerasListed_ = false;
+    bool relistPending_ = false;
+    int audioListings_ = 0;
+    std::function<AudioDeviceLists()> lister_;
     QFutureWatcher<AudioDeviceLists> audioDevices_;
+    QMediaDevices* devices_ = nullptr;
+    QPushButton* testSound_ = nullptr;
+    QLabel* testSoundResult_ = nullptr;
+    QFutureWatcher<TestSoundResult> testSoundRun_;
     QMap<QString, QLabel*> errors_;
 };
 

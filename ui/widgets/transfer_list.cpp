@@ -1,7 +1,10 @@
 #include "ui/widgets/transfer_list.hpp"
 
+#include <QApplication>
+#include <QClipboard>
 #include <QDesktopServices>
 #include <QFileInfo>
+#include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QProgressBar>
@@ -40,6 +43,12 @@ void TransferList::addRow(int id, bool outgoing, const QString& name, quint64 si
     row.status = new QLabel;
     row.status->setTextInteractionFlags(Qt::TextSelectableByMouse);
     row.status->setWordWrap(true);
+    row.hash = new QLabel;
+    row.hash->setObjectName("sha256");
+    row.hash->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    row.hash->setWordWrap(true);
+    row.hash->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    row.hash->setVisible(false);
     row.bar = new QProgressBar;
     row.bar->setRange(0, 1000);
     row.bar->setValue(0);
@@ -50,7 +59,9 @@ void TransferList::addRow(int id, bool outgoing, const QString& name, quint64 si
     row.reject = new QPushButton(tr("Reject"));
     row.cancel = new QPushButton(tr("Cancel"));
     row.show = new QPushButton(tr("Show in folder"));
-    for (auto* b : {row.accept, row.reject, row.cancel, row.show}) {
+    row.copyHash = new QPushButton(tr("Copy SHA-256"));
+    row.copyHash->setObjectName("copySha256");
+    for (auto* b : {row.accept, row.reject, row.cancel, row.show, row.copyHash}) {
         buttons->addWidget(b);
         b->setVisible(false);
     }
@@ -59,10 +70,13 @@ void TransferList::addRow(int id, bool outgoing, const QString& name, quint64 si
     v->addWidget(row.title);
     v->addWidget(row.bar);
     v->addWidget(row.status);
+    v->addWidget(row.hash);
     v->addLayout(buttons);
     connect(row.accept, &QPushButton::clicked, this, [this, id] { emit acceptClicked(id); });
     connect(row.reject, &QPushButton::clicked, this, [this, id] { emit rejectClicked(id); });
     connect(row.cancel, &QPushButton::clicked, this, [this, id] { emit cancelClicked(id); });
+    connect(row.copyHash, &QPushButton::clicked, this,
+            [this, id] { QApplication::clipboard()->setText(sha256(id)); });
     layout_->insertWidget(layout_->count() - 1, row.box);
     rows_.insert(id, row);
     setWaiting(id,
@@ -110,8 +124,14 @@ void TransferList::setDone(int id, const QString& path, const QString& sha256, d
     if (it == rows_.end()) return;
     it->bar->setValue(1000);
     it->cancel->setVisible(false);
-    it->status->setText(
-        tr("Done in %1 s — SHA-256 %2 (verified)").arg(seconds, 0, 'f', 2).arg(sha256));
+    it->sha256 = sha256;
+    it->status->setText(tr("Done in %1 s — SHA-256 verified:").arg(seconds, 0, 'f', 2));
+    // 64 hex digits do not fit a side panel on one line: groups of 8 wrap at its edge (an
+    // unbreakable run would be cut off, or widen the panel).
+    it->hash->setText(groupedHash(sha256));
+    it->hash->setToolTip(tr("SHA-256 %1").arg(sha256));
+    it->hash->setVisible(true);
+    it->copyHash->setVisible(true);
     if (!it->outgoing) {
         it->show->setVisible(true);
         QString folder = QFileInfo(path).absolutePath();
@@ -129,7 +149,19 @@ void TransferList::setFailed(int id, const QString& why) {
 
 QString TransferList::statusText(int id) const {
     auto it = rows_.find(id);
-    return it == rows_.end() ? QString() : it->status->text();
+    if (it == rows_.end()) return {};
+    return it->sha256.isEmpty() ? it->status->text() : it->status->text() + " " + it->sha256;
+}
+
+QString TransferList::sha256(int id) const {
+    auto it = rows_.find(id);
+    return it == rows_.end() ? QString() : it->sha256;
+}
+
+QString TransferList::groupedHash(const QString& hex) {
+    QStringList groups;
+    for (qsizetype i = 0; i < hex.size(); i += 8) groups << hex.mid(i, 8);
+    return groups.join(' ');
 }
 
 }  // namespace tincan::ui

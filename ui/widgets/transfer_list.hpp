@@ -1,6 +1,6 @@
 // The file transfers of a call, one row each: name, size, a progress bar with speed and time
-// left, the SHA-256 when done, and the buttons that fit the row's state (accept/reject,
-// cancel, show in folder).
+// left, the SHA-256 when done (all of it, wrapped, with a copy button), and the buttons that fit
+// the row's state (accept/reject, cancel, show in folder).
 #pragma once
 
 #include <QElapsedTimer>
@@ -26,7 +26,11 @@ public:
     void setDone(int id, const QString& path, const QString& sha256, double seconds);
     void setFailed(int id, const QString& why);
     int rowCount() const { return int(rows_.size()); }
+    // The status line, and the full SHA-256 once done.
     QString statusText(int id) const;
+    QString sha256(int id) const;
+    // The hash as shown: groups of 8 hex digits that wrap at the panel's edge.
+    static QString groupedHash(const QString& hex);
 
     static QString humanSize(quint64 bytes);
 
@@ -40,11 +44,14 @@ private:
         QWidget* box = nullptr;
         QLabel* title = nullptr;
         QLabel* status = nullptr;
+        QLabel* hash = nullptr;  // the SHA-256 when done, full value in its tooltip
         QProgressBar* bar = nullptr;
         QPushButton* accept = nullptr;
         QPushButton* reject = nullptr;
         QPushButton* cancel = nullptr;
         QPushButton* show = nullptr;
+        QPushButton* copyHash = nullptr;
+        QString sha256;
         QElapsedTimer clock;
         quint64 firstBytes = 0;
         bool outgoing = true;

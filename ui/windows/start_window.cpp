@@ -5,6 +5,7 @@
 #include <QClipboard>
 #include <QGroupBox>
 #include <QHBoxLayout>
+#include <QHostAddress>
 #include <QIcon>
 #include <QLabel>
 #include <QLineEdit>
@@ -106,8 +107,55 @@ QString StartWindow::serverUrl() const {
     return settings_.signalingServer.isEmpty() ? localServer_ : settings_.signalingServer;
 }
 
+void StartWindow::setEmbeddedServer(LocalSignalServer::Scope scope, quint16 port) {
+    embeddedScope_ = scope;
+    embeddedPort_ = port;
+    applyServerChoice();
+}
+
+void StartWindow::applyServerChoice() {
+    if (!embeddedScope_) return;
+    const bool wanted = settings_.signalingServer.isEmpty();
+    if (!wanted) {
+        // A configured server replaces it: nothing listens that the person did not ask for.
+        if (local_) {
+            delete local_;
+            local_ = nullptr;
+        }
+        localServer_.clear();
+        serverNotice_.clear();
+        setServerProblem({});
+        return;
+    }
+    if (local_) return;
+    local_ = new LocalSignalServer(this);
+    connect(local_, &LocalSignalServer::notice, this, &StartWindow::setServerNotice);
+    connect(local_, &LocalSignalServer::ready, this, &StartWindow::setLocalServer);
+    connect(local_, &LocalSignalServer::failed, this, [this](const QString& why) {
+        setServerProblem(tr("the built-in signaling server could not start: %1. Set a signaling "
+                            "server in Settings, or close the program using the port and "
+                            "restart Tincan.")
+                             .arg(why));
+    });
+    setServerProblem({});
+    local_->start(*embeddedScope_, embeddedPort_);
+}
+
 void StartWindow::setLocalServer(const QString& url) {
     localServer_ = url;
+    setServerProblem({});
+    // A room created while the server was starting gets the link it was waiting for.
+    if (!created_.code.isEmpty() && created_.server.isEmpty()) {
+        created_.server = url;
+        link_->setText(created_.link());
+        for (QWidget* w : {static_cast<QWidget*>(link_), static_cast<QWidget*>(copy_),
+                           static_cast<QWidget*>(startCall_)})
+            w->setEnabled(true);
+    }
+}
+
+void StartWindow::setServerNotice(const QString& text) {
+    serverNotice_ = text;
     setServerProblem({});
 }
 
@@ -117,12 +165,28 @@ void StartWindow::setServerProblem(const QString& text) {
             tr("<span style='color:#cf222e'>Signaling: %1</span>").arg(text.toHtmlEscaped()));
         return;
     }
-    serverLabel_->setText(serverUrl().isEmpty() ? tr("Starting the local signaling server…")
-                                                : tr("Signaling server: %1").arg(serverUrl()));
+    QString shown;
+    if (serverUrl().isEmpty())
+        shown = tr("Starting the built-in signaling server…");
+    else if (settings_.signalingServer.isEmpty())
+        shown = (local_ && QHostAddress(local_->host()).isLoopback()
+                     ? tr("Built-in signaling server: %1 (this computer only)")
+                     : tr("Built-in signaling server: %1 (people on this network can join)"))
+                    .arg(serverUrl().toHtmlEscaped());
+    else
+        shown = tr("Signaling server: %1").arg(serverUrl().toHtmlEscaped());
+    if (!serverNotice_.isEmpty())
+        shown += tr("<br><span style='color:#9a6700'>%1</span>").arg(serverNotice_.toHtmlEscaped());
+    serverLabel_->setText(shown);
+}
+
+QString StartWindow::serverText() const {
+    return serverLabel_->text();
 }
 
 void StartWindow::reloadSettings() {
     settings_ = AppSettings::load(store_);
+    applyServerChoice();
     setServerProblem({});
     refreshRecent();
 }

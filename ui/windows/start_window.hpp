@@ -4,6 +4,9 @@
 
 #include <QWidget>
 
+#include <optional>
+
+#include "ui/bridge/local_signal_server.hpp"
 #include "ui/models/app_settings.hpp"
 #include "ui/models/room.hpp"
 
@@ -19,9 +22,16 @@ class StartWindow : public QWidget {
     Q_OBJECT
 public:
     StartWindow(QSettings& store, QWidget* parent = nullptr);
-    // The server new rooms use when none is configured (the local tincan-signal), once known.
+    // Runs the embedded signaling server (LocalSignalServer) whenever no server is configured,
+    // and stops it when one is (reloadSettings() applies a change). Its url is the one new
+    // room links name.
+    void setEmbeddedServer(LocalSignalServer::Scope scope, quint16 port);
+    LocalSignalServer* embeddedServer() const { return local_; }
+    // The server new rooms use when none is configured, once known.
     void setLocalServer(const QString& url);
     void setServerProblem(const QString& text);
+    void setServerNotice(const QString& text);
+    QString serverText() const;
     QString serverUrl() const;
     void createRoom();
     QLineEdit* joinField() const { return join_; }
@@ -35,10 +45,15 @@ signals:
 private:
     void join(const QString& text);
     void refreshRecent();
+    void applyServerChoice();
 
     QSettings& store_;
     AppSettings settings_;
     QString localServer_;
+    QString serverNotice_;
+    LocalSignalServer* local_ = nullptr;
+    std::optional<LocalSignalServer::Scope> embeddedScope_;
+    quint16 embeddedPort_ = 0;
     QLabel* serverLabel_ = nullptr;
     QLabel* code_ = nullptr;
     QLineEdit* link_ = nullptr;
