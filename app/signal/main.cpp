@@ -20,7 +20,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
-#include "app/signal/server.hpp"
+#include "signal/server.hpp"
 
 #ifndef TINCAN_VERSION
 #error "TINCAN_VERSION must be defined by the build"

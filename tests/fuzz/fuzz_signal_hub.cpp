@@ -1,4 +1,4 @@
-// libFuzzer target for the signaling server's message path (app/signal/hub.cpp), without Qt.
+// libFuzzer target for the signaling server's message path (signal/hub.cpp), without Qt.
 //
 // The input is a script: each step names one of 8 peers and an event (a WebSocket opened with a
 // request target, a text message, a binary message, the socket closed) with its bytes. After
@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/signal/hub.hpp"
+#include "signal/hub.hpp"
 
 using namespace tincan::signaling;
 

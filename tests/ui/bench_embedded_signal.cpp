@@ -23,7 +23,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "app/signal/server.hpp"
+#include "signal/server.hpp"
 #include "ui/bridge/local_signal_server.hpp"
 
 namespace {

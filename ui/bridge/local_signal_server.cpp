@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "app/signal/server.hpp"
+#include "signal/server.hpp"
 
 namespace tincan::ui {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "app/signal/hub.hpp"
+#include "signal/hub.hpp"
 
 using namespace tincan::signaling;
 

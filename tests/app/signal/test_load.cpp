@@ -9,7 +9,7 @@
 
 #include <sys/resource.h>
 
-#include "app/signal/server.hpp"
+#include "signal/server.hpp"
 #include "tests/app/signal/load_harness.hpp"
 #include "tests/app/signal/wait.hpp"
 

@@ -10,7 +10,7 @@
 #include <memory>
 #include <vector>
 
-#include "app/signal/server.hpp"
+#include "signal/server.hpp"
 #include "tests/app/signal/wait.hpp"
 
 using namespace tincan::signaling;

@@ -1,4 +1,4 @@
-#include "app/signal/server.hpp"
+#include "signal/server.hpp"
 
 #include <QTcpSocket>
 #include <QTimer>

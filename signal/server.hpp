@@ -33,7 +33,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "app/signal/hub.hpp"
+#include "signal/hub.hpp"
 
 class QTcpSocket;
 class QWebSocket;

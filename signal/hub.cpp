@@ -1,4 +1,4 @@
-#include "app/signal/hub.hpp"
+#include "signal/hub.hpp"
 
 #include <algorithm>
 
