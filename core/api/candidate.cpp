@@ -12,9 +12,8 @@ const char* toString(PathType p) {
 
 Result<CandidateInfo> parseCandidate(const std::string& text) {
     auto parsed = ice::parseCandidate(text);
-    if (auto* e = std::get_if<ice::CandidateParseError>(&parsed))
-        return Error{"bad candidate: " + e->reason};
-    return api::toPublic(std::get<ice::Candidate>(parsed));
+    if (!parsed) return Error{"bad candidate: " + parsed.error().message};
+    return api::toPublic(*parsed);
 }
 
 }  // namespace tincan

@@ -7,9 +7,8 @@ namespace tincan {
 
 Result<IceServerUrl> parseIceServerUrl(const std::string& url) {
     auto parsed = ice::parseServerUri(url);
-    if (auto* e = std::get_if<ice::UriError>(&parsed))
-        return Error{"bad ICE server URL '" + url + "': " + e->reason};
-    const auto& uri = std::get<ice::ServerUri>(parsed);
+    if (!parsed) return Error{"bad ICE server URL '" + url + "': " + parsed.error().message};
+    const auto& uri = *parsed;
     IceServerUrl out;
     out.scheme = IceServerUrl::Scheme(uint8_t(uri.scheme));
     out.host = uri.host;

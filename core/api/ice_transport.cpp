@@ -61,7 +61,8 @@ void IceTransport::setRemoteCredentials(const IceCredentials& remote) {
 }
 
 Result<void> IceTransport::addRemoteCandidate(const std::string& candidate) {
-    if (auto err = impl_->addRemoteCandidate(candidate)) return Error{"bad candidate: " + *err};
+    if (auto r = impl_->addRemoteCandidate(candidate); !r)
+        return Error{"bad candidate: " + r.error().message};
     return {};
 }
 

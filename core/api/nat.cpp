@@ -79,9 +79,8 @@ HostPort hostPort(const Endpoint& ep) {
 
 Result<NatProbeResult> probeNat(const std::string& url, const NatProbeOptions& options) {
     auto parsed = ice::parseServerUri(url);
-    if (auto* e = std::get_if<ice::UriError>(&parsed))
-        return Error{"bad STUN URI '" + url + "': " + e->reason};
-    auto& uri = std::get<ice::ServerUri>(parsed);
+    if (!parsed) return Error{"bad STUN URI '" + url + "': " + parsed.error().message};
+    auto& uri = *parsed;
     if (uri.scheme != ice::ServerUri::Scheme::Stun && uri.scheme != ice::ServerUri::Scheme::Turn)
         return Error{"bad STUN URI '" + url +
                      "': only stun: (or turn: over UDP) is supported here"};

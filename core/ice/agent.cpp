@@ -194,11 +194,11 @@ void Agent::setRemoteCredentials(Timestamp now, const Credentials& remote) {
     I.scheduleChecks(now);
 }
 
-std::optional<std::string> Agent::addRemoteCandidate(Timestamp now, std::string_view sdp) {
+Result<void> Agent::addRemoteCandidate(Timestamp now, std::string_view sdp) {
     auto parsed = parseCandidate(sdp);
-    if (auto* err = std::get_if<CandidateParseError>(&parsed)) return err->reason;
-    addRemoteCandidate(now, std::get<Candidate>(parsed));
-    return std::nullopt;
+    if (!parsed) return parsed.error();
+    addRemoteCandidate(now, *parsed);
+    return {};
 }
 
 void Agent::addRemoteCandidate(Timestamp now, const Candidate& candidate) {

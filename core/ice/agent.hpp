@@ -20,6 +20,7 @@
 #include "core/common/random.hpp"
 #include "core/common/sansio.hpp"
 #include "core/ice/candidate.hpp"
+#include "tincan/result.hpp"
 
 namespace tincan::ice {
 
@@ -208,7 +209,7 @@ public:
     void setRemoteCredentials(Timestamp now, const Credentials& remote);
     // Returns an error for a malformed candidate; candidates are kept until the credentials
     // arrive. TCP candidates are accepted and ignored.
-    std::optional<std::string> addRemoteCandidate(Timestamp now, std::string_view sdpCandidate);
+    Result<void> addRemoteCandidate(Timestamp now, std::string_view sdpCandidate);
     void addRemoteCandidate(Timestamp now, const Candidate& candidate);
     void endOfRemoteCandidates(Timestamp now);
     // Answer to an MdnsQuery event (nullopt: not resolvable, the candidate is dropped).

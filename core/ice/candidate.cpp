@@ -53,8 +53,8 @@ std::string Candidate::toSdp() const {
     return s;
 }
 
-std::variant<Candidate, CandidateParseError> parseCandidate(std::string_view text) {
-    auto fail = [](std::string why) { return CandidateParseError{std::move(why)}; };
+Result<Candidate> parseCandidate(std::string_view text) {
+    auto fail = [](std::string why) { return Error{std::move(why)}; };
     if (text.starts_with("a=")) text.remove_prefix(2);
     if (text.starts_with("candidate:")) text.remove_prefix(10);
     while (!text.empty() && (text.back() == '\r' || text.back() == '\n')) text.remove_suffix(1);

@@ -5,9 +5,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 
 #include "core/common/endpoint.hpp"
+#include "tincan/result.hpp"
 
 namespace tincan::ice {
 
@@ -71,11 +71,7 @@ struct Candidate {
     bool isMdns() const { return !hostname.empty(); }
 };
 
-struct CandidateParseError {
-    std::string reason;
-};
-
 // Accepts "candidate:...", "a=candidate:..." or the bare value.
-std::variant<Candidate, CandidateParseError> parseCandidate(std::string_view text);
+Result<Candidate> parseCandidate(std::string_view text);
 
 }  // namespace tincan::ice

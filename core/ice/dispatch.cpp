@@ -48,12 +48,13 @@ void Agent::Impl::onDatagram(Timestamp now, const Endpoint& local, bool viaRelay
     if (data.empty()) return;
     if (stun::looksLikeStun(data)) {
         auto parsed = stun::parse(data);
-        if (auto* err = std::get_if<stun::ParseError>(&parsed)) {
+        if (!parsed) {
             malformed++;
-            spdlog::debug("ice: dropped malformed STUN from {}: {}", from.toString(), err->reason);
+            spdlog::debug("ice: dropped malformed STUN from {}: {}", from.toString(),
+                          parsed.error().message);
             return;
         }
-        auto& msg = std::get<stun::Message>(parsed);
+        auto& msg = *parsed;
         if (msg.isResponse()) {
             onResponse(now, msg, local, viaRelay, from);
         } else if (msg.isRequest()) {

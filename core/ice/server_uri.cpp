@@ -15,11 +15,11 @@ std::string ServerUri::toString() const {
     return out;
 }
 
-std::variant<ServerUri, UriError> parseServerUri(std::string_view text) {
+Result<ServerUri> parseServerUri(std::string_view text) {
     ServerUri u;
     auto colon = text.find(':');
     if (colon == std::string_view::npos)
-        return UriError{"'" + std::string(text) + "' is not a stun:, stuns:, turn: or turns: URI"};
+        return Error{"'" + std::string(text) + "' is not a stun:, stuns:, turn: or turns: URI"};
     std::string_view scheme = text.substr(0, colon);
     std::string_view rest = text.substr(colon + 1);
     if (scheme == "stun") {
@@ -37,8 +37,8 @@ std::variant<ServerUri, UriError> parseServerUri(std::string_view text) {
         u.port = 5349;
         u.transport = TransportProtocol::Tls;
     } else {
-        return UriError{"unknown scheme '" + std::string(scheme) +
-                        "' (expected stun, stuns, turn or turns)"};
+        return Error{"unknown scheme '" + std::string(scheme) +
+                     "' (expected stun, stuns, turn or turns)"};
     }
     if (rest.starts_with("//")) rest.remove_prefix(2);  // tolerate stun://host
 
@@ -50,11 +50,11 @@ std::variant<ServerUri, UriError> parseServerUri(std::string_view text) {
     std::string_view host, port;
     if (rest.starts_with("[")) {
         auto close = rest.find(']');
-        if (close == std::string_view::npos) return UriError{"unterminated IPv6 literal"};
+        if (close == std::string_view::npos) return Error{"unterminated IPv6 literal"};
         host = rest.substr(1, close - 1);
         std::string_view after = rest.substr(close + 1);
         if (!after.empty()) {
-            if (after[0] != ':') return UriError{"unexpected text after the IPv6 literal"};
+            if (after[0] != ':') return Error{"unexpected text after the IPv6 literal"};
             port = after.substr(1);
         }
     } else {
@@ -66,32 +66,31 @@ std::variant<ServerUri, UriError> parseServerUri(std::string_view text) {
             host = rest;
         }
     }
-    if (host.empty()) return UriError{"missing host"};
+    if (host.empty()) return Error{"missing host"};
     for (char ch : host)
         if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == ':' ||
               ch == '_'))
-            return UriError{"invalid character in host '" + std::string(host) + "'"};
+            return Error{"invalid character in host '" + std::string(host) + "'"};
     u.host = std::string(host);
     if (!port.empty() || rest.ends_with(":")) {
         unsigned p = 0;
         auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
         if (ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535)
-            return UriError{"invalid port '" + std::string(port) + "'"};
+            return Error{"invalid port '" + std::string(port) + "'"};
         u.port = uint16_t(p);
     }
     if (!query.empty()) {
         if (u.scheme != ServerUri::Scheme::Turn && u.scheme != ServerUri::Scheme::Turns)
-            return UriError{"only turn: URIs take a ?transport= parameter"};
+            return Error{"only turn: URIs take a ?transport= parameter"};
         if (query == "transport=udp") {
-            if (u.scheme == ServerUri::Scheme::Turns)
-                return UriError{"turns: runs over TLS, not UDP"};
+            if (u.scheme == ServerUri::Scheme::Turns) return Error{"turns: runs over TLS, not UDP"};
             u.transport = TransportProtocol::Udp;
         } else if (query == "transport=tcp") {
             u.transport = u.scheme == ServerUri::Scheme::Turns ? TransportProtocol::Tls
                                                                : TransportProtocol::Tcp;
         } else {
-            return UriError{"unsupported parameter '" + std::string(query) +
-                            "' (expected transport=udp or transport=tcp)"};
+            return Error{"unsupported parameter '" + std::string(query) +
+                         "' (expected transport=udp or transport=tcp)"};
         }
     }
     return u;

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <variant>
 
 #include "core/common/endpoint.hpp"
+#include "tincan/result.hpp"
 
 namespace tincan::ice {
 
@@ -22,10 +22,6 @@ struct ServerUri {
     std::string toString() const;
 };
 
-struct UriError {
-    std::string reason;
-};
-
-std::variant<ServerUri, UriError> parseServerUri(std::string_view text);
+Result<ServerUri> parseServerUri(std::string_view text);
 
 }  // namespace tincan::ice

@@ -103,13 +103,12 @@ void IceTransport::setRemoteCredentials(const ice::Credentials& remote) {
     });
 }
 
-std::optional<std::string> IceTransport::addRemoteCandidate(const std::string& sdpCandidate) {
+Result<void> IceTransport::addRemoteCandidate(const std::string& sdpCandidate) {
     auto parsed = ice::parseCandidate(sdpCandidate);
-    if (auto* err = std::get_if<ice::CandidateParseError>(&parsed)) return err->reason;
-    runtime_.post([this, c = std::get<ice::Candidate>(parsed)] {
-        agent_->addRemoteCandidate(runtime_.now(), c);
-    });
-    return std::nullopt;
+    if (!parsed) return parsed.error();
+    runtime_.post(
+        [this, c = std::move(parsed).value()] { agent_->addRemoteCandidate(runtime_.now(), c); });
+    return {};
 }
 
 void IceTransport::endOfRemoteCandidates() {

@@ -55,7 +55,7 @@ public:
     ice::Credentials localCredentials() const;
     void setRemoteCredentials(const ice::Credentials& remote);
     // Returns the parse error for a malformed candidate (checked on the calling thread).
-    std::optional<std::string> addRemoteCandidate(const std::string& sdpCandidate);
+    Result<void> addRemoteCandidate(const std::string& sdpCandidate);
     void endOfRemoteCandidates();
     // RFC 8445 §9; the future yields the new local credentials to signal.
     std::future<ice::Credentials> restart();

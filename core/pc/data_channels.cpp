@@ -145,15 +145,15 @@ void PeerConnection::openPendingChannels() {
         ci.maxPacketLifeTimeMs = ch->init_.maxPacketLifeTimeMs;
         ci.negotiatedId = ch->init_.negotiatedId;
         auto r = sctp->createChannel(ci);
-        if (auto* err = std::get_if<std::string>(&r)) {
-            spdlog::warn("pc: cannot open data channel '{}': {}", ch->label_, *err);
+        if (!r) {
+            spdlog::warn("pc: cannot open data channel '{}': {}", ch->label_, r.error().message);
             ch->state_ = DataChannelState::Closed;
             ch->fire([](const DataChannel::Callbacks& cb) {
                 if (cb.onClose) cb.onClose();
             });
             continue;
         }
-        uint16_t id = std::get<uint16_t>(r);
+        uint16_t id = *r;
         ch->id_ = id;
         channels_[id] = ch;
         if (size_t t = ch->lowThreshold_.load()) sctp->setBufferedAmountLowThreshold(id, t);

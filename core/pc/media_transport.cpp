@@ -131,12 +131,12 @@ void MediaTransport::handleSrtpKeys(Timestamp now, const dtls::SrtpKeyingMateria
     if (keys_ && keys_->first == keys && keys_->second == role) return;
     keys_ = {keys, role};
     auto session = srtp::SrtpSession::create(keys, role);
-    if (auto* err = std::get_if<srtp::SrtpError>(&session)) {
-        spdlog::warn("media: SRTP could not start: {}", err->reason);
+    if (!session) {
+        spdlog::warn("media: SRTP could not start: {}", session.error().message);
         srtp_.reset();
         return;
     }
-    srtp_ = std::move(std::get<std::unique_ptr<srtp::SrtpSession>>(session));
+    srtp_ = std::move(session).value();
     nextReport_ = now + 100ms;  // the first report soon: the peer learns our SSRCs and CNAME
     pacer_.setTargetBitrate(targetBitrateBps());
     allocate();
@@ -214,12 +214,12 @@ MediaTransport::Section* MediaTransport::demux(const rtp::RtpPacketView& p, bool
 
 void MediaTransport::handleRtp(Timestamp now, Bytes buf) {
     auto parsed = rtp::parseRtp(buf);
-    auto* outer = std::get_if<rtp::RtpPacketView>(&parsed);
-    if (!outer) {
+    if (!parsed) {
         stats_.rtpMalformedDropped++;
         return;
     }
     bool isRtx = false;
+    const rtp::RtpPacketView* outer = &*parsed;
     Section* s = demux(*outer, &isRtx);
     if (!s) {
         stats_.rtpUnknownSsrcDropped++;
@@ -245,19 +245,17 @@ void MediaTransport::handleRtp(Timestamp now, Bytes buf) {
             mediaSsrc = s->recv.begin()->first;
         int apt = s->cfg.remoteRtxPayloadTypes[outer->payloadType];
         auto original = rtp::unwrapRtx(*outer, mediaSsrc, uint8_t(apt));
-        auto* bytes = std::get_if<Bytes>(&original);
-        if (!bytes) {
+        if (!original) {
             stats_.rtxMalformedDropped++;
             return;
         }
-        buf = std::move(*bytes);
+        buf = std::move(original).value();
         auto again = rtp::parseRtp(buf);
-        auto* inner = std::get_if<rtp::RtpPacketView>(&again);
-        if (!inner) {
+        if (!again) {
             stats_.rtxMalformedDropped++;
             return;
         }
-        view = *inner;
+        view = *again;
     }
     auto [it, fresh] = s->recv.try_emplace(view.ssrc, view.ssrc, s->cfg.codec.clockRate,
                                            s->cfg.kind == MediaKind::Video && s->cfg.nack);
@@ -376,9 +374,8 @@ void MediaTransport::onNack(Timestamp now, const rtp::Nack& nack) {
         Bytes packet;
         if (s->cfg.rtxPayloadType && s->cfg.localRtxSsrc) {
             auto parsed = rtp::parseRtp(*stored);
-            auto* view = std::get_if<rtp::RtpPacketView>(&parsed);
-            if (!view) continue;
-            packet = rtp::wrapRtx(*view, s->cfg.localRtxSsrc, uint8_t(*s->cfg.rtxPayloadType),
+            if (!parsed) continue;
+            packet = rtp::wrapRtx(*parsed, s->cfg.localRtxSsrc, uint8_t(*s->cfg.rtxPayloadType),
                                   s->rtxSeq++);
         } else {
             packet = *stored;
@@ -473,9 +470,8 @@ void MediaTransport::runPacer(Timestamp now) {
             if (s->cfg.kind != MediaKind::Video || !s->cfg.rtxPayloadType || !s->cfg.localRtxSsrc)
                 continue;
             auto parsed = rtp::parseRtp(lastVideoPacket_);
-            auto* view = std::get_if<rtp::RtpPacketView>(&parsed);
-            if (!view || view->ssrc != s->cfg.localSsrc) continue;
-            Bytes rtx = rtp::wrapRtx(*view, s->cfg.localRtxSsrc, uint8_t(*s->cfg.rtxPayloadType),
+            if (!parsed || parsed->ssrc != s->cfg.localSsrc) continue;
+            Bytes rtx = rtp::wrapRtx(*parsed, s->cfg.localRtxSsrc, uint8_t(*s->cfg.rtxPayloadType),
                                      s->rtxSeq++);
             stats_.paddingPacketsSent++;
             transmit(now, std::move(rtx), send->probeClusterId);

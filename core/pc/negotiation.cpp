@@ -11,9 +11,8 @@ namespace {
 
 Result<sdp::SessionDescription> parseSdp(const std::string& text, const char* which) {
     auto parsed = sdp::parse(text);
-    if (auto* e = std::get_if<sdp::SdpError>(&parsed))
-        return Error{std::string(which) + ": " + e->what()};
-    return std::get<sdp::SessionDescription>(std::move(parsed));
+    if (!parsed) return Error{std::string(which) + ": " + parsed.error().message};
+    return parsed;
 }
 
 }  // namespace
@@ -163,8 +162,8 @@ Result<void> PeerConnection::applyRemoteParams(const jsep::RemoteParams& params,
         for (const auto& c : early) {
             if (!c || c->candidate.empty()) {
                 agent.endOfRemoteCandidates(now);
-            } else if (auto err = agent.addRemoteCandidate(now, c->candidate)) {
-                spdlog::warn("pc: ignoring a remote candidate: {}", *err);
+            } else if (auto r = agent.addRemoteCandidate(now, c->candidate); !r) {
+                spdlog::warn("pc: ignoring a remote candidate: {}", r.error().message);
             }
         }
     }
@@ -226,8 +225,7 @@ Result<void> PeerConnection::setRemoteDescription(const SessionDescription& d) {
 Result<void> PeerConnection::addIceCandidate(const std::optional<IceCandidate>& c) {
     if (c && !c->candidate.empty()) {
         auto parsed = ice::parseCandidate(c->candidate);
-        if (auto* e = std::get_if<ice::CandidateParseError>(&parsed))
-            return Error{"bad candidate: " + e->reason};
+        if (!parsed) return Error{"bad candidate: " + parsed.error().message};
     }
     return onLoop([this, c]() -> Result<void> {
         if (!remoteSet_) {
@@ -240,9 +238,9 @@ Result<void> PeerConnection::addIceCandidate(const std::optional<IceCandidate>& 
             connection_->update(runtime_.now());
             return {};
         }
-        auto err = agent.addRemoteCandidate(runtime_.now(), c->candidate);
+        auto added = agent.addRemoteCandidate(runtime_.now(), c->candidate);
         connection_->update(runtime_.now());
-        if (err) return Error{"bad candidate: " + *err};
+        if (!added) return Error{"bad candidate: " + added.error().message};
         return {};
     });
 }

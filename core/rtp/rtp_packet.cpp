@@ -6,8 +6,8 @@
 namespace tincan::rtp {
 namespace {
 
-ParseError fail(const char* reason) {
-    return ParseError{reason};
+Error fail(const char* reason) {
+    return Error{reason};
 }
 
 // RFC 8285 §4.2/§4.3: every element lies inside the block; returns a reason or nullptr.
@@ -52,7 +52,7 @@ std::optional<ByteView> RtpPacketView::findExtension(uint8_t id) const {
 }
 
 // RFC 3550 §5.1 fixed header, §5.3.1 extension, padding as in §5.1 "P".
-std::variant<RtpPacketView, ParseError> parseRtp(ByteView data) {
+Result<RtpPacketView> parseRtp(ByteView data) {
     if (data.size() < kFixedHeaderSize) return fail("shorter than the 12-byte RTP header");
     const uint8_t* d = data.data();
     if ((d[0] >> 6) != 2) return fail("RTP version is not 2");
@@ -162,8 +162,8 @@ Bytes serializeRtp(const RtpHeader& h, ByteView payload, uint8_t paddingSize) {
 
 bool writeExtensionInPlace(std::span<uint8_t> packet, uint8_t id, ByteView value) {
     auto parsed = parseRtp(packet);
-    auto* v = std::get_if<RtpPacketView>(&parsed);
-    if (!v) return false;
+    if (!parsed) return false;
+    const RtpPacketView* v = &*parsed;
     auto found = v->findExtension(id);
     if (!found || found->size() != value.size()) return false;
     // The view is const; locate it in the mutable packet by offset.
@@ -186,8 +186,8 @@ Bytes wrapRtx(const RtpPacketView& original, uint32_t rtxSsrc, uint8_t rtxPayloa
     return out;
 }
 
-std::variant<Bytes, ParseError> unwrapRtx(const RtpPacketView& rtx, uint32_t originalSsrc,
-                                          uint8_t originalPayloadType) {
+Result<Bytes> unwrapRtx(const RtpPacketView& rtx, uint32_t originalSsrc,
+                        uint8_t originalPayloadType) {
     if (rtx.payload.size() < 2) return fail("RTX payload shorter than its OSN");
     Bytes out;
     out.reserve(rtx.headerSize + rtx.payload.size() - 2);

@@ -15,16 +15,12 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "core/common/bytes.hpp"
+#include "tincan/result.hpp"
 
 namespace tincan::rtp {
-
-struct ParseError {
-    std::string reason;
-};
 
 inline constexpr size_t kFixedHeaderSize = 12;
 inline constexpr uint16_t kOneByteProfile = 0xBEDE;      // RFC 8285 §4.2
@@ -66,7 +62,7 @@ struct RtpPacketView {
 // the fixed header, version ≠ 2, CSRCs/extension/padding running past the end, padding count 0,
 // a malformed one- or two-byte extension block (element past the block's end, id 15 in a
 // one-byte block is accepted only as RFC 8285 §4.2's "stop").
-std::variant<RtpPacketView, ParseError> parseRtp(ByteView data);
+Result<RtpPacketView> parseRtp(ByteView data);
 
 // RFC 7983 §7 / RFC 5761 §4: an RTCP packet in the RTP range shares the first byte pattern;
 // the payload-type byte 192..223 (RTCP types 200..207 etc.) marks RTCP.
@@ -112,9 +108,9 @@ bool writeExtensionInPlace(std::span<uint8_t> packet, uint8_t id, ByteView value
 Bytes wrapRtx(const RtpPacketView& original, uint32_t rtxSsrc, uint8_t rtxPayloadType,
               uint16_t rtxSequenceNumber);
 // The inverse: the original packet (ssrc/pt given by the negotiated RTX association).
-// ParseError if the RTX payload is shorter than the 2-byte OSN.
-std::variant<Bytes, ParseError> unwrapRtx(const RtpPacketView& rtx, uint32_t originalSsrc,
-                                          uint8_t originalPayloadType);
+// An Error if the RTX payload is shorter than the 2-byte OSN.
+Result<Bytes> unwrapRtx(const RtpPacketView& rtx, uint32_t originalSsrc,
+                        uint8_t originalPayloadType);
 
 // ---- Typed extensions. Ids come from SDP a=extmap; 0 means "not negotiated". ----
 

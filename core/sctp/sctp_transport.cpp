@@ -1182,14 +1182,14 @@ void SctpTransport::setMessageHandler(MessageHandler handler) {
     impl_->onMessage = std::move(handler);
 }
 
-std::variant<uint16_t, std::string> SctpTransport::createChannel(const ChannelInit& init) {
+Result<uint16_t> SctpTransport::createChannel(const ChannelInit& init) {
     Impl& s = *impl_;
     if (s.terminal() || s.state == AssociationState::ShuttingDown || s.shutdownRequested)
-        return std::string("the association is closed");
+        return Error{"the association is closed"};
     if (init.maxRetransmits && init.maxPacketLifeTimeMs)
-        return std::string("maxRetransmits and maxPacketLifeTime are mutually exclusive");
+        return Error{"maxRetransmits and maxPacketLifeTime are mutually exclusive"};
     if (init.label.size() > 0xFFFF || init.protocol.size() > 0xFFFF)
-        return std::string("label or protocol longer than 65535 bytes");
+        return Error{"label or protocol longer than 65535 bytes"};
     const uint32_t limit = std::min<uint32_t>(s.streamLimit(), 0xFFFF);  // 65535 is reserved
     auto isFree = [&](uint32_t id) {
         const Impl::Channel* ch = s.find(uint16_t(id));
@@ -1198,12 +1198,12 @@ std::variant<uint16_t, std::string> SctpTransport::createChannel(const ChannelIn
     uint16_t id = 0;
     if (init.negotiatedId) {
         id = *init.negotiatedId;
-        if (id >= limit) return std::string("stream id out of range");
-        if (!isFree(id)) return std::string("stream id in use");
+        if (id >= limit) return Error{"stream id out of range"};
+        if (!isFree(id)) return Error{"stream id in use"};
     } else {
         uint32_t candidate = s.config.dtlsClient ? 0 : 1;  // RFC 8832 §6
         while (candidate < limit && !isFree(candidate)) candidate += 2;
-        if (candidate >= limit) return std::string("no free stream id");
+        if (candidate >= limit) return Error{"no free stream id"};
         id = uint16_t(candidate);
     }
     Impl::Channel ch;

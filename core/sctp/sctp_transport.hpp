@@ -33,6 +33,7 @@
 
 #include "core/common/bytes.hpp"
 #include "core/common/time.hpp"
+#include "tincan/result.hpp"
 
 namespace tincan::sctp {
 
@@ -235,7 +236,7 @@ public:
     // The channel's id, or why it cannot be created. Allowed before the association is up (the
     // channel is Connecting and opens with it). Ids follow RFC 8832 §6 parity; a negotiated id
     // may have either parity.
-    std::variant<uint16_t, std::string> createChannel(const ChannelInit& init);
+    Result<uint16_t> createChannel(const ChannelInit& init);
     // Queues one message. False if the channel is not open, the association not connected,
     // the message larger than remoteMaxMessageSize, or bufferedAmount would pass
     // maxBufferedAmount. Never drops a message it accepted while the channel stays open (only

@@ -179,12 +179,6 @@ std::optional<Setup> SessionDescription::effectiveSetup(const MediaSection& m) c
     return m.setup ? m.setup : sessionSetup;
 }
 
-std::string SdpError::what() const {
-    if (line == 0) return "SDP: " + reason;
-    if (text.empty()) return fmt::format("SDP line {}: {}", line, reason);
-    return fmt::format("SDP line {} ({}): {}", line, text, reason);
-}
-
 SessionDescription makeDataChannelDescription(uint64_t sessionId, uint64_t sessionVersion,
                                               const DataChannelParams& params) {
     SessionDescription d;

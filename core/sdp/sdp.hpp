@@ -22,11 +22,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "core/common/bytes.hpp"
 #include "core/ice/candidate.hpp"
+#include "tincan/result.hpp"
 
 namespace tincan::sdp {
 
@@ -212,16 +212,10 @@ struct SessionDescription {
     bool operator==(const SessionDescription& other) const;
 };
 
-struct SdpError {
-    size_t line = 0;   // 1-based; 0 when the error is not about one line (e.g. size)
-    std::string text;  // the offending line, at most 80 characters
-    std::string reason;
-
-    // "SDP line 7 (a=fingerprint:sha-256 ZZ): invalid hex digest"
-    std::string what() const;
-};
-
-std::variant<SessionDescription, SdpError> parse(std::string_view sdp);
+// An error names the line, quotes it (at most 80 characters) and says why:
+// "SDP line 7 (a=fingerprint:sha-256 ZZ): invalid hex digest"; "SDP: empty SDP" when it is not
+// about one line.
+Result<SessionDescription> parse(std::string_view sdp);
 std::string serialize(const SessionDescription& description);
 
 // What Tincan offers and answers: one data channel m-section, bundled, trickling.

@@ -13,7 +13,7 @@ constexpr size_t kMaxRtcpTrailer = SRTP_MAX_TRAILER_LEN + 4;
 constexpr size_t kMinRtpSize = 12;
 constexpr size_t kMinRtcpSize = 8;
 
-bool initLibrary(std::string& error) {
+Result<void> initLibrary() {
     static std::once_flag once;
     static srtp_err_status_t status = srtp_err_status_ok;
     std::call_once(once, [] {
@@ -33,8 +33,9 @@ bool initLibrary(std::string& error) {
         policy.key = material;
         if (srtp_create(&keepAlive, &policy) != srtp_err_status_ok) keepAlive = nullptr;
     });
-    if (status != srtp_err_status_ok) error = "srtp_init failed: " + std::to_string(int(status));
-    return status == srtp_err_status_ok;
+    if (status != srtp_err_status_ok)
+        return Error{"srtp_init failed: " + std::to_string(int(status))};
+    return {};
 }
 
 struct ProfileInfo {
@@ -77,8 +78,7 @@ struct SrtpSession::Contexts {
 };
 
 void SrtpSession::prepare() {
-    std::string error;
-    initLibrary(error);  // a failure is reported by create()
+    (void)initLibrary();  // a failure is reported by create()
 }
 
 SrtpSession::SrtpSession(uint16_t profile, std::unique_ptr<Contexts> contexts)
@@ -86,23 +86,22 @@ SrtpSession::SrtpSession(uint16_t profile, std::unique_ptr<Contexts> contexts)
 
 SrtpSession::~SrtpSession() = default;
 
-std::variant<std::unique_ptr<SrtpSession>, SrtpError> SrtpSession::create(
-    const dtls::SrtpKeyingMaterial& keys, dtls::Role localRole, Config config) {
-    std::string error;
-    if (!initLibrary(error)) return SrtpError{error};
+Result<std::unique_ptr<SrtpSession>> SrtpSession::create(const dtls::SrtpKeyingMaterial& keys,
+                                                         dtls::Role localRole, Config config) {
+    if (auto init = initLibrary(); !init) return init.error();
     auto info = profileInfo(keys.profile);
-    if (!info) return SrtpError{"unsupported SRTP profile " + std::to_string(keys.profile)};
+    if (!info) return Error{"unsupported SRTP profile " + std::to_string(keys.profile)};
     for (const Bytes* k : {&keys.clientKey, &keys.serverKey})
         if (k->size() != info->keyLen)
-            return SrtpError{"SRTP master key length does not match the profile"};
+            return Error{"SRTP master key length does not match the profile"};
     for (const Bytes* s : {&keys.clientSalt, &keys.serverSalt})
         if (s->size() != info->saltLen)
-            return SrtpError{"SRTP master salt length does not match the profile"};
+            return Error{"SRTP master salt length does not match the profile"};
 
     const bool client = localRole == dtls::Role::Client;
     auto contexts = std::make_unique<Contexts>();
     auto make = [&](const Bytes& key, const Bytes& salt, srtp_ssrc_type_t direction,
-                    srtp_t* out) -> std::optional<SrtpError> {
+                    srtp_t* out) -> Result<void> {
         // libsrtp takes the master key followed by the master salt in one buffer.
         uint8_t material[SRTP_MAX_KEY_LEN] = {};
         std::memcpy(material, key.data(), key.size());
@@ -120,17 +119,19 @@ std::variant<std::unique_ptr<SrtpSession>, SrtpError> SrtpSession::create(
         srtp_err_status_t st = srtp_create(out, &policy);
         std::memset(material, 0, sizeof material);
         if (st != srtp_err_status_ok)
-            return SrtpError{"srtp_create failed: " + std::to_string(int(st))};
-        return std::nullopt;
+            return Error{"srtp_create failed: " + std::to_string(int(st))};
+        return {};
     };
-    if (auto e = make(client ? keys.clientKey : keys.serverKey,
+    if (auto r = make(client ? keys.clientKey : keys.serverKey,
                       client ? keys.clientSalt : keys.serverSalt, ssrc_any_outbound,
-                      &contexts->outbound))
-        return *e;
-    if (auto e =
+                      &contexts->outbound);
+        !r)
+        return r.error();
+    if (auto r =
             make(client ? keys.serverKey : keys.clientKey,
-                 client ? keys.serverSalt : keys.clientSalt, ssrc_any_inbound, &contexts->inbound))
-        return *e;
+                 client ? keys.serverSalt : keys.clientSalt, ssrc_any_inbound, &contexts->inbound);
+        !r)
+        return r.error();
     return std::unique_ptr<SrtpSession>(new SrtpSession(keys.profile, std::move(contexts)));
 }
 

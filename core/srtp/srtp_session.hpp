@@ -15,16 +15,12 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <variant>
 
 #include "core/common/bytes.hpp"
 #include "core/dtls/dtls_transport.hpp"
+#include "tincan/result.hpp"
 
 namespace tincan::srtp {
-
-struct SrtpError {
-    std::string reason;
-};
 
 struct SrtpStats {
     uint64_t rtpProtected = 0;
@@ -47,13 +43,13 @@ public:
     // `localRole` is our DTLS role: a client protects with the client key/salt (RFC 5764 §4.2).
     // Errors: an unsupported profile (AES-CM-128-HMAC-SHA1-80/32 and AEAD-AES-128/256-GCM are
     // supported), key/salt lengths that do not match it, or a libsrtp failure.
-    static std::variant<std::unique_ptr<SrtpSession>, SrtpError> create(
-        const dtls::SrtpKeyingMaterial& keys, dtls::Role localRole, Config config);
+    static Result<std::unique_ptr<SrtpSession>> create(const dtls::SrtpKeyingMaterial& keys,
+                                                       dtls::Role localRole, Config config);
     // Initialises libsrtp (once per process; its self-tests take ~30 ms of CPU). create() does
     // it too, but a connection calls this early so that it is not between DTLS and media.
     static void prepare();
-    static std::variant<std::unique_ptr<SrtpSession>, SrtpError> create(
-        const dtls::SrtpKeyingMaterial& keys, dtls::Role localRole) {
+    static Result<std::unique_ptr<SrtpSession>> create(const dtls::SrtpKeyingMaterial& keys,
+                                                       dtls::Role localRole) {
         return create(keys, localRole, Config{});
     }
     ~SrtpSession();

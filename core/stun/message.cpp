@@ -492,17 +492,17 @@ IntegrityCheck Message::verifyIntegrity(ByteView key) const {
 }
 
 struct Parser {
-    static std::variant<Message, ParseError> run(ByteView data) {
-        if (data.size() < kHeaderSize) return ParseError{"shorter than a STUN header"};
-        if (data.size() > kMaxMessageSize) return ParseError{"longer than a STUN message can be"};
+    static Result<Message> run(ByteView data) {
+        if (data.size() < kHeaderSize) return Error{"shorter than a STUN header"};
+        if (data.size() > kMaxMessageSize) return Error{"longer than a STUN message can be"};
         uint16_t type = readU16(data.data());
-        if (type & 0xC000) return ParseError{"first two bits are not zero"};
+        if (type & 0xC000) return Error{"first two bits are not zero"};
         size_t length = readU16(data.data() + 2);
-        if (length % 4) return ParseError{"length is not a multiple of 4"};
-        if (readU32(data.data() + 4) != kMagicCookie) return ParseError{"no magic cookie"};
+        if (length % 4) return Error{"length is not a multiple of 4"};
+        if (readU32(data.data() + 4) != kMagicCookie) return Error{"no magic cookie"};
         if (kHeaderSize + length != data.size())
-            return ParseError{"length field " + std::to_string(length) + " does not match " +
-                              std::to_string(data.size() - kHeaderSize) + " bytes of body"};
+            return Error{"length field " + std::to_string(length) + " does not match " +
+                         std::to_string(data.size() - kHeaderSize) + " bytes of body"};
 
         Message m;
         m.class_ = MessageClass(((type >> 4) & 1) | ((type >> 7) & 2));
@@ -519,29 +519,27 @@ struct Parser {
         size_t rawEnd = 0;  // end of the last integrity attribute that counts
         size_t pos = kHeaderSize;
         while (pos < data.size()) {
-            if (data.size() - pos < 4) return ParseError{"truncated attribute header"};
+            if (data.size() - pos < 4) return Error{"truncated attribute header"};
             uint16_t atype = readU16(data.data() + pos);
             size_t alen = readU16(data.data() + pos + 2);
             if (alen > data.size() - pos - 4)
-                return ParseError{std::string("attribute ") + attr::name(atype) +
-                                  " runs past the end of the message"};
+                return Error{std::string("attribute ") + attr::name(atype) +
+                             " runs past the end of the message"};
             if (padded(alen) > data.size() - pos - 4)
-                return ParseError{"attribute padding runs past the end of the message"};
+                return Error{"attribute padding runs past the end of the message"};
             ByteView value = data.subspan(pos + 4, alen);
 
             if (atype == attr::Fingerprint) {
-                if (alen != 4) return ParseError{"FINGERPRINT has the wrong length"};
-                if (pos + 8 != data.size())
-                    return ParseError{"FINGERPRINT is not the last attribute"};
+                if (alen != 4) return Error{"FINGERPRINT has the wrong length"};
+                if (pos + 8 != data.size()) return Error{"FINGERPRINT is not the last attribute"};
                 uint32_t expected = crc32(data.first(pos)) ^ kFingerprintXor;
-                if (readU32(value.data()) != expected) return ParseError{"FINGERPRINT mismatch"};
+                if (readU32(value.data()) != expected) return Error{"FINGERPRINT mismatch"};
                 m.fingerprintChecked_ = true;
             } else if (atype == attr::MessageIntegrity) {
                 // §14.5/§14.6: counts only as the first integrity attribute; a later one is
                 // ignored like any other attribute after MESSAGE-INTEGRITY(-SHA256).
                 if (!afterIntegrity) {
-                    if (alen != kSha1Size)
-                        return ParseError{"MESSAGE-INTEGRITY has the wrong length"};
+                    if (alen != kSha1Size) return Error{"MESSAGE-INTEGRITY has the wrong length"};
                     m.integrityOffset_ = pos;
                     rawEnd = pos + 4 + alen;
                 }
@@ -550,15 +548,15 @@ struct Parser {
                 // May follow MESSAGE-INTEGRITY (§14.6); a second one is ignored.
                 if (!m.integritySha256Offset_) {
                     if (alen < 16 || alen > kSha256Size || alen % 4)
-                        return ParseError{"MESSAGE-INTEGRITY-SHA256 has the wrong length"};
+                        return Error{"MESSAGE-INTEGRITY-SHA256 has the wrong length"};
                     m.integritySha256Offset_ = pos;
                     rawEnd = pos + 4 + alen;
                 }
                 afterIntegrity = true;
             } else if (!afterIntegrity) {
                 if (!attributeLengthOk(atype, alen))
-                    return ParseError{std::string("attribute ") + attr::name(atype) +
-                                      " has an invalid length " + std::to_string(alen)};
+                    return Error{std::string("attribute ") + attr::name(atype) +
+                                 " has an invalid length " + std::to_string(alen)};
                 m.attrs_.push_back(Attribute{atype, Bytes(value.begin(), value.end())});
             }
             // Anything else after MESSAGE-INTEGRITY is ignored (RFC 8489 §14.5).
@@ -613,14 +611,14 @@ struct Parser {
     }
 };
 
-std::variant<Message, ParseError> parse(ByteView data) {
+Result<Message> parse(ByteView data) {
     return Parser::run(data);
 }
 
 std::optional<Message> tryParse(ByteView data) {
     auto r = parse(data);
-    if (auto* m = std::get_if<Message>(&r)) return std::move(*m);
-    return std::nullopt;
+    if (!r) return std::nullopt;
+    return std::move(r).value();
 }
 
 std::optional<size_t> messageLength(ByteView header) {

@@ -11,11 +11,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "core/common/bytes.hpp"
 #include "core/common/endpoint.hpp"
+#include "tincan/result.hpp"
 
 namespace tincan {
 class Random;
@@ -228,14 +228,10 @@ private:
     bool fingerprintChecked_ = false;
 };
 
-struct ParseError {
-    std::string reason;
-};
-
-// Parses one STUN message occupying exactly `data`. A FINGERPRINT, when present, must be the
-// last attribute and correct. Attributes after MESSAGE-INTEGRITY(-SHA256) other than
-// MESSAGE-INTEGRITY-SHA256 and FINGERPRINT are ignored (RFC 8489 §14.5).
-std::variant<Message, ParseError> parse(ByteView data);
+// Parses one STUN message occupying exactly `data`; an Error says what is malformed. A FINGERPRINT,
+// when present, must be the last attribute and correct. Attributes after MESSAGE-INTEGRITY(-SHA256)
+// other than MESSAGE-INTEGRITY-SHA256 and FINGERPRINT are ignored (RFC 8489 §14.5).
+Result<Message> parse(ByteView data);
 // Convenience: nullopt on any error.
 std::optional<Message> tryParse(ByteView data);
 

@@ -403,11 +403,11 @@ struct TurnClient::Impl {
             return;
         }
         auto parsed = stun::parse(data);
-        if (auto* err = std::get_if<stun::ParseError>(&parsed)) {
-            malformed(err->reason);
+        if (!parsed) {
+            malformed(parsed.error().message);
             return;
         }
-        const auto& msg = std::get<stun::Message>(parsed);
+        const auto& msg = *parsed;
         if (msg.isResponse()) {
             handleResponse(now, msg);
         } else if (msg.isIndication() && msg.method() == Method::Data) {

@@ -50,7 +50,7 @@ void BM_RtpParse(benchmark::State& state) {
     Bytes wire = serializeRtp(videoHeader(), payload());
     for (auto _ : state) {
         auto r = parseRtp(wire);
-        auto& v = std::get<RtpPacketView>(r);
+        auto& v = r.value();
         benchmark::DoNotOptimize(readTransportSequenceNumber(v, 3));
         benchmark::DoNotOptimize(v.payload.data());
     }
@@ -107,8 +107,7 @@ dtls::SrtpKeyingMaterial keys(uint16_t profile) {
 }
 
 std::unique_ptr<srtp::SrtpSession> session(uint16_t profile, dtls::Role role) {
-    return std::move(std::get<std::unique_ptr<srtp::SrtpSession>>(
-        srtp::SrtpSession::create(keys(profile), role)));
+    return srtp::SrtpSession::create(keys(profile), role).value();
 }
 
 void BM_SrtpProtect(benchmark::State& state) {

@@ -168,7 +168,7 @@ private:
     // Re-encoded with MESSAGE-INTEGRITY under the long-term key (the realm its REALM names).
     void sign(Bytes& data) const {
         auto parsed = stun::parse(data);
-        auto* m = std::get_if<stun::Message>(&parsed);
+        auto* m = parsed ? &*parsed : nullptr;
         if (!m) return;
         const std::string realm = m->getString(stun::attr::Realm).value_or(realm_);
         const stun::Integrity integrity{stun::longTermKey(kUser, realm, kPassword), false};
@@ -205,7 +205,7 @@ private:
             return;
         }
         auto parsed = stun::parse(wire);
-        auto* m = std::get_if<stun::Message>(&parsed);
+        auto* m = parsed ? &*parsed : nullptr;
         check(m != nullptr);
         if (m->isRequest()) lastTid_ = m->transactionId();
         if (auto realm = m->getString(stun::attr::Realm)) realm_ = *realm;

@@ -1,6 +1,7 @@
 #include "tests/core/ice/ice_scenario.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace tincan::icetest {
 
@@ -133,7 +134,9 @@ void Scenario::drain(ScenarioPeer& self, ScenarioPeer& other) {
         if (auto* c = std::get_if<ice::event::LocalCandidate>(&*ev)) {
             std::string line = c->candidate.toSdp();
             signal([this, &other, line] {
-                other.agent->addRemoteCandidate(net.now(), line);
+                // The agent's own candidates always parse; also built without gtest (bench_ice).
+                if (auto added = other.agent->addRemoteCandidate(net.now(), line); !added)
+                    throw std::runtime_error("candidate refused: " + added.error().message);
                 net.drain(other.host);
             });
         } else if (auto* s = std::get_if<ice::event::StateChanged>(&*ev)) {

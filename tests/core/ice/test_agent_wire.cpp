@@ -76,8 +76,10 @@ public:
             while (auto ev = p->agent->pollEvent()) {
                 if (auto* c = std::get_if<event::LocalCandidate>(&*ev)) {
                     p->gathered.push_back(c->candidate);
-                    if (p->signalCandidates)
-                        other(*p).agent->addRemoteCandidate(now_, c->candidate.toSdp());
+                    if (p->signalCandidates) {
+                        EXPECT_TRUE(
+                            other(*p).agent->addRemoteCandidate(now_, c->candidate.toSdp()).ok());
+                    }
                 } else if (auto* s = std::get_if<event::StateChanged>(&*ev)) {
                     p->states.push_back(s->state);
                 } else if (auto* sel = std::get_if<event::SelectedPairChanged>(&*ev)) {
@@ -331,7 +333,11 @@ TEST(AgentWire, NoRemoteCandidatesFailsAfterCheckingTimeout) {
     w.add(ca, "192.0.2.1:1000", 19);
     w.add(config(Role::Controlled), "192.0.2.2:2000", 20);
     w.a().signalCandidates = w.b().signalCandidates = false;
-    w.a().agent->addRemoteCandidate(w.now(), "candidate:1 1 udp 2130706431 192.0.2.99 9 typ host");
+    ASSERT_TRUE(
+        w.a()
+            .agent
+            ->addRemoteCandidate(w.now(), "candidate:1 1 udp 2130706431 192.0.2.99 9 typ host")
+            .ok());
     w.start();
     w.a().agent->endOfRemoteCandidates(w.now());
     ASSERT_TRUE(w.runUntil([&] { return w.a().agent->state() == IceState::Failed; }, 20s));
@@ -436,9 +442,12 @@ TEST(AgentWire, ResolvesMdnsCandidatesWithoutBlocking) {
     w.exchangeCredentials();
     w.a().agent->startGathering(w.now());
     // B signals its host candidate behind an mDNS name, as browsers do.
-    w.a().agent->addRemoteCandidate(
-        w.now(),
-        "candidate:1 1 udp 2122260223 1f4712db-ea17-4bcf-a596-105139dfd8bf.local 2000 typ host");
+    ASSERT_TRUE(w.a()
+                    .agent
+                    ->addRemoteCandidate(w.now(),
+                                         "candidate:1 1 udp 2122260223 "
+                                         "1f4712db-ea17-4bcf-a596-105139dfd8bf.local 2000 typ host")
+                    .ok());
     std::optional<std::string> query;
     while (auto ev = w.a().agent->pollEvent())
         if (auto* q = std::get_if<event::MdnsQuery>(&*ev)) query = q->hostname;
@@ -454,8 +463,11 @@ TEST(AgentWire, ResolvesMdnsCandidatesWithoutBlocking) {
     EXPECT_EQ(sel->remote.type, CandidateType::Host);
     EXPECT_EQ(sel->remote.address.toString(), "192.0.2.2:2000");
     // An unresolvable name is simply dropped.
-    w.a().agent->addRemoteCandidate(w.now(),
-                                    "candidate:2 1 udp 2122260223 nobody.local 9 typ host");
+    ASSERT_TRUE(
+        w.a()
+            .agent
+            ->addRemoteCandidate(w.now(), "candidate:2 1 udp 2122260223 nobody.local 9 typ host")
+            .ok());
     w.a().agent->resolvedMdns(w.now(), "nobody.local", std::nullopt);
     EXPECT_EQ(w.a().agent->stats().remoteCandidates.size(), 1u);
 }

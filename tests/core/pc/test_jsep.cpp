@@ -313,7 +313,7 @@ TEST(Jsep, CandidatesGoOnTheTransportSectionOnly) {
     ASSERT_TRUE(n.setRemoteOffer(offer));
     auto p = local();
     auto c = ice::parseCandidate("candidate:1 1 udp 2130706431 192.0.2.1 50000 typ host");
-    p.candidates.push_back(std::get<ice::Candidate>(c));
+    p.candidates.push_back(c.value());
     p.endOfCandidates = true;
     auto a = n.createAnswer(p, sdp::Setup::Active, 1, 1);
     ASSERT_TRUE(a);

@@ -73,8 +73,7 @@ struct Sim {
     Bytes lastAtoB;
     // Reads b's RTCP as a does (its own SRTCP context: a's replay window stays untouched).
     std::unique_ptr<srtp::SrtpSession> inspector =
-        std::move(std::get<std::unique_ptr<srtp::SrtpSession>>(
-            srtp::SrtpSession::create(keys(), dtls::Role::Client)));
+        srtp::SrtpSession::create(keys(), dtls::Role::Client).value();
     std::vector<rtp::TransportFeedback> bFeedback;
     std::vector<media_event::SenderReportReceived> bReports;
 

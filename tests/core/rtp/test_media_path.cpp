@@ -38,8 +38,8 @@ dtls::SrtpKeyingMaterial keys() {
 }
 
 template <typename T>
-std::unique_ptr<T> take(std::variant<std::unique_ptr<T>, srtp::SrtpError> r) {
-    return std::move(std::get<std::unique_ptr<T>>(r));
+std::unique_ptr<T> take(Result<std::unique_ptr<T>> r) {
+    return std::move(r).value();
 }
 
 struct Datagram {
@@ -111,14 +111,14 @@ TEST(MediaPath, FivePercentLossIsRepairedByNackAndRtx) {
             auto n = receiverSrtp->unprotectRtp(d);
             ASSERT_TRUE(n);
             auto parsed = parseRtp(ByteView(d).first(*n));
-            auto view = std::get<RtpPacketView>(parsed);
+            auto view = parsed.value();
             Bytes original;
             if (view.ssrc == kRtxSsrc) {
                 ++rtxReceived;
                 twcc.onPacket(now, *readTransportSequenceNumber(view, kTccId));
-                original = std::get<Bytes>(unwrapRtx(view, kSsrc, kPt));
+                original = unwrapRtx(view, kSsrc, kPt).value();
                 parsed = parseRtp(original);
-                view = std::get<RtpPacketView>(parsed);
+                view = parsed.value();
             } else {
                 twcc.onPacket(now, *readTransportSequenceNumber(view, kTccId));
             }
@@ -154,8 +154,7 @@ TEST(MediaPath, FivePercentLossIsRepairedByNackAndRtx) {
                         const Bytes* stored = history.getForResend(now, s, 40ms);
                         if (!stored) continue;
                         auto v = parseRtp(*stored);
-                        queued[nextId] =
-                            wrapRtx(std::get<RtpPacketView>(v), kRtxSsrc, kRtxPt, rtxSeq++);
+                        queued[nextId] = wrapRtx(v.value(), kRtxSsrc, kRtxPt, rtxSeq++);
                         pacer.enqueue(now, nextId++, 432, cc::PacketKind::Retransmission);
                     }
                 }

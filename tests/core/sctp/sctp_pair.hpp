@@ -204,9 +204,9 @@ inline Bytes pattern(size_t size, uint32_t seed) {
     return out;
 }
 
-inline uint16_t idOf(const std::variant<uint16_t, std::string>& created) {
-    if (auto* e = std::get_if<std::string>(&created)) ADD_FAILURE() << "createChannel: " << *e;
-    return std::holds_alternative<uint16_t>(created) ? std::get<uint16_t>(created) : 0xFFFF;
+inline uint16_t idOf(const Result<uint16_t>& created) {
+    if (!created) ADD_FAILURE() << "createChannel: " << created.error().message;
+    return created ? *created : 0xFFFF;
 }
 
 }  // namespace tincan::sctp::testing

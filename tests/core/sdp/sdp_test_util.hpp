@@ -5,7 +5,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <variant>
 
 #include <gtest/gtest.h>
 
@@ -25,20 +24,21 @@ inline std::string readFixture(const std::string& name) {
 // Parses text that must be valid, failing the test with the parser's message otherwise.
 inline SessionDescription parseOk(std::string_view text) {
     auto r = parse(text);
-    if (auto* e = std::get_if<SdpError>(&r)) {
-        ADD_FAILURE() << e->what();
+    if (!r) {
+        ADD_FAILURE() << r.error().message;
         return {};
     }
-    return std::get<SessionDescription>(std::move(r));
+    return std::move(r).value();
 }
 
-inline SdpError parseError(std::string_view text) {
+// The parser's message for text that must be rejected.
+inline std::string parseError(std::string_view text) {
     auto r = parse(text);
-    if (!std::holds_alternative<SdpError>(r)) {
+    if (r) {
         ADD_FAILURE() << "expected a parse error for:\n" << text;
         return {};
     }
-    return std::get<SdpError>(std::move(r));
+    return r.error().message;
 }
 
 // Joins lines with CRLF, ending with one.

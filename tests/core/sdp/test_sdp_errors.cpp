@@ -1,4 +1,7 @@
 // Malformed descriptions: each is rejected with the line it failed on and why.
+#include <sstream>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "tests/core/sdp/sdp_test_util.hpp"
@@ -55,10 +58,30 @@ struct Case {
     std::string reason;
 };
 
+// Line `n` (1-based) of `sdp` as the error quotes it: without its CR, cut at 80 characters,
+// control characters as '?'; "" past the end.
+std::string quotedLine(const std::string& sdp, size_t n) {
+    std::istringstream in(sdp);
+    std::string line;
+    for (size_t i = 0; i < n; ++i)
+        if (!std::getline(in, line)) return "";
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    line = line.substr(0, 80);
+    for (char& ch : line)
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) ch = '?';
+    return line;
+}
+
+// The message names the line it failed on, quotes that line and gives the reason.
 void expectError(const Case& c) {
-    SdpError e = parseError(c.sdp);
-    EXPECT_EQ(e.line, c.line) << e.what();
-    EXPECT_EQ(e.reason, c.reason) << e.what();
+    std::string expected;
+    if (c.line == 0)
+        expected = "SDP: " + c.reason;
+    else if (std::string text = quotedLine(c.sdp, c.line); text.empty())
+        expected = "SDP line " + std::to_string(c.line) + ": " + c.reason;
+    else
+        expected = "SDP line " + std::to_string(c.line) + " (" + text + "): " + c.reason;
+    EXPECT_EQ(parseError(c.sdp), expected);
 }
 
 }  // namespace
@@ -69,20 +92,24 @@ TEST(SdpErrors, BaseIsValid) {
 }
 
 TEST(SdpErrors, MessageFormat) {
-    SdpError e = parseError(withLine(10, "a=fingerprint:sha-256 ZZ"));
-    EXPECT_EQ(e.line, 10u);
-    EXPECT_EQ(e.text, "a=fingerprint:sha-256 ZZ");
-    EXPECT_EQ(e.reason, "invalid hex digest");
-    EXPECT_EQ(e.what(), "SDP line 10 (a=fingerprint:sha-256 ZZ): invalid hex digest");
+    EXPECT_EQ(parseError(withLine(10, "a=fingerprint:sha-256 ZZ")),
+              "SDP line 10 (a=fingerprint:sha-256 ZZ): invalid hex digest");
 
     // The quoted line is cut at 80 characters.
-    e = parseError(withExtra("a=candidate:1 1 udp 2130706431 192.0.2.1 99999 typ host " +
-                             std::string(60, 'x')));
-    EXPECT_EQ(e.text.size(), 80u);
-    EXPECT_EQ(e.reason, "invalid port '99999'");
+    const std::string longLine =
+        "a=candidate:1 1 udp 2130706431 192.0.2.1 99999 typ host " + std::string(60, 'x');
+    ASSERT_GT(longLine.size(), 80u);
+    EXPECT_EQ(parseError(withExtra(longLine)),
+              "SDP line 13 (" + longLine.substr(0, 80) + "): invalid port '99999'");
 
-    EXPECT_EQ((SdpError{0, "", "empty SDP"}).what(), "SDP: empty SDP");
-    EXPECT_EQ((SdpError{4, "", "missing t= line"}).what(), "SDP line 4: missing t= line");
+    // Control characters in the quoted line are shown as '?': the message stays one line.
+    EXPECT_EQ(parseError(withExtra("a=foo\rbar")),
+              "SDP line 13 (a=foo?bar): control character inside a line");
+
+    // Not about one line; about a line that is missing (nothing to quote).
+    EXPECT_EQ(parseError(""), "SDP: empty SDP");
+    EXPECT_EQ(parseError("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\n"),
+              "SDP line 4: missing t= line");
 }
 
 TEST(SdpErrors, Structure) {
@@ -210,9 +237,7 @@ TEST(SdpErrors, RtpAttributes) {
 TEST(SdpErrors, Limits) {
     std::string big = join(baseLines());
     while (big.size() <= kMaxSdpBytes) big += "a=x-padding:" + std::string(100, 'p') + "\r\n";
-    SdpError e = parseError(big);
-    EXPECT_EQ(e.line, 0u);
-    EXPECT_EQ(e.reason, "SDP is larger than 262144 bytes");
+    expectError({big, 0, "SDP is larger than 262144 bytes"});
 
     auto lines = baseLines();
     for (int i = 0; i < 64; ++i) lines.push_back("m=audio 0 UDP/TLS/RTP/SAVPF 0");

@@ -31,11 +31,11 @@ dtls::SrtpKeyingMaterial keysFor(uint16_t profile) {
 
 std::unique_ptr<SrtpSession> mustCreate(const dtls::SrtpKeyingMaterial& k, dtls::Role role) {
     auto r = SrtpSession::create(k, role);
-    if (auto* e = std::get_if<SrtpError>(&r)) {
-        ADD_FAILURE() << e->reason;
+    if (!r) {
+        ADD_FAILURE() << r.error().message;
         return nullptr;
     }
-    return std::move(std::get<std::unique_ptr<SrtpSession>>(r));
+    return std::move(r).value();
 }
 
 Bytes rtpPacket(uint16_t seq, std::string_view payload) {
@@ -160,8 +160,7 @@ INSTANTIATE_TEST_SUITE_P(Profiles, SrtpProfiles,
 TEST(SrtpSession, RefusesBadKeyingMaterial) {
     auto reason = [](const dtls::SrtpKeyingMaterial& k) {
         auto r = SrtpSession::create(k, dtls::Role::Client);
-        auto* e = std::get_if<SrtpError>(&r);
-        return e ? e->reason : std::string();
+        return r.message();
     };
     auto k = keysFor(dtls::kSrtpAes128CmSha1_80);
     k.profile = 0x0099;

@@ -211,7 +211,7 @@ TEST(Rfc5769, OneFlippedBitBreaksTheLongTermIntegrity) {
         Bytes altered = bytes;
         altered[i] ^= 0x01;
         auto r = parse(altered);
-        if (auto* m = std::get_if<Message>(&r)) {
+        if (const Message* m = r ? &*r : nullptr) {
             // Renaming the MESSAGE-INTEGRITY attribute removes it: Missing, never Ok.
             bool renamed = i == miType || i == miType + 1;
             EXPECT_EQ(m->verifyIntegrity(key),
@@ -246,8 +246,8 @@ TEST(Rfc5769, EveryFlippedBitBreaksTheFingerprint) {
     Bytes bytes(std::begin(tv::kSampleRequest), std::end(tv::kSampleRequest));
     bytes.back() ^= 0xff;
     auto r = parse(bytes);
-    ASSERT_TRUE(std::holds_alternative<ParseError>(r));
-    EXPECT_EQ(std::get<ParseError>(r).reason, "FINGERPRINT mismatch");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message, "FINGERPRINT mismatch");
 }
 
 TEST(Rfc5769, PaddingContentIsIgnoredByTheParser) {
@@ -298,7 +298,6 @@ TEST(Rfc8489, B1ReencodesExactly) {
 
 TEST(Rfc8489, B1AsFirstPublishedIsRejected) {
     auto r = parse(tv::kRfc8489B1AsPublished);
-    ASSERT_TRUE(std::holds_alternative<ParseError>(r));
-    EXPECT_NE(std::get<ParseError>(r).reason.find("does not match"), std::string::npos)
-        << std::get<ParseError>(r).reason;
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("does not match"), std::string::npos) << r.error().message;
 }

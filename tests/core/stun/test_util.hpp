@@ -20,18 +20,17 @@ namespace tincan::stun::testutil {
 
 inline Message mustParse(ByteView bytes) {
     auto r = parse(bytes);
-    if (auto* e = std::get_if<ParseError>(&r)) {
-        ADD_FAILURE() << "parse failed: " << e->reason;
+    if (!r) {
+        ADD_FAILURE() << "parse failed: " << r.error().message;
         return {};
     }
-    return std::get<Message>(std::move(r));
+    return std::move(r).value();
 }
 
 // The reason parse() gives, or "" when it accepts the bytes.
 inline std::string rejection(ByteView bytes) {
     auto r = parse(bytes);
-    if (auto* e = std::get_if<ParseError>(&r)) return e->reason;
-    return "";
+    return r.message();
 }
 
 }  // namespace tincan::stun::testutil
