@@ -223,6 +223,7 @@ TEST(SourceStats, VideoReportsSizeFramesAndRate) {
     EXPECT_EQ(reports.back().height, 240u);
     EXPECT_GT(reports.back().frames, reports.front().frames);
     EXPECT_GT(reports.back().framesPerSecond, 0);
-    EXPECT_LE(reports.back().framesPerSecond, 31);  // never more than the pattern makes
+    // Never more than the pattern makes in a second (30, plus at most 5 caught up after a stall).
+    EXPECT_LE(reports.back().framesPerSecond, 36);
     EXPECT_EQ(reports.back().audioLevel, 0);
 }
