@@ -275,3 +275,48 @@ TEST(AudioStreams, SourceStatsFollowW3C) {
     EXPECT_NEAR(last.totalAudioEnergy, 0.178 * 0.178 * last.totalSamplesDuration, 0.002);
     EXPECT_EQ(last.frames, 0u);  // video members stay zero
 }
+
+namespace {
+
+struct FmtpRun {
+    AudioSendStats stats;
+    uint64_t stereoPackets = 0;  // TOC s bit set (RFC 6716 §3.1)
+};
+
+FmtpRun sendWithFmtp(const std::string& fmtp, int channels) {
+    std::mutex m;
+    FmtpRun run;
+    AudioSendConfig sc;
+    sc.channels = channels;
+    sc.bitrateBps = 64'000;
+    AudioSendStream send(sc, [&](OutgoingFrame f) {
+        std::lock_guard lock(m);
+        run.stereoPackets += (f.packets[0].payload[0] & 0x04) ? 1 : 0;
+        return true;
+    });
+    send.applyPeerFmtp(fmtp);
+    std::string error;
+    EXPECT_TRUE(send.start(error)) << error;
+    EXPECT_TRUE(test::waitFor([&] { return send.stats().packetsSent >= 60; }, 30s));
+    send.stop();
+    run.stats = send.stats();
+    return run;
+}
+
+}  // namespace
+
+TEST(AudioStreams, PeerFmtpCapsTheBitrateAndAsksForMono) {
+    const FmtpRun capped = sendWithFmtp("maxaveragebitrate=12000;stereo=0", 2);
+    const FmtpRun open = sendWithFmtp("stereo=1", 2);
+    EXPECT_EQ(capped.stats.maxBitrateBps, 12000);
+    EXPECT_TRUE(capped.stats.forcedMono);
+    EXPECT_FALSE(open.stats.forcedMono);
+    // 12 kbit/s is 30 bytes per 20 ms; 64 kbit/s is 160.
+    const double cappedBytes = double(capped.stats.bytesSent) / double(capped.stats.packetsSent);
+    const double openBytes = double(open.stats.bytesSent) / double(open.stats.packetsSent);
+    EXPECT_LT(cappedBytes, 45);
+    EXPECT_GT(openBytes, 2 * cappedBytes);
+    // stereo=0: a stereo source is coded as mono; stereo=1 keeps it stereo.
+    EXPECT_EQ(capped.stereoPackets, 0u);
+    EXPECT_GT(open.stereoPackets, open.stats.packetsSent / 2);
+}
