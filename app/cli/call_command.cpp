@@ -15,6 +15,7 @@
 #include "app/cli/peer_session.hpp"
 #include "media/call/audio_receive_stream.hpp"
 #include "media/call/audio_send_stream.hpp"
+#include "media/call/lip_sync.hpp"
 #include "media/call/track_binding.hpp"
 #include "media/call/video_receive_stream.hpp"
 #include "media/call/video_send_stream.hpp"
@@ -44,6 +45,7 @@ struct Call {
     std::shared_ptr<AudioSendStream> audioSend;
     std::shared_ptr<AudioReceiveStream> audioReceive;
     std::unique_ptr<QtCameraSource> camera;
+    std::shared_ptr<LipSync> lipSync;
 
     std::mutex mutex;
     std::shared_ptr<Track> videoTrack, audioTrack;     // ours (addTrack)
@@ -67,6 +69,18 @@ struct Call {
     }
 
     // Did the peer negotiate sending `kind`? (Seen from our track: sendrecv or recvonly.)
+    // The peer's Sender Report clock for a kind, from whichever track hears it.
+    std::optional<RemoteSenderClock> senderClock(MediaKind kind) {
+        std::lock_guard lock(mutex);
+        const auto& ours = kind == MediaKind::Video ? videoTrack : audioTrack;
+        if (ours)
+            if (auto c = ours->remoteSenderClock()) return c;
+        for (const auto& t : remoteTracks)
+            if (t->kind() == kind)
+                if (auto c = t->remoteSenderClock()) return c;
+        return std::nullopt;
+    }
+
     bool peerSendsKind(MediaKind kind) {
         std::lock_guard lock(mutex);
         for (const auto& t : remoteTracks)
@@ -151,6 +165,15 @@ nlohmann::json statsLine(Call& call, PeerConnection& pc) {
         rttSeconds = pair->currentRoundTripTime;
     if (rttSeconds) ev["rtt_ms"] = std::round(*rttSeconds * 10000) / 10;
     if (targetBps > 0) ev["target_kbps"] = std::round(targetBps / 100) / 10;
+    if (call.lipSync) {
+        const auto s = call.lipSync->stats();
+        if (s.updates > 0) {
+            const auto d = call.lipSync->delays();
+            ev["av_sync"] = {{"offset_ms", std::round(s.lastDifferenceMs * 10) / 10},
+                             {"video_delay_ms", d.videoExtraDelayMs},
+                             {"audio_delay_ms", d.audioExtraDelayMs}};
+        }
+    }
     return ev;
 }
 
@@ -178,7 +201,8 @@ Json finalStats(Call& call) {
                    {"framesOutOfOrder", v.framesOutOfOrder},
                    {"latencyP50Ms", v.latencyP50Ms},
                    {"latencyP95Ms", v.latencyP95Ms},
-                   {"framesRecorded", v.framesRecorded}});
+                   {"framesRecorded", v.framesRecorded},
+                   {"syncDelayMs", v.syncDelayMs}});
     const auto a = call.audioReceive->stats();
     out.push_back({{"id", "MA-in"},
                    {"type", "tincan-audio-receive"},
@@ -187,6 +211,8 @@ Json finalStats(Call& call) {
                    {"concealedSamples", a.media.concealedSamples},
                    {"concealmentEvents", a.media.concealmentEvents},
                    {"fecRecoveredPackets", a.fecRecoveredPackets},
+                   {"dtxSamples", a.dtxSamples},
+                   {"syncDelayMs", a.syncDelayMs},
                    {"estimatedFrequencyHz", a.estimatedFrequencyHz},
                    {"toneFrames", a.toneFrames},
                    {"framesAnalysed", a.framesAnalysed},
@@ -202,6 +228,7 @@ Json finalStats(Call& call) {
                        {"bytesSent", s.bytesSent},
                        {"keyframeRequests", s.keyframeRequests},
                        {"totalEncodeTime", s.totalEncodeTimeSeconds},
+                       {"sourceErrors", s.sourceErrors},
                        {"targetBitrate", s.targetBitrateBps}});
     }
     if (call.audioSend) {
@@ -210,7 +237,9 @@ Json finalStats(Call& call) {
                        {"type", "tincan-audio-send"},
                        {"packetsSent", s.packetsSent},
                        {"packetsRefused", s.packetsRefused},
-                       {"bytesSent", s.bytesSent}});
+                       {"bytesSent", s.bytesSent},
+                       {"dtxPacketsSuppressed", s.dtxSuppressed},
+                       {"dtx", s.dtx}});
     }
     return out;
 }
@@ -285,6 +314,15 @@ int runCall(int argc, char** argv, const CommonOptions& common, const CallOption
             req.height = options.height;
             req.fps = options.fps;
             call.camera = std::make_unique<QtCameraSource>(req);
+            // Unplugged mid-call: the stream stops sending video (the camera is stopped here, on
+            // the Qt thread, at the end) and the call goes on with audio; one event says so.
+            call.videoSend->setSourceErrorHook([](const std::string& reason, bool fellBack) {
+                spdlog::warn("{}: the call goes on without the camera", reason);
+                events().print({{"event", "media-error"},
+                                {"kind", "video"},
+                                {"reason", reason},
+                                {"fallback", fellBack ? "test-pattern" : "none"}});
+            });
             started = call.videoSend->startSource(*call.camera, error);
         } else {
             started = call.videoSend->startTestPattern(error);
@@ -312,6 +350,8 @@ int runCall(int argc, char** argv, const CommonOptions& common, const CallOption
             call.audioSend.reset();
         }
     }
+
+    call.lipSync = std::make_shared<LipSync>(call.audioReceive, call.videoReceive);
 
     PeerSession* self = nullptr;
     PeerSession::Hooks hooks;
@@ -367,7 +407,11 @@ int runCall(int argc, char** argv, const CommonOptions& common, const CallOption
     }
     QTimer statsTimer;
     QObject::connect(&statsTimer, &QTimer::timeout, [&] {
-        if (!session.finished()) events().print(statsLine(call, session.pc()));
+        if (session.finished()) return;
+        // Lip sync from the peer's Sender Reports (media/call/lip_sync.hpp), once a second.
+        call.lipSync->update(call.senderClock(MediaKind::Audio),
+                             call.senderClock(MediaKind::Video));
+        events().print(statsLine(call, session.pc()));
     });
     statsTimer.start(1000);
     const int code = session.exec();

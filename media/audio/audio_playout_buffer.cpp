@@ -26,6 +26,19 @@ AudioPlayoutBuffer::AudioPlayoutBuffer(const AudioPlayoutConfig& config)
     targetDelayMs_ = config_.minDelayMs;
 }
 
+int AudioPlayoutBuffer::targetDelayMs() const {
+    return std::clamp(targetDelayMs_ + extraDelayMs_, config_.minDelayMs, config_.maxDelayMs);
+}
+
+std::optional<AudioPlayoutBuffer::Latest> AudioPlayoutBuffer::latest(Timestamp now) const {
+    if (!haveLatest_) return std::nullopt;
+    // The sample at playTs_ − fifoFrames_ is the next one out; the newest packet follows after
+    // everything queued before it.
+    const int64_t aheadSamples = latestTs_ - (playTs_ - int64_t(fifoFrames_));
+    const double playAtMs = toMillis(now - latestArrival_) + double(aheadSamples) / kSamplesPerMs;
+    return Latest{uint32_t(latestTs_), latestArrival_, int(std::lround(playAtMs))};
+}
+
 AudioPlayoutBuffer::Slot* AudioPlayoutBuffer::find(int64_t ts) {
     for (auto& s : slots_)
         if (s.used && s.ts == ts) return &s;
@@ -82,7 +95,7 @@ void AudioPlayoutBuffer::insert(Timestamp now, const AudioPacketIn& p) {
         }
         for (auto& s : slots_) s.used = false;
         unwrapper_.reset();
-        haveFirst_ = started_ = underrun_ = false;
+        haveFirst_ = started_ = underrun_ = haveLatest_ = false;
         farBehindRun_ = 0;
         ++stats_.resyncs;
         insert(now, p);
@@ -93,6 +106,11 @@ void AudioPlayoutBuffer::insert(Timestamp now, const AudioPacketIn& p) {
     if (ts < playTs_) {
         ++stats_.packetsLate;
         return;
+    }
+    if (!haveLatest_ || ts > latestTs_) {
+        haveLatest_ = true;
+        latestTs_ = ts;
+        latestArrival_ = now;
     }
     auto free = std::find_if(slots_.begin(), slots_.end(), [](const Slot& s) { return !s.used; });
     if (free == slots_.end()) {
@@ -138,13 +156,19 @@ void AudioPlayoutBuffer::produce() {
             return;
         }
         lastSamples_ = duration;
+        // A DTX stream comes back after its gaps with a jump: a comfort-noise update, or the first
+        // packet of speech, which the buffer may not yet have a successor for. Silence lasts
+        // until two packets follow each other.
+        inDtx_ = OpusAudioEncoder::isDtx(s->payload.size()) || (inDtx_ && jumped_);
+        jumped_ = false;
+        stats_.dtxPackets += inDtx_ ? 1 : 0;
         if (levelMs > config_.maxDelayMs + 100) {
             stats_.removedSamples += uint64_t(n);  // far too much queued: catch up at once
-        } else if (levelMs > targetDelayMs_ + kShortenAboveMs && n >= kSamplesPer10Ms) {
+        } else if (levelMs > targetDelayMs() + kShortenAboveMs && n >= kSamplesPer10Ms) {
             const int m = shortenByHalf(scratch_.data(), n, int(ch), stretched_.data());
             stats_.removedSamples += uint64_t(n - m);
             push(stretched_.data(), m);
-        } else if (levelMs < targetDelayMs_ - kLengthenBelowMs && n >= kSamplesPer10Ms) {
+        } else if (levelMs < targetDelayMs() - kLengthenBelowMs && n >= kSamplesPer10Ms) {
             const int m = lengthenByHalf(scratch_.data(), n, int(ch), stretched_.data());
             stats_.insertedSamples += uint64_t(m - n);
             push(stretched_.data(), m);
@@ -159,6 +183,7 @@ void AudioPlayoutBuffer::produce() {
             // any delay we keep (DTX, a sender's restart): play on from here.
             underrun_ = false;
             playTs_ = later->ts;
+            jumped_ = true;
             ++stats_.resyncs;
             return;
         }
@@ -171,7 +196,8 @@ void AudioPlayoutBuffer::produce() {
             ++stats_.fecRecoveredPackets;
         } else {
             n = decoder_.conceal(duration, scratch_);
-            stats_.concealedSamples += uint64_t(std::max(n, 0));
+            // After a DTX packet the sender skipped this time on purpose: comfort noise.
+            (inDtx_ ? stats_.dtxSamples : stats_.concealedSamples) += uint64_t(std::max(n, 0));
         }
         if (n <= 0) {
             n = duration;
@@ -188,7 +214,7 @@ void AudioPlayoutBuffer::produce() {
         n = kSamplesPer10Ms;
         std::fill_n(scratch_.begin(), size_t(n) * ch, int16_t(0));
     }
-    stats_.concealedSamples += uint64_t(n);
+    (inDtx_ ? stats_.dtxSamples : stats_.concealedSamples) += uint64_t(n);
     push(scratch_.data(), n);
 }
 
@@ -199,7 +225,7 @@ void AudioPlayoutBuffer::pull(Timestamp now, AudioFrame& out, int samplesPerChan
     out.samplesPerChannel = std::clamp(samplesPerChannel, 1, AudioFrame::kMaxSamplesPerChannel);
     const size_t n = size_t(out.samplesPerChannel);
     if (!started_) {
-        if (haveFirst_ && currentDelayMs() >= targetDelayMs_) {
+        if (haveFirst_ && currentDelayMs() >= targetDelayMs()) {
             started_ = true;
         } else {
             std::fill_n(out.samples.begin(), n * ch, int16_t(0));

@@ -7,12 +7,17 @@
 //   next packet's FEC when that is here, else concealed by the decoder's PLC. With nothing
 //   buffered at all the buffer conceals without advancing (the delay grows), and jumps to the
 //   first packet that turns up after such a gap (DTX, a stall).
+// - DTX (RFC 7587 §3.1.3, usedtx=1): after a packet of 2 bytes or less the sender goes quiet
+//   on purpose; what fills that silence is the decoder's comfort noise, counted in dtxSamples,
+//   not as concealment of a loss.
 // - Following the target: a decoded packet is shortened by half when the buffer holds more than
 //   target + 30 ms, lengthened by half when it holds less than target − 10 ms (time_stretch).
 // Sans-IO: packets and `now` in, PCM out; the audio thread reaches it through a lock or a ring.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/common/bytes.hpp"
@@ -49,6 +54,8 @@ struct AudioPlayoutStats {
     uint64_t removedSamples = 0;    // time-stretch shortening (and catch-up drops)
     uint64_t insertedSamples = 0;   // time-stretch lengthening
     uint64_t silentSamples = 0;     // before playout started
+    uint64_t dtxSamples = 0;        // comfort noise while the sender is silent (DTX), per channel
+    uint64_t dtxPackets = 0;        // DTX packets decoded
     uint64_t samplesPlayed = 0;
     uint64_t resyncs = 0;  // jumps after an underrun or a timestamp discontinuity
 };
@@ -63,7 +70,19 @@ public:
 
     // Media held ahead of the speaker, in ms (packets not yet decoded plus decoded samples).
     int currentDelayMs() const;
-    int targetDelayMs() const { return targetDelayMs_; }
+    int targetDelayMs() const;
+    // Lip sync: this much more delay on top of what the jitter needs (still at most maxDelayMs);
+    // reached by time-stretching, like any change of the target.
+    void setExtraDelayMs(int ms) { extraDelayMs_ = std::max(0, ms); }
+    int extraDelayMs() const { return extraDelayMs_; }
+    // The newest packet (highest timestamp) received: its RTP timestamp, when it came, and the
+    // ms from its arrival until its first sample plays; nullopt before the first.
+    struct Latest {
+        uint32_t rtpTimestamp = 0;
+        Timestamp arrival{};
+        int playoutDelayMs = 0;
+    };
+    std::optional<Latest> latest(Timestamp now) const;
     const AudioPlayoutStats& stats() const { return stats_; }
 
 private:
@@ -89,7 +108,13 @@ private:
     bool underrun_ = false;
     int64_t playTs_ = 0;     // RTP time of the next sample to decode
     int lastSamples_ = 960;  // duration of the last packet decoded
-    int targetDelayMs_ = 0;
+    int targetDelayMs_ = 0;  // what the jitter needs
+    int extraDelayMs_ = 0;
+    bool inDtx_ = false;   // the sender is in DTX: gaps are its silence, not losses
+    bool jumped_ = false;  // playout jumped over a gap to the packet decoded next
+    bool haveLatest_ = false;
+    int64_t latestTs_ = 0;
+    Timestamp latestArrival_{};
     std::vector<int16_t> fifo_;  // decoded, not yet pulled (interleaved)
     size_t fifoFrames_ = 0;
     std::vector<int16_t> scratch_;

@@ -48,6 +48,10 @@ void OpusAudioEncoder::setDtx(bool on) {
     if (enc_) opus_encoder_ctl(enc_, OPUS_SET_DTX(on ? 1 : 0));
 }
 
+void OpusAudioEncoder::setForceMono(bool on) {
+    if (enc_) opus_encoder_ctl(enc_, OPUS_SET_FORCE_CHANNELS(on ? 1 : OPUS_AUTO));
+}
+
 size_t OpusAudioEncoder::encode(const AudioFrame& frame, std::span<uint8_t> out) {
     if (!enc_ || frame.channels != config_.channels) {
         error_ = enc_ ? "channel count differs from the encoder's" : "encoder not initialised";

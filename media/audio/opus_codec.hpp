@@ -41,6 +41,8 @@ public:
     void setExpectedLoss(int pct);
     void setFec(bool on);
     void setDtx(bool on);
+    // stereo=0 from the peer (RFC 7587 §7.1): a stereo source is coded as mono.
+    void setForceMono(bool on);
 
     static constexpr size_t kMaxPacket = 1275;
     static bool isDtx(size_t packetSize) { return packetSize <= 2; }

@@ -75,6 +75,22 @@ void AudioReceiveStream::setStatsHook(std::function<void(const ReceivedMediaStat
     onStats_ = std::move(hook);
 }
 
+void AudioReceiveStream::setSyncDelayMs(int ms) {
+    {
+        std::lock_guard lock(bufferMutex_);
+        buffer_->setExtraDelayMs(ms);
+    }
+    std::lock_guard lock(mutex_);
+    stats_.syncDelayMs = std::max(0, ms);
+}
+
+std::optional<ReceiveTiming> AudioReceiveStream::timing() const {
+    std::lock_guard lock(bufferMutex_);
+    const auto l = buffer_->latest(Clock::now());
+    if (!l) return std::nullopt;
+    return ReceiveTiming{l->rtpTimestamp, l->arrival, l->playoutDelayMs};
+}
+
 AudioReceiveStats AudioReceiveStream::stats() const {
     std::lock_guard lock(mutex_);
     AudioReceiveStats s = stats_;
@@ -179,6 +195,7 @@ void AudioReceiveStream::run() {
             s.packetsLate = ps.packetsLate;
             s.packetsDuplicate = ps.packetsDuplicate;
             s.fecRecoveredPackets = ps.fecRecoveredPackets;
+            s.dtxSamples = ps.dtxSamples;
             s.currentDelayMs = currentDelay;
             s.targetDelayMs = targetDelay;
             if (playing) ++s.framesPlayed;

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -49,7 +50,16 @@ struct AudioReceiveStats {
     double estimatedFrequencyHz = 0;  // median zero-crossing estimate, last 64 clean frames
     int currentDelayMs = 0, targetDelayMs = 0;
     uint64_t samplesRecorded = 0;
-    uint64_t ticksLate = 0;  // the playout thread stalled over 500 ms: those pulls skipped
+    uint64_t ticksLate = 0;   // the playout thread stalled over 500 ms: those pulls skipped
+    uint64_t dtxSamples = 0;  // comfort noise while the sender sent nothing (DTX): not loss
+    int syncDelayMs = 0;      // the extra delay lip sync asked for
+};
+
+// The newest packet and its delay to playout, for lip sync (media/call/av_sync.hpp).
+struct ReceiveTiming {
+    uint32_t rtpTimestamp = 0;
+    Timestamp arrival{};
+    int playoutDelayMs = 0;
 };
 
 class AudioReceiveStream {
@@ -71,6 +81,10 @@ public:
     void setStatsHook(std::function<void(const ReceivedMediaStats&)> hook);
 
     AudioReceiveStats stats() const;
+
+    // Lip sync (any thread): extra playout delay, reached by time-stretching.
+    void setSyncDelayMs(int ms);
+    std::optional<ReceiveTiming> timing() const;
 
 private:
     void run();

@@ -31,7 +31,16 @@ void bindTrack(const std::shared_ptr<Track>& track, const TrackStreams& streams,
             return t && t->sending();
         });
     }
-    if (auto s = audioSend.lock()) s->setSendHook(sendFrame);
+    auto reportSource = [weakTrack](const CapturedMediaStats& s) {
+        if (auto t = weakTrack.lock()) t->reportSourceStats(s);
+    };
+    if (auto s = videoSend.lock()) s->setSourceStatsHook(reportSource);
+    if (auto s = audioSend.lock()) {
+        s->setSendHook(sendFrame);
+        s->setSourceStatsHook(reportSource);
+        // Negotiated before the binding (a re-bind): the peer's fmtp applies at once.
+        if (auto codec = track->codec()) s->applyPeerFmtp(codec->fmtp);
+    }
     if (auto s = videoReceive.lock()) {
         s->setRequestKeyframeHook([weakTrack] {
             if (auto t = weakTrack.lock()) t->requestKeyframe();
@@ -41,7 +50,11 @@ void bindTrack(const std::shared_ptr<Track>& track, const TrackStreams& streams,
     if (auto s = audioReceive.lock()) s->setStatsHook(reportStats);
 
     Track::Callbacks cb;
-    cb.onNegotiated = events.onNegotiated;
+    // The codec's fmtp is the peer's (its wishes for what we send): Opus DTX, FEC, stereo, rate.
+    cb.onNegotiated = [audioSend, onNegotiated = events.onNegotiated](const RtpCodec& codec) {
+        if (auto s = audioSend.lock()) s->applyPeerFmtp(codec.fmtp);
+        if (onNegotiated) onNegotiated(codec);
+    };
     cb.onEnded = events.onEnded;
     cb.onPacket = [videoReceive, audioReceive](const RtpPacketIn& p) {
         if (auto s = videoReceive.lock()) s->onPacket(p);
@@ -63,12 +76,16 @@ void unbindTrack(const std::shared_ptr<Track>& track, const TrackStreams& stream
     if (video && streams.videoSend) {
         streams.videoSend->setSendHook({});
         streams.videoSend->setReadyHook({});
+        streams.videoSend->setSourceStatsHook({});
     }
     if (video && streams.videoReceive) {
         streams.videoReceive->setRequestKeyframeHook({});
         streams.videoReceive->setStatsHook({});
     }
-    if (!video && streams.audioSend) streams.audioSend->setSendHook({});
+    if (!video && streams.audioSend) {
+        streams.audioSend->setSendHook({});
+        streams.audioSend->setSourceStatsHook({});
+    }
     if (!video && streams.audioReceive) streams.audioReceive->setStatsHook({});
 }
 

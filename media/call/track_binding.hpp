@@ -8,6 +8,8 @@
 //   track: onPacket (network thread)  → receive stream onPacket()
 //   receive stream: requestKeyframe   → track->requestKeyframe()
 //   receive stream: stats (1/s)       → track->reportReceivedStats()
+//   send stream: source stats (1/s)   → track->reportSourceStats() (W3C media-source)
+//   track: onNegotiated (Opus)        → audio send stream applyPeerFmtp() (DTX, FEC, ...)
 //
 // Every callback holds weak references, so a track may outlive its streams and vice versa.
 #pragma once

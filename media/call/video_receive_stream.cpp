@@ -163,6 +163,17 @@ VideoReceiveStats VideoReceiveStream::stats() const {
     return s;
 }
 
+void VideoReceiveStream::setSyncDelayMs(int ms) {
+    syncDelayMs_.store(std::clamp(ms, 0, 10'000));
+    std::lock_guard lock(mutex_);
+    stats_.syncDelayMs = syncDelayMs_.load();
+}
+
+std::optional<VideoTiming> VideoReceiveStream::timing() const {
+    std::lock_guard lock(mutex_);
+    return timing_;
+}
+
 void VideoReceiveStream::run() {
     Vp8FrameAssembler assembler;
     VideoFrameBuffer buffer;
@@ -179,6 +190,12 @@ void VideoReceiveStream::run() {
     Timestamp nextTick = lastTick + config_.statsInterval;
     uint64_t frameIndex = 0;
     bool haveCounter = false;
+    // Decodable frames held back for lip sync, in decode order, each with when it is due.
+    struct Held {
+        AssembledFrame frame;
+        Timestamp due;
+    };
+    std::deque<Held> held;
 
     for (;;) {
         {
@@ -189,6 +206,7 @@ void VideoReceiveStream::run() {
             Timestamp deadline = nextTick;
             if (auto t = assembler.pollTimeout()) deadline = std::min(deadline, *t);
             if (auto t = buffer.pollTimeout()) deadline = std::min(deadline, *t);
+            if (!held.empty()) deadline = std::min(deadline, held.front().due);
             wake_.wait_until(lock, deadline, [this] { return stopping_ || !queue_.empty(); });
             if (stopping_) break;
             std::swap(batch, queue_);
@@ -201,7 +219,11 @@ void VideoReceiveStream::run() {
         assembler.handleTimeout(now);
         while (auto f = assembler.pollFrame()) buffer.insert(now, std::move(*f));
         buffer.handleTimeout(now);
-        while (auto f = buffer.pollDecodable(now)) {
+        const auto syncDelay = std::chrono::milliseconds(syncDelayMs_.load());
+        while (auto f = buffer.pollDecodable(now)) held.push_back({std::move(*f), now + syncDelay});
+        while (!held.empty() && held.front().due <= now) {
+            std::optional<AssembledFrame> f(std::move(held.front().frame));
+            held.pop_front();
             I420View view;
             const Timestamp decodeStart = Clock::now();
             const DecodeStatus status = decoder.decode(f->data, view);
@@ -242,6 +264,10 @@ void VideoReceiveStream::run() {
                 if (firstArrival) {
                     m.jitterBufferDelay += seconds(decodeStart - *firstArrival);
                     ++m.jitterBufferEmittedCount;
+                    timing_ = VideoTiming{f->rtpTimestamp, *firstArrival,
+                                          int(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  decoded - *firstArrival)
+                                                  .count())};
                 }
                 freezes.onRendered(decoded, m, stats_.longFreezeCount, seconds(config_.longFreeze));
                 if (info.stamp) {

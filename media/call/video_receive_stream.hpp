@@ -12,6 +12,7 @@
 // (tests, `tincan-cli call` on loopback); otherwise they are left out (out of range, counted).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -70,6 +71,15 @@ struct VideoReceiveStats {
     uint64_t latencySamples = 0, latencyOutOfRange = 0;
     double latencyP50Ms = 0, latencyP95Ms = 0;  // over the last 1024 readable frames
     uint64_t framesRecorded = 0;
+    int syncDelayMs = 0;  // the extra delay lip sync asked for
+};
+
+// The newest decoded frame, for lip sync (media/call/av_sync.hpp): its RTP timestamp, when its
+// first packet arrived, and the ms from then until it was decoded and handed on.
+struct VideoTiming {
+    uint32_t rtpTimestamp = 0;
+    Timestamp arrival{};
+    int playoutDelayMs = 0;
 };
 
 struct VideoReceiveHooks {
@@ -103,6 +113,11 @@ public:
 
     VideoReceiveStats stats() const;
 
+    // Lip sync (any thread): decodable frames wait this much longer before they are decoded
+    // and shown (in order; a change applies to the frames released after it).
+    void setSyncDelayMs(int ms);
+    std::optional<VideoTiming> timing() const;
+
 private:
     struct Queued {
         uint16_t seq = 0;
@@ -126,6 +141,8 @@ private:
     Y4mWriter recorder_;  // the worker's once started
     bool recording_ = false;
     int recordWidth_ = 0, recordHeight_ = 0;
+    std::atomic<int> syncDelayMs_{0};
+    std::optional<VideoTiming> timing_;  // under mutex_
     std::thread worker_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "media/call/i420_scale.hpp"
@@ -43,9 +44,23 @@ bool VideoSendStream::startTestPattern(std::string& error) {
         return false;
     }
     if (!initEncoder(error)) return false;
-    stopping_ = false;
-    worker_ = std::thread([this] { run(true); });
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = false;
+        feed_ = Feed::TestPattern;
+        patternWidth_ = config_.width;
+        patternHeight_ = config_.height;
+        ++generation_;
+    }
+    worker_ = std::thread([this] { run(); });
     return true;
+}
+
+void VideoSendStream::attach(VideoSource& source, uint64_t generation) {
+    source.onFrame = [this, generation](const I420View& f) { pushFrame(f, generation); };
+    source.onError = [this, generation](const std::string& reason) {
+        onSourceError(reason, generation);
+    };
 }
 
 bool VideoSendStream::startSource(VideoSource& source, std::string& error) {
@@ -58,15 +73,133 @@ bool VideoSendStream::startSource(VideoSource& source, std::string& error) {
         return false;
     }
     if (!initEncoder(error)) return false;
-    source.onFrame = [this](const I420View& f) { pushFrame(f); };
+    uint64_t generation = 0;
+    {
+        std::lock_guard lock(mutex_);
+        generation = generation_ + 1;
+    }
+    attach(source, generation);
     if (!source.start(error)) {
         source.onFrame = nullptr;
+        source.onError = nullptr;
         return false;
     }
-    source_ = &source;
-    stopping_ = false;
-    worker_ = std::thread([this] { run(false); });
+    {
+        std::lock_guard lock(mutex_);
+        source_ = &source;
+        stopping_ = false;
+        feed_ = Feed::Source;
+        generation_ = generation;
+    }
+    worker_ = std::thread([this] { run(); });
     return true;
+}
+
+bool VideoSendStream::replaceSource(VideoSource& source, std::string& error) {
+    if (!worker_.joinable()) {
+        error = "the video send stream is not running";
+        return false;
+    }
+    uint64_t generation = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (source_ == &source && feed_ == Feed::Source) return true;  // already this one
+        generation = generation_ + 1;
+    }
+    attach(source, generation);
+    if (!source.start(error)) {
+        source.onFrame = nullptr;
+        source.onError = nullptr;
+        return false;
+    }
+    VideoSource* old = nullptr;
+    {
+        std::lock_guard lock(mutex_);
+        old = source_;
+        source_ = &source;
+        feed_ = Feed::Source;
+        generation_ = generation;
+        havePending_ = false;
+        ++stats_.sourceReplacements;
+    }
+    keyframeRequested_.store(true);
+    wake_.notify_all();
+    if (old) {
+        old->stop();
+        old->onFrame = nullptr;
+        old->onError = nullptr;
+    }
+    return true;
+}
+
+bool VideoSendStream::replaceWithTestPattern(int width, int height, std::string& error) {
+    if (!worker_.joinable()) {
+        error = "the video send stream is not running";
+        return false;
+    }
+    width = width > 0 ? width : config_.width;
+    height = height > 0 ? height : config_.height;
+    if (width < TestPatternSource::kMinWidth || height < TestPatternSource::kMinHeight ||
+        width > 4096 || height > 4096 || config_.fps > 120) {
+        error = "the test pattern needs at least " + std::to_string(TestPatternSource::kMinWidth) +
+                "x" + std::to_string(TestPatternSource::kMinHeight) + " and 1..120 fps";
+        return false;
+    }
+    VideoSource* old = nullptr;
+    {
+        std::lock_guard lock(mutex_);
+        old = source_;
+        source_ = nullptr;
+        feed_ = Feed::TestPattern;
+        patternWidth_ = width;
+        patternHeight_ = height;
+        ++generation_;
+        havePending_ = false;
+        ++stats_.sourceReplacements;
+    }
+    keyframeRequested_.store(true);
+    wake_.notify_all();
+    if (old) {
+        old->stop();
+        old->onFrame = nullptr;
+        old->onError = nullptr;
+    }
+    return true;
+}
+
+void VideoSendStream::onSourceError(const std::string& reason, uint64_t generation) {
+    std::function<void(const std::string&, bool)> hook;
+    bool fellBack = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (generation != generation_ || stopping_) return;  // an old source, or once only
+        // The failed source stays source_: stop() stops it on the owner's thread (a Qt camera
+        // must not be touched from here); its frames are ignored from now on.
+        ++generation_;
+        ++stats_.sourceErrors;
+        havePending_ = false;
+        fellBack = config_.fallbackToTestPattern && config_.width >= TestPatternSource::kMinWidth &&
+                   config_.height >= TestPatternSource::kMinHeight;
+        feed_ = fellBack ? Feed::TestPattern : Feed::None;
+        stats_.sendingVideo = fellBack;
+        patternWidth_ = config_.width;
+        patternHeight_ = config_.height;
+        hook = onSourceError_;
+    }
+    keyframeRequested_.store(true);
+    wake_.notify_all();
+    if (hook) hook(reason, fellBack);
+}
+
+void VideoSendStream::setSourceErrorHook(
+    std::function<void(const std::string& reason, bool fellBack)> hook) {
+    std::lock_guard lock(mutex_);
+    onSourceError_ = std::move(hook);
+}
+
+void VideoSendStream::setSourceStatsHook(std::function<void(const CapturedMediaStats&)> hook) {
+    std::lock_guard lock(mutex_);
+    onSourceStats_ = std::move(hook);
 }
 
 bool VideoSendStream::initEncoder(std::string& error) {
@@ -85,10 +218,17 @@ bool VideoSendStream::initEncoder(std::string& error) {
 }
 
 void VideoSendStream::stop() {
-    if (source_) {
-        source_->stop();
-        source_->onFrame = nullptr;
+    VideoSource* source = nullptr;
+    {
+        std::lock_guard lock(mutex_);
+        source = source_;
         source_ = nullptr;
+        ++generation_;  // whatever the source still delivers is ignored
+    }
+    if (source) {
+        source->stop();
+        source->onFrame = nullptr;
+        source->onError = nullptr;
     }
     {
         std::lock_guard lock(mutex_);
@@ -136,10 +276,11 @@ VideoSendStats VideoSendStream::stats() const {
     return s;
 }
 
-void VideoSendStream::pushFrame(const I420View& frame) {
+void VideoSendStream::pushFrame(const I420View& frame, uint64_t generation) {
     if (paused_.load()) return;
     {
         std::lock_guard lock(mutex_);
+        if (generation != generation_) return;         // replaced, failed or stopped
         if (havePending_) ++stats_.framesDroppedBusy;  // the encoder is behind: keep the newest
         pending_.copyFrom(frame);
         if (pending_.captureTimeUs == 0) {
@@ -151,15 +292,14 @@ void VideoSendStream::pushFrame(const I420View& frame) {
     wake_.notify_one();
 }
 
-void VideoSendStream::run(bool testPattern) {
+void VideoSendStream::run() {
     const int sourceFps = config_.fps;
     Vp8Encoder& encoder = *encoder_;
     VideoAdapterConfig ac;
     ac.max = {config_.width, config_.height, sourceFps};
     ac.minFps = std::min(ac.minFps, sourceFps);
-    VideoAdapter adapter(ac);
+    std::optional<VideoAdapter> adapter(std::in_place, ac);
     std::optional<TestPatternSource> pattern;
-    if (testPattern) pattern.emplace(config_.width, config_.height, sourceFps);
     std::random_device rd;
     Vp8Packetizer packetizer(config_.maxPayloadSize, uint16_t(rd() & 0x7FFF));
 
@@ -169,22 +309,77 @@ void VideoSendStream::run(bool testPattern) {
     double frameCredit = 0;  // frame-rate reduction: keep a frame whenever a whole one accrues
     const auto interval = std::chrono::microseconds(1'000'000 / sourceFps);
     auto next = SteadyClock::now();
+    Feed feed = Feed::None;
+    uint64_t seenGeneration = 0;
+    // W3C RTCVideoSourceStats, reported about once a second.
+    CapturedMediaStats source;
+    uint64_t framesAtLastReport = 0;
+    auto lastReport = SteadyClock::now();
     for (;;) {
-        if (testPattern) {
+        {
             std::unique_lock lock(mutex_);
-            if (wake_.wait_until(lock, next, [this] { return stopping_; })) break;
-            lock.unlock();
+            const auto woken = [&] {
+                return stopping_ || generation_ != seenGeneration ||
+                       (feed == Feed::Source && havePending_);
+            };
+            if (feed == Feed::TestPattern)
+                wake_.wait_until(lock, next, woken);
+            else
+                wake_.wait(lock, woken);
+            if (stopping_) break;
+            if (generation_ != seenGeneration) {
+                // A new feed (started, replaced, or a failed source left behind).
+                seenGeneration = generation_;
+                feed = feed_;
+                if (feed == Feed::TestPattern) {
+                    pattern.emplace(patternWidth_, patternHeight_, sourceFps);
+                    next = SteadyClock::now();
+                }
+                stats_.sendingVideo = feed != Feed::None;
+                keyframeRequested_.store(true);  // the peer's decoder starts over on it
+                continue;
+            }
+            if (feed == Feed::Source) {
+                std::swap(raw, pending_);
+                havePending_ = false;
+            }
+        }
+        if (feed == Feed::TestPattern) {
             const auto now = SteadyClock::now();
             next += interval;
             if (now - next > 5 * interval) next = now + interval;  // suspended: do not burst
             if (paused_.load()) continue;
             pattern->generate(raw, steadyMicros(now));
-        } else {
-            std::unique_lock lock(mutex_);
-            wake_.wait(lock, [this] { return stopping_ || havePending_; });
-            if (stopping_) break;
-            std::swap(raw, pending_);
-            havePending_ = false;
+        }
+        ++source.frames;
+        source.width = uint32_t(raw.width);
+        source.height = uint32_t(raw.height);
+        if (const auto now = SteadyClock::now(); now - lastReport >= std::chrono::seconds(1)) {
+            source.framesPerSecond = double(source.frames - framesAtLastReport) /
+                                     std::chrono::duration<double>(now - lastReport).count();
+            framesAtLastReport = source.frames;
+            lastReport = now;
+            std::function<void(const CapturedMediaStats&)> report;
+            {
+                std::lock_guard lock(mutex_);
+                report = onSourceStats_;
+            }
+            if (report) report(source);
+        }
+        // The encode size follows the source's (a replaced source of another size), up to the
+        // configured size; a larger source is scaled down to that.
+        {
+            const bool fits = raw.width <= config_.width && raw.height <= config_.height;
+            const int w = fits ? raw.width : config_.width;
+            const int h = fits ? raw.height : config_.height;
+            if (w != ac.max.width || h != ac.max.height) {
+                ac.max = {w, h, sourceFps};
+                adapter.emplace(ac);
+                if (appliedBitrate > 0) adapter->onTargetBitrate(appliedBitrate);
+                keyframeRequested_.store(true);
+                std::lock_guard lock(mutex_);
+                ++stats_.encoderSizeChanges;
+            }
         }
         {
             std::function<void(const I420View&)> local;
@@ -209,12 +404,11 @@ void VideoSendStream::run(bool testPattern) {
         const int target = targetBitrateBps_.load();
         if (target != appliedBitrate) {
             encoder.setTargetBitrate(target);
-            adapter.onTargetBitrate(target);
+            adapter->onTargetBitrate(target);
             appliedBitrate = target;
         }
-        const VideoFormat format = config_.adapt
-                                       ? adapter.format()
-                                       : VideoFormat{config_.width, config_.height, sourceFps};
+        const VideoFormat format =
+            config_.adapt ? adapter->format() : VideoFormat{ac.max.width, ac.max.height, sourceFps};
         bool keep = true;
         if (format.fps < sourceFps) {
             frameCredit += double(format.fps) / sourceFps;
@@ -240,7 +434,7 @@ void VideoSendStream::run(bool testPattern) {
         const auto encodeStart = SteadyClock::now();
         auto encoded = encoder.encode(view);
         const auto encodeTime = SteadyClock::now() - encodeStart;
-        adapter.onFrameEncoded(
+        adapter->onFrameEncoded(
             std::chrono::duration_cast<std::chrono::microseconds>(encodeTime).count());
         if (!encoded) {
             std::lock_guard lock(mutex_);

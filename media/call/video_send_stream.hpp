@@ -9,6 +9,14 @@
 // Capture time is steady_clock in microseconds (what the camera and the test pattern stamp), so
 // a receiver in the same process or on the same machine can measure glass-to-glass latency by
 // reading the pattern's stamp against its own steady_clock.
+//
+// replaceSource() / replaceWithTestPattern() are W3C RTCRtpSender.replaceTrack at the media
+// level: the feed changes mid-call with no renegotiation; the encoder, packetizer and the track
+// stay (same SSRC, sequence numbers and PictureIDs run on, RTP timestamps stay on the capture
+// clock), the first frame after the switch is a keyframe, and the encoder follows the new size.
+// A source that fails mid-call (a camera unplugged: VideoSource::onError) is left alone from then
+// on; the stream falls back to the test pattern when asked (config.fallbackToTestPattern) or
+// sends no video, and tells the error hook either way.
 #pragma once
 
 #include <atomic>
@@ -39,6 +47,7 @@ struct VideoSendConfig {
     int maxBitrateBps = 2'500'000;
     size_t maxPayloadSize = 1100;  // RTP payload bytes: fits a 1200-byte MTU with SRTP and headers
     bool adapt = true;             // VideoAdapter picks a smaller size / lower rate when needed
+    bool fallbackToTestPattern = false;  // a source that fails is replaced by the test pattern
 };
 
 struct VideoSendStats {
@@ -57,6 +66,10 @@ struct VideoSendStats {
     int targetBitrateBps = 0;
     int width = 0, height = 0, fps = 0;  // what is being encoded now
     double totalEncodeTimeSeconds = 0;
+    uint64_t sourceReplacements = 0;  // replaceSource / replaceWithTestPattern
+    uint64_t sourceErrors = 0;        // the source failed mid-call
+    uint64_t encoderSizeChanges = 0;  // the encode size followed a new source size
+    bool sendingVideo = false;        // a source or the pattern feeds the encoder
 };
 
 class VideoSendStream {
@@ -73,6 +86,19 @@ public:
     // Starts the worker fed by `source` (started here; it must outlive the stream's stop()).
     bool startSource(VideoSource& source, std::string& error);
     void stop();  // joins the worker; idempotent
+
+    // replaceTrack (see above). The new source is started here (false with `error`, and the old
+    // feed stays, when it cannot); the old one is stopped here once the new one runs, on the
+    // caller's thread. `source` must outlive stop(). Any thread while started.
+    bool replaceSource(VideoSource& source, std::string& error);
+    // The test pattern at width × height (0: the configured size), e.g. after a camera failed.
+    bool replaceWithTestPattern(int width, int height, std::string& error);
+    // A source failed (its reason) and whether the test pattern took over; on the thread that
+    // reported the failure (the source's). Any thread may set it.
+    void setSourceErrorHook(std::function<void(const std::string& reason, bool fellBack)> hook);
+    // W3C RTCVideoSourceStats of what the source delivers, about once a second, on the worker's
+    // thread. Any thread may set it.
+    void setSourceStatsHook(std::function<void(const CapturedMediaStats&)> hook);
 
     // Any thread.
     void setTargetBitrate(uint32_t bps);
@@ -94,9 +120,12 @@ public:
     const VideoSendConfig& config() const { return config_; }
 
 private:
+    enum class Feed : uint8_t { None = 1, TestPattern, Source };
     bool initEncoder(std::string& error);
-    void run(bool testPattern);
-    void pushFrame(const I420View& frame);  // the source's thread
+    void run();
+    void attach(VideoSource& source, uint64_t generation);
+    void pushFrame(const I420View& frame, uint64_t generation);  // the source's thread
+    void onSourceError(const std::string& reason, uint64_t generation);
 
     VideoSendConfig config_;
     mutable std::mutex mutex_;  // hook, pending frame, stats
@@ -109,6 +138,13 @@ private:
     bool havePending_ = false;
     bool stopping_ = false;
     VideoSource* source_ = nullptr;
+    // What feeds the worker, under mutex_; each switch bumps the generation, and frames or
+    // errors from an older generation are ignored.
+    Feed feed_ = Feed::None;
+    uint64_t generation_ = 0;
+    int patternWidth_ = 0, patternHeight_ = 0;
+    std::function<void(const std::string&, bool)> onSourceError_;
+    std::function<void(const CapturedMediaStats&)> onSourceStats_;
     std::unique_ptr<Vp8Encoder> encoder_;  // the worker's once started
     std::atomic<int> targetBitrateBps_;
     std::atomic<bool> keyframeRequested_{false};

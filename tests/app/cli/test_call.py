@@ -128,6 +128,36 @@ def check_audio(path):
     return problems, {"seconds": round(len(pcm) / rate, 2), "peak_hz": round(peak, 1), "tone_windows": f"{hits}/{total}", "quiet_windows": quiet}
 
 
+def check_media_sources(path):
+    """W3C media-source objects in --stats-json, one per kind, each linked from its outbound-rtp."""
+    try:
+        with open(path) as f:
+            report = json.load(f)
+    except (OSError, ValueError) as e:
+        return [f"{path}: {e}"]
+    sources = {o["id"]: o for o in report if o.get("type") == "media-source"}
+    problems = []
+    for out in (o for o in report if o.get("type") == "outbound-rtp"):
+        src = sources.get(out.get("mediaSourceId"))
+        if src is None:
+            problems.append(f"outbound-rtp {out.get('kind')}: no media-source linked")
+        elif src.get("kind") != out.get("kind"):
+            problems.append(f"outbound-rtp {out.get('kind')}: linked to a {src.get('kind')} source")
+    for src in sources.values():
+        if src["kind"] == "video":
+            if (src.get("width"), src.get("height")) != (640, 480) or src.get("frames", 0) < 100 \
+                    or not 5 <= src.get("framesPerSecond", 0) <= 36:  # 30 + a 5-frame catch-up + 1
+                problems.append(f"video media-source {src}")
+        elif src["kind"] == "audio":
+            # the 440 Hz tone at -12 dBFS peak: RMS ~0.178
+            if abs(src.get("audioLevel", 0) - 0.178) > 0.02 or src.get("totalSamplesDuration", 0) < 5 \
+                    or src.get("totalAudioEnergy", 0) <= 0:
+                problems.append(f"audio media-source {src}")
+    if sorted(s["kind"] for s in sources.values()) != ["audio", "video"]:
+        problems.append(f"media-source kinds {sorted(s['kind'] for s in sources.values())}")
+    return problems
+
+
 def main():
     save_png = sys.argv[sys.argv.index("--save-png") + 1] if "--save-png" in sys.argv else None
     sig = subprocess.Popen([SIGNAL, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
@@ -168,7 +198,7 @@ def main():
                 problems.append("no per-second stats line")
             vp, vs = check_video(os.path.join(d, "video.y4m"))
             ap, as_ = check_audio(os.path.join(d, "audio.wav"))
-            problems += vp + ap
+            problems += vp + ap + check_media_sources(os.path.join(tmp, name + "-stats.json"))
             last = stats[-1] if stats else {}
             summary = {"video": vs, "audio": as_, "rtt_ms": last.get("rtt_ms"),
                        "latency_p50_ms": last.get("video", {}).get("latency_p50_ms"),

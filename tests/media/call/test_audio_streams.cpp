@@ -2,7 +2,11 @@
 // and real time (short runs): the receiver hears the tone, and conceals what the link loses.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <mutex>
+#include <vector>
 
 #include "media/audio/tone.hpp"
 #include "media/audio/wav.hpp"
@@ -131,4 +135,188 @@ TEST(AudioStreams, MalformedPacketsAreDroppedAndCounted) {
     receive.stop();
     EXPECT_EQ(receive.stats().packetsMalformed, 5u);
     EXPECT_EQ(receive.stats().media.totalSamplesReceived, 0u);
+}
+
+TEST(AudioStreams, DtxFromThePeersFmtpSendsLittleDuringSilenceAndIsNotLoss) {
+    AudioReceiveStream receive;
+    std::mutex m;
+    std::vector<size_t> sizes;
+    std::vector<uint32_t> timestamps;
+    test::FakeLink link({}, [&](const RtpPacketIn& p) { receive.onPacket(p); });
+    AudioSendStream send({}, [&](OutgoingFrame f) {
+        {
+            std::lock_guard lock(m);
+            sizes.push_back(f.packets[0].payload.size());
+            timestamps.push_back(f.packets[0].rtpTimestamp);
+        }
+        return link.send(std::move(f));
+    });
+    send.setMuted(true);  // silence in
+    send.applyPeerFmtp("minptime=10;useinbandfec=1;usedtx=1");
+    std::string error;
+    ASSERT_TRUE(receive.start(error)) << error;
+    ASSERT_TRUE(send.start(error)) << error;
+    ASSERT_TRUE(test::waitFor([&] { return send.stats().framesCaptured >= 150; }, 30s));
+    ASSERT_TRUE(test::waitFor([&] { return receive.stats().framesPlayed >= 100; }, 30s));
+    send.stop();
+    receive.stop();
+    const auto s = send.stats();
+    const auto r = receive.stats();
+    EXPECT_TRUE(s.dtx);
+    EXPECT_TRUE(s.fec);
+    EXPECT_GT(s.dtxPackets, s.framesCaptured / 2);   // most 20 ms of silence are DTX frames
+    EXPECT_LT(s.packetsSent, s.framesCaptured / 3);  // and far fewer packets go out
+    EXPECT_EQ(s.packetsSent + s.dtxSuppressed, s.packetsEncoded);
+    {
+        std::lock_guard lock(m);
+        const auto tiny =
+            std::count_if(sizes.begin(), sizes.end(), [](size_t n) { return n <= 2; });
+        EXPECT_GT(tiny, 0);
+        // Time runs on through what stayed home: whole 20 ms steps, forward.
+        for (size_t i = 1; i < timestamps.size(); ++i) {
+            const uint32_t step = timestamps[i] - timestamps[i - 1];
+            EXPECT_EQ(step % 960, 0u);
+            EXPECT_GT(step, 0u);
+        }
+    }
+    // The receiver played the gaps as the sender's silence, not as losses.
+    EXPECT_EQ(r.packetsReceived, s.packetsSent);
+    EXPECT_GT(r.dtxSamples, 48'000u);  // over a second of it
+    EXPECT_LT(r.media.concealedSamples, r.dtxSamples / 10);
+    EXPECT_EQ(r.packetsLate, 0u);
+}
+
+TEST(AudioStreams, WithoutDtxInTheFmtpEverySilentFrameIsSent) {
+    AudioReceiveStream receive;
+    test::FakeLink link({}, [&](const RtpPacketIn& p) { receive.onPacket(p); });
+    AudioSendStream send({}, [&](OutgoingFrame f) { return link.send(std::move(f)); });
+    send.setMuted(true);
+    send.applyPeerFmtp("minptime=10;useinbandfec=1;usedtx=0;maxaveragebitrate=1");
+    std::string error;
+    ASSERT_TRUE(receive.start(error)) << error;
+    ASSERT_TRUE(send.start(error)) << error;
+    ASSERT_TRUE(test::waitFor([&] { return send.stats().framesCaptured >= 60; }, 30s));
+    send.stop();
+    receive.stop();
+    const auto s = send.stats();
+    EXPECT_FALSE(s.dtx);
+    EXPECT_EQ(s.dtxPackets, 0u);
+    EXPECT_EQ(s.packetsSent, s.framesCaptured);
+    EXPECT_EQ(s.fmtpMalformed, 1u);  // maxaveragebitrate=1 is out of range: ignored, counted
+    EXPECT_EQ(s.maxBitrateBps, 0);
+}
+
+TEST(AudioStreams, ReplaceSourceSwitchesTheToneOnOneTimeline) {
+    AudioReceiveConfig rc;
+    rc.probeFrequencyHz = 880;
+    AudioReceiveStream receive(rc);
+    std::mutex m;
+    std::vector<uint32_t> timestamps;
+    test::FakeLink link({}, [&](const RtpPacketIn& p) { receive.onPacket(p); });
+    AudioSendConfig sc;
+    sc.toneFrequencyHz = 440;
+    AudioSendStream send(sc, [&](OutgoingFrame f) {
+        {
+            std::lock_guard lock(m);
+            timestamps.push_back(f.packets[0].rtpTimestamp);
+        }
+        return link.send(std::move(f));
+    });
+    std::string error;
+    ASSERT_TRUE(receive.start(error)) << error;
+    ASSERT_TRUE(send.start(error)) << error;
+    ASSERT_TRUE(test::waitFor(
+        [&] {
+            const auto s = receive.stats();
+            return s.framesAnalysed >= 40 && std::abs(s.estimatedFrequencyHz - 440) < 5;
+        },
+        30s));
+    EXPECT_EQ(receive.stats().toneFrames, 0u);  // the probe listens for 880 Hz
+    AudioSourceSpec spec;
+    spec.toneFrequencyHz = 880;
+    ASSERT_TRUE(send.replaceSource(spec, error)) << error;
+    ASSERT_TRUE(test::waitFor(
+        [&] {
+            const auto s = receive.stats();
+            return s.toneFrames >= 20 && std::abs(s.estimatedFrequencyHz - 880) < 5;
+        },
+        30s));
+    send.stop();
+    receive.stop();
+    EXPECT_EQ(send.stats().sourceReplacements, 1u);
+    std::lock_guard lock(m);
+    for (size_t i = 1; i < timestamps.size(); ++i)
+        EXPECT_EQ(timestamps[i] - timestamps[i - 1], 960u) << "packet " << i;
+}
+
+TEST(AudioStreams, SourceStatsFollowW3C) {
+    std::mutex m;
+    std::vector<CapturedMediaStats> reports;
+    AudioSendConfig sc;
+    sc.toneLevelDbfs = -12;  // a sine of peak −12 dBFS: RMS −15 dBFS ≈ 0.178
+    AudioSendStream send(sc, [](OutgoingFrame) { return true; });
+    send.setSourceStatsHook([&](const CapturedMediaStats& s) {
+        std::lock_guard lock(m);
+        reports.push_back(s);
+    });
+    std::string error;
+    ASSERT_TRUE(send.start(error)) << error;
+    ASSERT_TRUE(test::waitFor(
+        [&] {
+            std::lock_guard lock(m);
+            return reports.size() >= 2;
+        },
+        30s));
+    send.stop();
+    std::lock_guard lock(m);
+    const CapturedMediaStats& last = reports.back();
+    EXPECT_NEAR(last.audioLevel, 0.178, 0.01);
+    EXPECT_NEAR(last.totalSamplesDuration, 0.02 * 50 * double(reports.size()), 0.02);
+    EXPECT_NEAR(last.totalAudioEnergy, 0.178 * 0.178 * last.totalSamplesDuration, 0.002);
+    EXPECT_EQ(last.frames, 0u);  // video members stay zero
+}
+
+namespace {
+
+struct FmtpRun {
+    AudioSendStats stats;
+    uint64_t stereoPackets = 0;  // TOC s bit set (RFC 6716 §3.1)
+};
+
+FmtpRun sendWithFmtp(const std::string& fmtp, int channels) {
+    std::mutex m;
+    FmtpRun run;
+    AudioSendConfig sc;
+    sc.channels = channels;
+    sc.bitrateBps = 64'000;
+    AudioSendStream send(sc, [&](OutgoingFrame f) {
+        std::lock_guard lock(m);
+        run.stereoPackets += (f.packets[0].payload[0] & 0x04) ? 1 : 0;
+        return true;
+    });
+    send.applyPeerFmtp(fmtp);
+    std::string error;
+    EXPECT_TRUE(send.start(error)) << error;
+    EXPECT_TRUE(test::waitFor([&] { return send.stats().packetsSent >= 60; }, 30s));
+    send.stop();
+    run.stats = send.stats();
+    return run;
+}
+
+}  // namespace
+
+TEST(AudioStreams, PeerFmtpCapsTheBitrateAndAsksForMono) {
+    const FmtpRun capped = sendWithFmtp("maxaveragebitrate=12000;stereo=0", 2);
+    const FmtpRun open = sendWithFmtp("stereo=1", 2);
+    EXPECT_EQ(capped.stats.maxBitrateBps, 12000);
+    EXPECT_TRUE(capped.stats.forcedMono);
+    EXPECT_FALSE(open.stats.forcedMono);
+    // 12 kbit/s is 30 bytes per 20 ms; 64 kbit/s is 160.
+    const double cappedBytes = double(capped.stats.bytesSent) / double(capped.stats.packetsSent);
+    const double openBytes = double(open.stats.bytesSent) / double(open.stats.packetsSent);
+    EXPECT_LT(cappedBytes, 45);
+    EXPECT_GT(openBytes, 2 * cappedBytes);
+    // stereo=0: a stereo source is coded as mono; stereo=1 keeps it stereo.
+    EXPECT_EQ(capped.stereoPackets, 0u);
+    EXPECT_GT(open.stereoPackets, open.stats.packetsSent / 2);
 }
