@@ -11,10 +11,9 @@ Result<std::shared_ptr<Certificate>> Certificate::generate() {
 }
 
 Result<std::shared_ptr<Certificate>> Certificate::fromPem(const std::string& pem) {
-    std::string err;
-    auto cert = dtls::Certificate::fromPem(pem, &err);
-    if (!cert) return Error{"bad certificate: " + err};
-    return std::make_shared<Certificate>(std::move(cert));
+    auto cert = dtls::Certificate::fromPem(pem);
+    if (!cert) return Error{"bad certificate: " + cert.message()};
+    return std::make_shared<Certificate>(std::move(*cert));
 }
 
 std::string Certificate::toPem() const {

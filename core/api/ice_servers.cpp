@@ -39,10 +39,9 @@ namespace {
 
 // One address per family: the agent pairs candidates by family.
 Result<std::vector<Endpoint>> resolve(const IceServerUrl& uri) {
-    std::string err;
-    auto ips = net::resolveHost(uri.host, &err);
-    if (ips.empty())
-        return Error{"cannot resolve " + uri.host + ": " + (err.empty() ? "no address" : err)};
+    auto resolved = net::resolveHost(uri.host);
+    if (!resolved) return Error{"cannot resolve " + uri.host + ": " + resolved.message()};
+    const auto& ips = *resolved;
     std::vector<Endpoint> out;
     bool v4 = false, v6 = false;
     for (const auto& ip : ips) {
@@ -83,9 +82,8 @@ Result<void> resolveIceServers(const std::vector<IceServer>& servers, const std:
                     net::TlsOptions tls;
                     tls.serverName = uri.host;
                     tls.caFile = tlsCaFile;
-                    std::string err;
-                    if (!runtime.setTlsOptions(ep, tls, &err))
-                        return Error{"TLS trust anchor " + tlsCaFile + ": " + err};
+                    if (auto set = runtime.setTlsOptions(ep, tls); !set)
+                        return Error{"TLS trust anchor " + tlsCaFile + ": " + set.message()};
                 }
                 config.turnServers.push_back(ice::TurnServerConfig{
                     ep, toCore(uri.transport), server.username, server.credential, uri.text});

@@ -42,8 +42,8 @@ Result<std::unique_ptr<IceTransport>> IceTransport::create(IceTransportConfig co
         };
     ncb.onData = std::move(cb.onData);
     out->impl_ = std::make_unique<net::IceTransport>(out->thread_->runtime(), core, std::move(ncb));
-    std::string err;
-    if (!out->impl_->start(&err)) return Error{"cannot start ICE: " + err};
+    if (auto started = out->impl_->start(); !started)
+        return Error{"cannot start ICE: " + started.message()};
     return out;
 }
 

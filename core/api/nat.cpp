@@ -84,10 +84,9 @@ Result<NatProbeResult> probeNat(const std::string& url, const NatProbeOptions& o
     if (uri.scheme != ice::ServerUri::Scheme::Stun && uri.scheme != ice::ServerUri::Scheme::Turn)
         return Error{"bad STUN URI '" + url +
                      "': only stun: (or turn: over UDP) is supported here"};
-    std::string err;
-    auto ips = net::resolveHost(uri.host, &err);
-    if (ips.empty()) return Error{"cannot resolve " + uri.host + ": " + err};
-    Endpoint server{ips.front(), uri.port};
+    auto ips = net::resolveHost(uri.host);
+    if (!ips) return Error{"cannot resolve " + uri.host + ": " + ips.message()};
+    Endpoint server{ips->front(), uri.port};
     auto localIp = sourceAddressFor(server);
     if (!localIp) return Error{"no route to " + server.toString()};
 
@@ -104,8 +103,9 @@ Result<NatProbeResult> probeNat(const std::string& url, const NatProbeOptions& o
             cv.notify_all();
         }
     });
-    auto bound = runtime.openUdp(id, Endpoint{*localIp, 0}, &err);
-    if (!bound) return Error{"cannot bind a UDP socket on " + localIp->toString() + ": " + err};
+    auto bound = runtime.openUdp(id, Endpoint{*localIp, 0});
+    if (!bound)
+        return Error{"cannot bind a UDP socket on " + localIp->toString() + ": " + bound.message()};
     runtime.start();
     runtime.post([&] { discovery.start(runtime.now(), *bound); });
     {

@@ -112,11 +112,9 @@ std::string Certificate::toPem() const {
     return n > 0 ? std::string(data, size_t(n)) : std::string();
 }
 
-std::shared_ptr<Certificate> Certificate::fromPem(std::string_view pem, std::string* error) {
-    auto fail = [&](std::string_view what) -> std::shared_ptr<Certificate> {
-        std::string message = drainErrors(what);
-        if (error) *error = std::move(message);
-        return nullptr;
+Result<std::shared_ptr<Certificate>> Certificate::fromPem(std::string_view pem) {
+    auto fail = [&](std::string_view what) -> Result<std::shared_ptr<Certificate>> {
+        return Error{drainErrors(what)};
     };
     ERR_clear_error();
     if (pem.size() > 1 << 20) return fail("PEM text too large");

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/sdp/sdp.hpp"
+#include "tincan/result.hpp"
 
 // OpenSSL's own typedefs (openssl/types.h), repeated so this header needs no OpenSSL include.
 typedef struct x509_st X509;
@@ -27,8 +28,8 @@ public:
     // keep one identity across runs (the fingerprint stays the same).
     std::string toPem() const;
     // Reads a certificate and its private key (any order, in one text; other PEM blocks are
-    // skipped). nullptr with *error set if either is missing or malformed or they do not match.
-    static std::shared_ptr<Certificate> fromPem(std::string_view pem, std::string* error = nullptr);
+    // skipped). Fails if either is missing or malformed or they do not match.
+    static Result<std::shared_ptr<Certificate>> fromPem(std::string_view pem);
 
     // RFC 8122 §5 fingerprint: "sha-1", "sha-224", "sha-256", "sha-384" or "sha-512". For any
     // other algorithm the digest is empty.

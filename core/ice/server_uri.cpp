@@ -4,6 +4,19 @@
 
 namespace tincan::ice {
 
+namespace {
+
+// A piece of the input quoted in an error: control characters become '?' and it is cut at 80
+// bytes, so that the message stays one line whatever was typed.
+std::string quoted(std::string_view text) {
+    std::string out(text.substr(0, 80));
+    for (char& c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    return "'" + out + "'";
+}
+
+}  // namespace
+
 std::string ServerUri::toString() const {
     const char* s = scheme == Scheme::Stun    ? "stun"
                     : scheme == Scheme::Stuns ? "stuns"
@@ -19,7 +32,7 @@ Result<ServerUri> parseServerUri(std::string_view text) {
     ServerUri u;
     auto colon = text.find(':');
     if (colon == std::string_view::npos)
-        return Error{"'" + std::string(text) + "' is not a stun:, stuns:, turn: or turns: URI"};
+        return Error{quoted(text) + " is not a stun:, stuns:, turn: or turns: URI"};
     std::string_view scheme = text.substr(0, colon);
     std::string_view rest = text.substr(colon + 1);
     if (scheme == "stun") {
@@ -37,8 +50,7 @@ Result<ServerUri> parseServerUri(std::string_view text) {
         u.port = 5349;
         u.transport = TransportProtocol::Tls;
     } else {
-        return Error{"unknown scheme '" + std::string(scheme) +
-                     "' (expected stun, stuns, turn or turns)"};
+        return Error{"unknown scheme " + quoted(scheme) + " (expected stun, stuns, turn or turns)"};
     }
     if (rest.starts_with("//")) rest.remove_prefix(2);  // tolerate stun://host
 
@@ -70,13 +82,13 @@ Result<ServerUri> parseServerUri(std::string_view text) {
     for (char ch : host)
         if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == ':' ||
               ch == '_'))
-            return Error{"invalid character in host '" + std::string(host) + "'"};
+            return Error{"invalid character in host " + quoted(host)};
     u.host = std::string(host);
     if (!port.empty() || rest.ends_with(":")) {
         unsigned p = 0;
         auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
         if (ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535)
-            return Error{"invalid port '" + std::string(port) + "'"};
+            return Error{"invalid port " + quoted(port)};
         u.port = uint16_t(p);
     }
     if (!query.empty()) {
@@ -89,8 +101,8 @@ Result<ServerUri> parseServerUri(std::string_view text) {
             u.transport = u.scheme == ServerUri::Scheme::Turns ? TransportProtocol::Tls
                                                                : TransportProtocol::Tcp;
         } else {
-            return Error{"unsupported parameter '" + std::string(query) +
-                         "' (expected transport=udp or transport=tcp)"};
+            return Error{"unsupported parameter " + quoted(query) +
+                         " (expected transport=udp or transport=tcp)"};
         }
     }
     return u;

@@ -9,16 +9,15 @@
 
 namespace tincan::net {
 
-std::vector<IpAddress> resolveHost(const std::string& host, std::string* error) {
-    auto fail = [&](std::string why) {
-        if (error) *error = std::move(why);
-        return std::vector<IpAddress>{};
+Result<std::vector<IpAddress>> resolveHost(const std::string& host) {
+    auto fail = [](std::string why) -> Result<std::vector<IpAddress>> {
+        return Error{std::move(why)};
     };
     std::string_view name = host;
     if (name.size() >= 2 && name.front() == '[' && name.back() == ']')
         name = name.substr(1, name.size() - 2);
     if (name.empty()) return fail("empty host name");
-    if (auto ip = IpAddress::parse(name)) return {*ip};
+    if (auto ip = IpAddress::parse(name)) return std::vector<IpAddress>{*ip};
     if (name.size() > 253 || name.find('\0') != std::string_view::npos)
         return fail("invalid host name");
 

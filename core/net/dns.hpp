@@ -6,12 +6,12 @@
 #include <vector>
 
 #include "core/common/endpoint.hpp"
+#include "tincan/result.hpp"
 
 namespace tincan::net {
 
 // Addresses of `host` in resolver order, without duplicates. An IP literal ("192.0.2.1",
-// "2001:db8::1", "[2001:db8::1]") is returned as is without a lookup. On failure returns an
-// empty vector and, if `error` is set, a reason.
-std::vector<IpAddress> resolveHost(const std::string& host, std::string* error = nullptr);
+// "2001:db8::1", "[2001:db8::1]") is returned as is without a lookup. Never empty on success.
+Result<std::vector<IpAddress>> resolveHost(const std::string& host);
 
 }  // namespace tincan::net

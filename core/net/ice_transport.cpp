@@ -24,35 +24,34 @@ IceTransport::~IceTransport() {
     if (id_ != kInvalidMachine) runtime_.detach(id_);
 }
 
-std::vector<Endpoint> bindHostSockets(Runtime& runtime, MachineId machine, const HostPolicy& policy,
-                                      uint16_t port, std::string* error) {
+Result<std::vector<Endpoint>> bindHostSockets(Runtime& runtime, MachineId machine,
+                                              const HostPolicy& policy, uint16_t port) {
     auto interfaces = selectHostInterfaces(listInterfaces(), policy);
     std::vector<Endpoint> bases;
     std::string lastError;
     for (const auto& itf : interfaces) {
-        std::string err;
-        if (auto bound = runtime.openUdp(machine, Endpoint{itf.address, port}, &err)) {
+        if (auto bound = runtime.openUdp(machine, Endpoint{itf.address, port})) {
             bases.push_back(*bound);
         } else {
-            lastError = itf.name + " " + itf.address.toString() + ": " + err;
+            lastError = itf.name + " " + itf.address.toString() + ": " + bound.message();
             spdlog::warn("ice: cannot bind {}", lastError);
         }
     }
-    if (bases.empty() && error)
-        *error = interfaces.empty() ? "no usable network interface"
-                                    : "could not bind any local address (" + lastError + ")";
+    if (bases.empty())
+        return Error{interfaces.empty() ? "no usable network interface"
+                                        : "could not bind any local address (" + lastError + ")"};
     return bases;
 }
 
-bool IceTransport::start(std::string* error) {
+Result<void> IceTransport::start() {
     id_ = runtime_.attach(*agent_, [this] { onActivity(); });
-    auto bases = bindHostSockets(runtime_, id_, config_.hostPolicy, config_.port, error);
-    if (bases.empty()) return false;
-    runtime_.post([this, bases] {
+    auto bound = bindHostSockets(runtime_, id_, config_.hostPolicy, config_.port);
+    if (!bound) return bound.error();
+    runtime_.post([this, bases = *bound] {
         for (const auto& b : bases) agent_->addHostBase(b);
         agent_->startGathering(runtime_.now());
     });
-    return true;
+    return {};
 }
 
 void IceTransport::onActivity() {

@@ -19,10 +19,10 @@
 namespace tincan::net {
 
 // Binds one UDP socket for `machine` on every address `policy` selects (port 0: ephemeral) and
-// returns the bound endpoints: the ICE host candidates' bases. Empty, with *error set, when
-// nothing could be bound. Shared by IceTransport and pc::PeerConnection.
-std::vector<Endpoint> bindHostSockets(Runtime& runtime, MachineId machine, const HostPolicy& policy,
-                                      uint16_t port, std::string* error);
+// returns the bound endpoints: the ICE host candidates' bases (never empty on success). Fails
+// when nothing could be bound. Shared by IceTransport and pc::PeerConnection.
+Result<std::vector<Endpoint>> bindHostSockets(Runtime& runtime, MachineId machine,
+                                              const HostPolicy& policy, uint16_t port);
 
 struct IceTransportConfig {
     ice::AgentConfig agent;
@@ -48,9 +48,9 @@ public:
     IceTransport(const IceTransport&) = delete;
     IceTransport& operator=(const IceTransport&) = delete;
 
-    // Binds the host sockets and starts gathering. Returns false with a reason when no local
-    // address could be bound at all.
-    bool start(std::string* error = nullptr);
+    // Binds the host sockets and starts gathering. Fails with a reason when no local address
+    // could be bound at all.
+    Result<void> start();
 
     ice::Credentials localCredentials() const;
     void setRemoteCredentials(const ice::Credentials& remote);

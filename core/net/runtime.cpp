@@ -61,17 +61,16 @@ void Runtime::detach(MachineId id) {
     impl->execOnLoop([impl, id] { impl->detachNow(id); }, true);
 }
 
-std::optional<Endpoint> Runtime::openUdp(MachineId id, const Endpoint& bind, std::string* error) {
+Result<Endpoint> Runtime::openUdp(MachineId id, const Endpoint& bind) {
     {
         std::lock_guard lk(impl_->liveMu);
         if (!impl_->liveIds.count(id)) {
             spdlog::debug("net: openUdp {}: unknown machine", bind.toString());
-            if (error) *error = "unknown machine";
-            return std::nullopt;
+            return Error{"unknown machine"};
         }
     }
-    auto sock = impl_->bindUdpSocket(id, bind, error);
-    if (!sock) return std::nullopt;
+    auto sock = impl_->bindUdpSocket(id, bind);
+    if (!sock) return sock.error();
     Impl* impl = impl_.get();
     impl->execOnLoop([impl, s = *sock] { impl->registerUdpSocket(s); }, false);
     return sock->bound;
@@ -104,16 +103,12 @@ void Runtime::closeStream(MachineId id, TransportProtocol protocol, const Endpoi
         false);
 }
 
-bool Runtime::setTlsOptions(const Endpoint& remote, TlsOptions options, std::string* error) {
-    bool ok = true;
+Result<void> Runtime::setTlsOptions(const Endpoint& remote, TlsOptions options) {
+    Result<void> ok;
     if (!options.caFile.empty()) {
         // Just this file, to report errors now; the full context is built off the loop.
-        std::string why;
-        ok = Impl::checkCaFile(options.caFile, &why);
-        if (!ok) {
-            spdlog::warn("net: TLS options for {}: {}", remote.toString(), why);
-            if (error) *error = why;
-        }
+        ok = Impl::checkCaFile(options.caFile);
+        if (!ok) spdlog::warn("net: TLS options for {}: {}", remote.toString(), ok.message());
     }
     Impl* impl = impl_.get();
     impl->execOnLoop(

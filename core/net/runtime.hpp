@@ -32,6 +32,7 @@
 #include "core/common/endpoint.hpp"
 #include "core/common/sansio.hpp"
 #include "core/common/time.hpp"
+#include "tincan/result.hpp"
 
 namespace tincan::net {
 
@@ -97,8 +98,7 @@ public:
     // Datagrams arriving on it are delivered to the machine as PacketView{Udp, local = that
     // endpoint, remote = sender}; the machine sends from it by using it as Packet::local.
     // An IPv6 link-local address is bound to the interface that holds it.
-    std::optional<Endpoint> openUdp(MachineId id, const Endpoint& bind,
-                                    std::string* error = nullptr);
+    Result<Endpoint> openUdp(MachineId id, const Endpoint& bind);
     void closeUdp(MachineId id, const Endpoint& local);
 
     // Streams are opened by the first Packet{Tcp or Tls} a machine emits for (protocol,
@@ -109,9 +109,9 @@ public:
                      const Endpoint& remote);
 
     // TLS settings for streams opened to `remote` from now on. Reads the CA file once on the
-    // calling thread to check it; returns false if it cannot be loaded, in which case TLS
-    // streams to `remote` fail.
-    bool setTlsOptions(const Endpoint& remote, TlsOptions options, std::string* error = nullptr);
+    // calling thread to check it; fails if it cannot be loaded, in which case TLS streams to
+    // `remote` fail.
+    Result<void> setTlsOptions(const Endpoint& remote, TlsOptions options);
 
     // Runs fn on the loop thread (always queued, even when called on it), then drains
     // every attached machine.

@@ -183,8 +183,7 @@ struct Runtime::Impl {
     // --- UDP (udp_socket.cpp)
     // ----------------------------------------------------------------- Creates
     // and binds a socket (any thread); registering it is the loop's job.
-    std::optional<UdpSocket> bindUdpSocket(MachineId owner, const Endpoint& bind,
-                                           std::string* error);
+    Result<UdpSocket> bindUdpSocket(MachineId owner, const Endpoint& bind);
     void registerUdpSocket(const UdpSocket& sock);
     void sendUdp(Machine& m, const Packet& p);
     const UdpSocket* findUdpSocket(Machine& m, const Endpoint& local);
@@ -223,7 +222,7 @@ struct Runtime::Impl {
     TlsContext& requestTlsContext(const std::string& caFile);
     void onTlsContextReady(const std::string& caFile, SslCtxPtr ctx, std::string error);
     void startTls(Stream& s);
-    bool setupTls(Stream& s, SSL_CTX* ctx, std::string* error);
+    Result<void> setupTls(Stream& s, SSL_CTX* ctx);
     // Feeds bytes read from the socket to OpenSSL; false if the stream ended.
     bool tlsReceive(Stream& s, ByteView chunk);
     void tlsHandshake(Stream& s);
@@ -233,7 +232,7 @@ struct Runtime::Impl {
     void takeTlsOutput(Stream& s);
     static void freeTls(Stream& s);
     // Loads just this CA file (any thread) to report errors at once.
-    static bool checkCaFile(const std::string& caFile, std::string* error);
+    static Result<void> checkCaFile(const std::string& caFile);
 
     // --- mDNS (mdns_io.cpp)
     // -------------------------------------------------------------------

@@ -30,13 +30,10 @@ std::string opensslErrors() {
 using SslCtxPtr = std::shared_ptr<SSL_CTX>;
 
 // Trust anchors: the system store plus the given PEM files.
-SslCtxPtr makeClientContext(const std::vector<std::string>& caFiles, std::string* error) {
+Result<SslCtxPtr> makeClientContext(const std::vector<std::string>& caFiles) {
     ERR_clear_error();
     SSL_CTX* raw = SSL_CTX_new(TLS_client_method());
-    if (!raw) {
-        if (error) *error = "SSL_CTX_new: " + opensslErrors();
-        return nullptr;
-    }
+    if (!raw) return Error{"SSL_CTX_new: " + opensslErrors()};
     SslCtxPtr ctx(raw, SSL_CTX_free);
     SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
     if (SSL_CTX_set_default_verify_paths(raw) != 1) {
@@ -44,23 +41,21 @@ SslCtxPtr makeClientContext(const std::vector<std::string>& caFiles, std::string
     }
     for (const auto& file : caFiles) {
         if (file.empty()) continue;
-        if (SSL_CTX_load_verify_locations(raw, file.c_str(), nullptr) != 1) {
-            if (error) *error = "cannot load CA file " + file + ": " + opensslErrors();
-            return nullptr;
-        }
+        if (SSL_CTX_load_verify_locations(raw, file.c_str(), nullptr) != 1)
+            return Error{"cannot load CA file " + file + ": " + opensslErrors()};
     }
     return ctx;
 }
 
 }  // namespace
 
-bool Runtime::Impl::checkCaFile(const std::string& caFile, std::string* error) {
+Result<void> Runtime::Impl::checkCaFile(const std::string& caFile) {
     ERR_clear_error();
     X509_STORE* store = X509_STORE_new();
     bool ok = store && X509_STORE_load_file(store, caFile.c_str()) == 1;
     X509_STORE_free(store);
-    if (!ok && error) *error = "cannot load CA file " + caFile + ": " + opensslErrors();
-    return ok;
+    if (!ok) return Error{"cannot load CA file " + caFile + ": " + opensslErrors()};
+    return {};
 }
 
 void Runtime::Impl::freeTls(Stream& s) {
@@ -75,9 +70,11 @@ Runtime::Impl::TlsContext& Runtime::Impl::requestTlsContext(const std::string& c
     if (inserted) {
         std::vector<std::string> files{config.defaultCaFile, caFile};
         tlsLoaders.emplace_back([this, caFile, files] {
-            std::string error;
-            SslCtxPtr ctx = makeClientContext(files, &error);
-            enqueue([this, caFile, ctx, error] { onTlsContextReady(caFile, ctx, error); });
+            auto made = makeClientContext(files);
+            SslCtxPtr ctx = made ? *made : nullptr;
+            enqueue([this, caFile, ctx, error = made.message()] {
+                onTlsContextReady(caFile, ctx, error);
+            });
         });
     }
     return it->second;
@@ -106,8 +103,8 @@ void Runtime::Impl::startTls(Stream& s) {
     std::string error;
     if (!c.ctx)
         error = c.error;
-    else if (!setupTls(s, c.ctx.get(), &error))
-        error = "TLS setup: " + error;
+    else if (auto setup = setupTls(s, c.ctx.get()); !setup)
+        error = "TLS setup: " + setup.message();
     if (!error.empty()) {
         endStream(s, error);
         return;
@@ -115,7 +112,7 @@ void Runtime::Impl::startTls(Stream& s) {
     tlsHandshake(s);
 }
 
-bool Runtime::Impl::setupTls(Stream& s, SSL_CTX* ctx, std::string* error) {
+Result<void> Runtime::Impl::setupTls(Stream& s, SSL_CTX* ctx) {
     const TlsOptions& options = s.tls;
     ERR_clear_error();
     s.ssl = SSL_new(ctx);
@@ -124,8 +121,7 @@ bool Runtime::Impl::setupTls(Stream& s, SSL_CTX* ctx, std::string* error) {
     if (!s.ssl || !rbio || !wbio) {
         BIO_free(rbio);
         BIO_free(wbio);
-        *error = "SSL_new: " + opensslErrors();
-        return false;
+        return Error{"SSL_new: " + opensslErrors()};
     }
     BIO_set_mem_eof_return(rbio, -1);  // empty means "want more", not EOF
     SSL_set_bio(s.ssl, rbio, wbio);
@@ -137,23 +133,21 @@ bool Runtime::Impl::setupTls(Stream& s, SSL_CTX* ctx, std::string* error) {
     std::optional<IpAddress> ipIdentity =
         identity.empty() ? std::optional<IpAddress>(s.remote.ip) : IpAddress::parse(identity);
     if (!ipIdentity && SSL_set_tlsext_host_name(s.ssl, identity.c_str()) != 1) {
-        *error = "invalid TLS server name";
-        return false;
+        return Error{"invalid TLS server name"};
     }
     if (!options.verifyPeer) {
         spdlog::warn("net: TLS to {}: certificate verification is off", s.remote.toString());
         SSL_set_verify(s.ssl, SSL_VERIFY_NONE, nullptr);
-        return true;
+        return {};
     }
     SSL_set_verify(s.ssl, SSL_VERIFY_PEER, nullptr);
     bool ok = ipIdentity ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s.ssl),
                                                          ipIdentity->toString().c_str()) == 1
                          : SSL_set1_host(s.ssl, identity.c_str()) == 1;
     if (!ok) {
-        *error = "cannot set the TLS identity to verify: " + opensslErrors();
-        return false;
+        return Error{"cannot set the TLS identity to verify: " + opensslErrors()};
     }
-    return true;
+    return {};
 }
 
 bool Runtime::Impl::tlsReceive(Stream& s, ByteView chunk) {

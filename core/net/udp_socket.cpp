@@ -61,13 +61,11 @@ socklen_t detail::toSockaddr(const Endpoint& ep, uint32_t scopeId, sockaddr_stor
     return len;
 }
 
-std::optional<Runtime::Impl::UdpSocket> Runtime::Impl::bindUdpSocket(MachineId owner,
-                                                                     const Endpoint& bind,
-                                                                     std::string* error) {
-    auto fail = [&](std::string why) -> std::optional<UdpSocket> {
+Result<Runtime::Impl::UdpSocket> Runtime::Impl::bindUdpSocket(MachineId owner,
+                                                              const Endpoint& bind) {
+    auto fail = [&](std::string why) -> Result<UdpSocket> {
         spdlog::debug("net: openUdp {}: {}", bind.toString(), why);
-        if (error) *error = std::move(why);
-        return std::nullopt;
+        return Error{std::move(why)};
     };
     if (bind.ip.isMulticast() || bind.ip.isV4Mapped()) return fail("cannot bind to that address");
     uint32_t scopeId = 0;

@@ -54,10 +54,9 @@ Result<void> PeerConnection::start() {
     machine_ = runtime_.attach(*connection_, [weak] {
         if (auto self = weak.lock()) self->onActivity();
     });
-    std::string error;
-    auto bases = net::bindHostSockets(runtime_, machine_, config_.hostPolicy, 0, &error);
-    if (bases.empty()) return Error{error.empty() ? "no usable network interface" : error};
-    runtime_.post([weak, bases] {
+    auto bound = net::bindHostSockets(runtime_, machine_, config_.hostPolicy, 0);
+    if (!bound) return bound.error();
+    runtime_.post([weak, bases = *bound] {
         auto self = weak.lock();
         if (!self) return;
         auto now = self->runtime_.now();

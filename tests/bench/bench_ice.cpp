@@ -96,9 +96,10 @@ void BM_ConnectLoopback(benchmark::State& state) {
         auto start = Clock::now();
         t[0]->setRemoteCredentials(t[1]->localCredentials());
         t[1]->setRemoteCredentials(t[0]->localCredentials());
-        std::string err;
-        if (!t[0]->start(&err) || !t[1]->start(&err)) {
-            state.SkipWithError(err.c_str());
+        auto s0 = t[0]->start();
+        auto s1 = s0 ? t[1]->start() : Result<void>{};
+        if (!s0 || !s1) {
+            state.SkipWithError((s0 ? s1 : s0).message().c_str());
             return;
         }
         {

@@ -7,6 +7,7 @@
 #include "media/audio/portaudio_system.hpp"
 #include "media/call/audio_receive_stream.hpp"
 #include "media/call/audio_send_stream.hpp"
+#include "media/call/lip_sync.hpp"
 #include "media/call/track_binding.hpp"
 #include "media/call/video_receive_stream.hpp"
 #include "media/call/video_send_stream.hpp"
@@ -135,6 +136,8 @@ MediaBridge::~MediaBridge() {
 void MediaBridge::start(const MediaChoice& choice) {
     if (videoSend_ || videoReceive_ || stopped_) return;
     startVideo(choice);
+    connect(&syncTimer_, &QTimer::timeout, this, &MediaBridge::syncAudioAndVideo);
+    syncTimer_.start(1000);
     audioText_ = tr("Audio: opening devices…");
     audioStarting_.setFuture(QtConcurrent::run([choice] { return openAudio(choice); }));
     emit sourcesChanged();
@@ -287,6 +290,18 @@ void MediaBridge::bindAll() {
         bindTrack(t, {videoSend_, videoReceive_, audioSend_, audioReceive_});
 }
 
+void MediaBridge::syncAudioAndVideo() {
+    if (stopped_ || !audioReceive_ || !videoReceive_) return;
+    if (!lipSync_) lipSync_ = std::make_shared<LipSync>(audioReceive_, videoReceive_);
+    // One transceiver per kind carries the peer's stream too: its Sender Reports are there.
+    std::optional<RemoteSenderClock> audio, video;
+    for (const auto& t : tracks_) {
+        auto& clock = t->kind() == MediaKind::Audio ? audio : video;
+        if (!clock) clock = t->remoteSenderClock();
+    }
+    lipSync_->update(audio, video);
+}
+
 void MediaBridge::setMuted(bool muted) {
     muted_ = muted;
     if (audioSend_ && !silentOnly_) audioSend_->setMuted(muted);
@@ -312,6 +327,7 @@ void MediaBridge::setCameraOn(bool on) {
 void MediaBridge::stop() {
     if (stopped_) return;
     stopped_ = true;
+    syncTimer_.stop();
     for (const auto& t : tracks_)
         unbindTrack(t, {videoSend_, videoReceive_, audioSend_, audioReceive_});
     tracks_.clear();

@@ -16,6 +16,7 @@
 #include <QObject>
 #include <QSize>
 #include <QString>
+#include <QTimer>
 
 #include <atomic>
 #include <functional>
@@ -25,6 +26,7 @@
 #include "tincan/peer_connection.hpp"
 
 namespace tincan::media {
+class LipSync;
 class VideoSendStream;
 class VideoReceiveStream;
 class AudioSendStream;
@@ -98,12 +100,16 @@ private:
     void cameraLost(const QString& reason);
     void onAudioStarted();
     void bindAll();
+    // Qt thread, each second: lip sync from the peer's Sender Report clocks (media/call/lip_sync).
+    void syncAudioAndVideo();
 
     std::shared_ptr<media::VideoSendStream> videoSend_;
     std::shared_ptr<media::VideoReceiveStream> videoReceive_;
     std::shared_ptr<media::AudioSendStream> audioSend_;
     std::shared_ptr<media::AudioReceiveStream> audioReceive_;
     std::unique_ptr<media::VideoSource> camera_;
+    std::shared_ptr<media::LipSync> lipSync_;
+    QTimer syncTimer_;
     std::vector<std::shared_ptr<Track>> tracks_;  // ours, then any of the peer's not ours
     QFutureWatcher<std::shared_ptr<AudioStart>> audioStarting_;
     Gate remote_, local_;

@@ -117,9 +117,9 @@ TEST(Certificate, PemRoundTripKeepsTheIdentity) {
     std::string pem = cert->toPem();
     EXPECT_NE(pem.find("-----BEGIN CERTIFICATE-----"), std::string::npos);
     EXPECT_NE(pem.find("-----BEGIN PRIVATE KEY-----"), std::string::npos);
-    std::string error;
-    auto back = Certificate::fromPem(pem, &error);
-    ASSERT_TRUE(back) << error;
+    auto read = Certificate::fromPem(pem);
+    ASSERT_TRUE(read) << read.message();
+    auto back = *read;
     EXPECT_EQ(back->fingerprint(), cert->fingerprint());
     EXPECT_EQ(back->toPem(), pem);
     EXPECT_EQ(back->notAfter(), cert->notAfter());
@@ -127,8 +127,9 @@ TEST(Certificate, PemRoundTripKeepsTheIdentity) {
     // Key first, with other text around: still found.
     auto certEnd = pem.find("-----BEGIN PRIVATE KEY-----");
     std::string swapped = "comment\n" + pem.substr(certEnd) + "\nmore\n" + pem.substr(0, certEnd);
-    auto again = Certificate::fromPem(swapped, &error);
-    ASSERT_TRUE(again) << error;
+    auto readAgain = Certificate::fromPem(swapped);
+    ASSERT_TRUE(readAgain) << readAgain.message();
+    auto again = *readAgain;
     EXPECT_EQ(again->fingerprint(), cert->fingerprint());
 
     // The imported identity completes a handshake, and the peer sees the same fingerprint.
@@ -164,11 +165,11 @@ TEST(Certificate, FromPemRejectsIncompleteOrMismatchedInput) {
         {certA.substr(0, certA.size() / 2) + keyA, "no readable CERTIFICATE"},
     };
     for (const auto& c : cases) {
-        std::string error;
-        EXPECT_FALSE(Certificate::fromPem(c.pem, &error));
-        EXPECT_NE(error.find(c.expected), std::string::npos) << error;
+        auto r = Certificate::fromPem(c.pem);
+        EXPECT_FALSE(r);
+        EXPECT_NE(r.message().find(c.expected), std::string::npos) << r.message();
     }
-    EXPECT_FALSE(Certificate::fromPem("", nullptr));
+    EXPECT_FALSE(Certificate::fromPem(""));
 }
 
 // An identity made elsewhere (here an RSA one from the openssl command) works too.
@@ -183,9 +184,9 @@ TEST(Certificate, ImportedRsaIdentityHandshakes) {
     std::ifstream k(out.dir / "k.pem"), c(out.dir / "c.pem");
     std::string pem((std::istreambuf_iterator<char>(c)), {});
     pem.append((std::istreambuf_iterator<char>(k)), {});
-    std::string error;
-    auto rsa = Certificate::fromPem(pem, &error);
-    ASSERT_TRUE(rsa) << error;
+    auto readRsa = Certificate::fromPem(pem);
+    ASSERT_TRUE(readRsa) << readRsa.message();
+    auto rsa = *readRsa;
     EXPECT_EQ(hexPart(rsa->fingerprint()), cliFingerprint(out.dir / "c.pem", "sha256"));
 
     auto ec = Certificate::generate();

@@ -117,21 +117,20 @@ TEST(Interfaces, ListsTheLoopbackInterface) {
 }
 
 TEST(Dns, IpLiteralsShortCircuit) {
-    std::string error;
-    EXPECT_EQ(resolveHost("192.0.2.7", &error), std::vector{IpAddress::v4(192, 0, 2, 7)});
-    EXPECT_EQ(resolveHost("2001:db8::1", &error), std::vector{*IpAddress::parse("2001:db8::1")});
-    EXPECT_EQ(resolveHost("[2001:db8::1]", &error), std::vector{*IpAddress::parse("2001:db8::1")});
+    EXPECT_EQ(*resolveHost("192.0.2.7"), std::vector{IpAddress::v4(192, 0, 2, 7)});
+    EXPECT_EQ(*resolveHost("2001:db8::1"), std::vector{*IpAddress::parse("2001:db8::1")});
+    EXPECT_EQ(*resolveHost("[2001:db8::1]"), std::vector{*IpAddress::parse("2001:db8::1")});
 }
 
 TEST(Dns, ResolvesLocalhostAndReportsErrors) {
-    std::string error;
-    auto local = resolveHost("localhost", &error);
-    ASSERT_FALSE(local.empty()) << error;
-    for (const auto& ip : local) EXPECT_TRUE(ip.isLoopback()) << ip.toString();
-    error.clear();
-    EXPECT_TRUE(resolveHost("", &error).empty());
-    EXPECT_FALSE(error.empty());
-    error.clear();
-    EXPECT_TRUE(resolveHost(std::string(300, 'a'), &error).empty());
-    EXPECT_FALSE(error.empty());
+    auto local = resolveHost("localhost");
+    ASSERT_TRUE(local) << local.message();
+    ASSERT_FALSE(local->empty());
+    for (const auto& ip : *local) EXPECT_TRUE(ip.isLoopback()) << ip.toString();
+    auto empty = resolveHost("");
+    EXPECT_FALSE(empty);
+    EXPECT_FALSE(empty.message().empty());
+    auto tooLong = resolveHost(std::string(300, 'a'));
+    EXPECT_FALSE(tooLong);
+    EXPECT_FALSE(tooLong.message().empty());
 }

@@ -451,7 +451,7 @@ protected:
                                       Bytes* echoed = nullptr, std::string* sni = nullptr) {
         std::atomic<int> handshakes{0};
         TestServer server(tlsEchoHandler(serverCtx_, sni, &handshakes));
-        if (options) rt.setTlsOptions(server.endpoint(), *options);
+        if (options) (void)rt.setTlsOptions(server.endpoint(), *options);
         TestMachine m;
         MachineId id = rt.attach(m, nullptr);
         // Written before the handshake completes: the runtime holds it until Connected.
@@ -538,10 +538,9 @@ TEST_F(RuntimeTls, VerificationCanBeTurnedOff) {
 TEST_F(RuntimeTls, UnreadableCaFileIsReportedAndStreamsFail) {
     Runtime rt;
     rt.start();
-    std::string error;
-    EXPECT_FALSE(
-        rt.setTlsOptions(Endpoint{kLo, 1}, TlsOptions{"", "/nonexistent/ca.pem", true}, &error));
-    EXPECT_NE(error.find("/nonexistent/ca.pem"), std::string::npos) << error;
+    auto set = rt.setTlsOptions(Endpoint{kLo, 1}, TlsOptions{"", "/nonexistent/ca.pem", true});
+    EXPECT_FALSE(set);
+    EXPECT_NE(set.message().find("/nonexistent/ca.pem"), std::string::npos) << set.message();
     EXPECT_EQ(exchange(rt, TlsOptions{"", "/nonexistent/ca.pem", true}), kFailed);
 }
 

@@ -41,11 +41,10 @@ TEST(RuntimeUdp, TwoMachinesExchangeDatagramsOnLoopback) {
     ASSERT_NE(ida, idb);
     a.loopThread = b.loopThread = loopThreadOf(rt);
 
-    std::string error;
-    auto ea = rt.openUdp(ida, kLoopbackAny, &error);
-    ASSERT_TRUE(ea) << error;
-    auto eb = rt.openUdp(idb, kLoopbackAny, &error);
-    ASSERT_TRUE(eb) << error;
+    auto ea = rt.openUdp(ida, kLoopbackAny);
+    ASSERT_TRUE(ea) << ea.message();
+    auto eb = rt.openUdp(idb, kLoopbackAny);
+    ASSERT_TRUE(eb) << eb.message();
     EXPECT_NE(ea->port, 0);
     EXPECT_EQ(ea->ip, kLoopbackAny.ip);
 
@@ -294,18 +293,18 @@ TEST(RuntimeUdp, OpenUdpReportsErrors) {
     Runtime rt;
     rt.start();
     MachineId id = rt.attach(a, nullptr);
-    std::string error;
-    EXPECT_FALSE(rt.openUdp(id + 100, kLoopbackAny, &error));
-    EXPECT_FALSE(error.empty());
-    error.clear();
+    auto unknown = rt.openUdp(id + 100, kLoopbackAny);
+    EXPECT_FALSE(unknown);
+    EXPECT_FALSE(unknown.message().empty());
     // 198.51.100.0/24 (TEST-NET-2) is not an address of this host.
-    EXPECT_FALSE(rt.openUdp(id, Endpoint{IpAddress::v4(198, 51, 100, 77), 0}, &error));
-    EXPECT_NE(error.find("bind"), std::string::npos) << error;
+    auto foreign = rt.openUdp(id, Endpoint{IpAddress::v4(198, 51, 100, 77), 0});
+    EXPECT_FALSE(foreign);
+    EXPECT_NE(foreign.message().find("bind"), std::string::npos) << foreign.message();
     auto e = rt.openUdp(id, kLoopbackAny);
     ASSERT_TRUE(e);
-    error.clear();
-    EXPECT_FALSE(rt.openUdp(id, *e, &error));  // port in use
-    EXPECT_FALSE(error.empty());
+    auto inUse = rt.openUdp(id, *e);  // port in use
+    EXPECT_FALSE(inUse);
+    EXPECT_FALSE(inUse.message().empty());
 }
 
 TEST(RuntimeUdp, ExceptionsFromMachinesDoNotEscapeTheLoop) {
