@@ -6,7 +6,8 @@
 #                                     PeerConnection API tests (tests/core/pc), in build-tsan
 #   packaging/sanitize.sh asan-smoke  what CI runs (packaging/test.sh): ASan + UBSan on the
 #                                     core unit tests that need no network and the PeerConnection
-#                                     tests over loopback (test_pc), in build-asan-smoke
+#                                     tests over loopback (test_pc) and examples/datachannel.cpp,
+#                                     in build-asan-smoke
 # Suppressions, each with the reason it is there, are in packaging/sanitizers/*.supp.
 # TINCAN_SANITIZE_BUILD_DIR overrides the folder.
 set -euo pipefail
@@ -64,7 +65,7 @@ case $mode in
     # test_pc: the PeerConnection loopback path (ICE, DTLS, SCTP, SRTP on the runtime, 127.0.0.1).
     tests=(test_common test_stun test_sdp test_ice test_turn test_dtls test_sctp test_pc)
     configure "$dir" address,undefined -DTINCAN_BUILD_APPS=OFF
-    cmake --build "$dir" -j "$(nproc)" --target "${tests[@]}"
+    cmake --build "$dir" -j "$(nproc)" --target "${tests[@]}" example_datachannel
     rc=0
     for test in "${tests[@]}"; do
       # The coturn tests need a coturn of their own and are covered by the full run.
@@ -78,6 +79,15 @@ case $mode in
         echo "sanitize: $test ok ($passed tests passed)"
       fi
     done
+    # The docs/API.md example: the process-wide NetworkThread, stopped while the process exits.
+    log=$dir/example_datachannel.log
+    if timeout 120 "$dir/examples/example_datachannel" >"$log" 2>&1 && grep -q '^hello' "$log"; then
+      echo "sanitize: example_datachannel ok"
+    else
+      echo "sanitize: example_datachannel FAILED (log $log)"
+      tail -n 60 "$log"
+      rc=1
+    fi
     exit $rc
     ;;
   *)
