@@ -2,8 +2,9 @@
 # Builds Tincan with sanitizers in a folder of its own and runs tests under them:
 #   packaging/sanitize.sh asan        the whole suite (every CTest test) with ASan + UBSan,
 #                                     in build-asan; extra arguments go to ctest (e.g. -L unit)
-#   packaging/sanitize.sh tsan        ThreadSanitizer: the runtime (tests/core/net) and the
-#                                     PeerConnection API tests (tests/core/pc), in build-tsan
+#   packaging/sanitize.sh tsan        ThreadSanitizer: the runtime (tests/core/net), the
+#                                     PeerConnection API tests (tests/core/pc), the media call
+#                                     streams and file transfer, in build-tsan
 #   packaging/sanitize.sh asan-smoke  what CI runs (packaging/test.sh): ASan + UBSan on the
 #                                     core unit tests that need no network and the PeerConnection
 #                                     tests over loopback (test_pc) and examples/datachannel.cpp,
@@ -52,11 +53,13 @@ case $mode in
   tsan)
     dir=${TINCAN_SANITIZE_BUILD_DIR:-build-tsan}
     configure "$dir" thread -DTINCAN_BUILD_APPS=OFF
-    cmake --build "$dir" -j "$(nproc)" --target test_net test_pc
+    # The runtime, the PeerConnection API, the media call threads, file transfer over channels.
+    tests=(core/test_net core/test_pc media/test_media_call transfer/test_transfer)
+    cmake --build "$dir" -j "$(nproc)" --target "${tests[@]##*/}"
     rc=0
-    for test in test_net test_pc; do
+    for test in "${tests[@]}"; do
       echo "== $test (ThreadSanitizer)"
-      no_aslr "$dir/tests/core/$test" "$@" || rc=1
+      no_aslr "$dir/tests/$test" "$@" || rc=1
     done
     exit $rc
     ;;
