@@ -219,6 +219,7 @@ void PeerConnection::onSctpEvent(const sctp::Event& e) {
         ch->fire([](const DataChannel::Callbacks& cb) {
             if (cb.onClose) cb.onClose();
         });
+        releaseCallbacks(*ch);
     } else if (auto* low = std::get_if<sctp::event::BufferedAmountLow>(&e)) {
         auto it = channels_.find(low->id);
         if (it == channels_.end()) return;
@@ -244,7 +245,17 @@ void PeerConnection::closeAllChannels() {
         ch->fire([](const DataChannel::Callbacks& cb) {
             if (cb.onClose) cb.onClose();
         });
+        releaseCallbacks(*ch);
     }
+}
+
+// A closed channel fires nothing more: its callbacks are dropped, so that callbacks capturing
+// the channel itself (docs/API.md, "Lifetimes") stop keeping it alive. They are destroyed
+// outside the lock, as they may hold the last reference to the channel.
+void PeerConnection::releaseCallbacks(DataChannel& ch) {
+    DataChannel::Callbacks released;
+    std::lock_guard lock(ch.callbackMutex_);
+    std::swap(released, ch.callbacks_);
 }
 
 DataChannelStats PeerConnection::channelStats(uint16_t id, const DataChannel& ch) const {

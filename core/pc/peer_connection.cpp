@@ -47,6 +47,9 @@ PeerConnection::PeerConnection(net::Runtime& runtime, Config config,
 
 PeerConnection::~PeerConnection() {
     if (machine_ != net::kInvalidMachine) runtime_.detach(machine_);
+    // Dropped without close(): the channels still open must not be kept alive by their callbacks.
+    for (auto& entry : channels_) releaseCallbacks(*entry.second);
+    for (auto& ch : pendingChannels_) releaseCallbacks(*ch);
 }
 
 Result<void> PeerConnection::start() {

@@ -97,6 +97,7 @@ private:
     void refreshBuffered(DataChannel& ch);
     DataChannelStats channelStats(uint16_t id, const DataChannel& ch) const;
     void closeAllChannels();
+    static void releaseCallbacks(DataChannel& ch);
     // tracks.cpp
     std::shared_ptr<Track> trackFor(const jsep::MediaWish& wish);
     void applyMedia();

@@ -152,6 +152,36 @@ TEST(PeerConnection, DataChannelEchoTextBinaryEmptyAndLarge) {
     EXPECT_TRUE(closedKept);
 }
 
+// docs/API.md, "Lifetimes": a channel whose callbacks capture the channel itself is freed when
+// its connection closes or is dropped. The callbacks used to stay, and the cycle leaked the
+// channel for good (LeakSanitizer found it in examples/datachannel.cpp).
+TEST(PeerConnection, ChannelWhoseCallbacksCaptureItIsFreedOnCloseAndOnDrop) {
+    Pair p;
+    auto selfCapturing = [&](const std::shared_ptr<DataChannel>& ch) {
+        ch->setCallbacks({.onOpen = [ch] { (void)ch->label(); },
+                          .onMessage = {},
+                          .onClose = {},
+                          .onBufferedAmountLow = {}});
+        return std::weak_ptr<DataChannel>(ch);
+    };
+    auto closedOne = selfCapturing(*p.side[0].pc->createDataChannel("closed"));
+    auto droppedOne = selfCapturing(*p.side[1].pc->createDataChannel("dropped"));
+    p.negotiate();
+    ASSERT_TRUE(p.waitConnected());
+    ASSERT_TRUE(p.waiter.wait(
+        [&] { return !p.side[0].remoteChannels.empty() && !p.side[1].remoteChannels.empty(); }));
+    auto freed = [](const std::weak_ptr<DataChannel>& w) {
+        for (int i = 0; i < 500 && !w.expired(); ++i) std::this_thread::sleep_for(10ms);
+        return w.expired();
+    };
+    ASSERT_FALSE(closedOne.expired());
+    p.side[0].pc->close();
+    EXPECT_TRUE(freed(closedOne));
+    ASSERT_FALSE(droppedOne.expired());
+    p.side[1].pc.reset();  // no close(): the last reference goes
+    EXPECT_TRUE(freed(droppedOne));
+}
+
 TEST(PeerConnection, FingerprintMismatchStopsAManInTheMiddle) {
     Pair p(/*tamperFingerprint=*/true);
     auto ch = *p.side[0].pc->createDataChannel("secret");
