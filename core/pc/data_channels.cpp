@@ -253,9 +253,9 @@ void PeerConnection::closeAllChannels() {
 // the channel itself (docs/API.md, "Lifetimes") stop keeping it alive. They are destroyed
 // outside the lock, as they may hold the last reference to the channel.
 void PeerConnection::releaseCallbacks(DataChannel& ch) {
-    DataChannel::Callbacks released;
+    auto released = std::make_shared<const DataChannel::Callbacks>();
     std::lock_guard lock(ch.callbackMutex_);
-    std::swap(released, ch.callbacks_);
+    released.swap(ch.callbacks_);
 }
 
 DataChannelStats PeerConnection::channelStats(uint16_t id, const DataChannel& ch) const {
