@@ -483,10 +483,13 @@ void CallWindow::onMessage(const QByteArray& json) {
         QString name = o.value("name").toString();
         double size = o.value("size").toDouble(-1);
         if (remoteId < 0 || name.isEmpty() || size < 0) return;
-        sideTabs_->setCurrentIndex(1);
-        if (o.value("resume").toBool() && continueIncoming(remoteId, name, quint64(size))) return;
+        if (o.value("resume").toBool() && continueIncoming(remoteId, name, quint64(size))) {
+            sideTabs_->setCurrentIndex(1);
+            return;
+        }
         int id = transfers_->expectIncoming(name, quint64(size));
         incomingOffers_[id] = remoteId;
+        sideTabs_->setCurrentIndex(1);
         if (settings_.autoAcceptBytes && quint64(size) <= settings_.autoAcceptBytes) {
             acceptedIncoming_.insert(id);
             bridge_->sendMessage(
