@@ -190,11 +190,17 @@ QString TransferList::failureInWords(const QString& why, bool outgoing) {
     if (why == "cancelled")
         return outgoing ? tr("cancelled. Resume sends the rest.")
                         : tr("cancelled. The part received is kept in case the sender resumes.");
-    if (why.contains("channel closed") || why.contains("closed the channel"))
-        return outgoing ? tr("the connection to the other person dropped before the whole file "
-                             "arrived. Resume sends the rest.")
-                        : tr("the connection dropped before the whole file arrived. The part "
-                             "received is kept; the rest follows if the sender resumes.");
+    if (why.contains("channel closed") || why.contains("closed the channel")) {
+        if (outgoing)
+            return tr(
+                "the connection to the other person dropped before the whole file "
+                "arrived. Resume sends the rest.");
+        // The receiver says "(kept for a later resume)" only when it kept something.
+        return why.contains("kept")
+                   ? tr("the connection dropped before the whole file arrived. The part "
+                        "received is kept; the rest follows if the sender resumes.")
+                   : tr("the connection dropped before the file arrived; nothing was kept.");
+    }
     if (why.contains("checksum mismatch"))
         return tr("the file arrived damaged (its SHA-256 did not match) and was not kept.");
     return why;
