@@ -42,6 +42,13 @@ public:
     // Called on the NETWORK thread with a "file" channel the peer opened.
     void takeIncoming(std::shared_ptr<DataChannel> channel);
     void cancel(int id);
+    // A transfer that ended without the whole file (a dropped channel, a cancel) is opened
+    // again for a new leg on a new channel: the receiver's kept partial file makes the sender
+    // send only the rest (FILE_TRANSFER.md, accept's offset). False when it is not over.
+    bool reopen(int id);
+    bool isOver(int id) const;
+    QString name(int id) const;
+    quint64 size(int id) const;
     // The name a receiver stores a suggested name under.
     static QString storedName(const QString& suggested);
 
@@ -50,6 +57,8 @@ signals:
     void progress(int id, quint64 bytes, quint64 size);
     void finished(int id, const QString& path, const QString& sha256, double seconds);
     void failed(int id, const QString& why);
+    // This leg continues from `fromBytes` (receiver: at the offer; sender: when done).
+    void resumed(int id, quint64 fromBytes, quint64 size);
 
 private:
     struct Item;

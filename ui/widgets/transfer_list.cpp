@@ -58,10 +58,13 @@ void TransferList::addRow(int id, bool outgoing, const QString& name, quint64 si
     row.accept = new QPushButton(tr("Accept"));
     row.reject = new QPushButton(tr("Reject"));
     row.cancel = new QPushButton(tr("Cancel"));
+    row.resume = new QPushButton(tr("Resume"));
+    row.resume->setObjectName("resume");
+    row.resume->setToolTip(tr("Send the rest of the file; what the other person has is kept"));
     row.show = new QPushButton(tr("Show in folder"));
     row.copyHash = new QPushButton(tr("Copy SHA-256"));
     row.copyHash->setObjectName("copySha256");
-    for (auto* b : {row.accept, row.reject, row.cancel, row.show, row.copyHash}) {
+    for (auto* b : {row.accept, row.reject, row.cancel, row.resume, row.show, row.copyHash}) {
         buttons->addWidget(b);
         b->setVisible(false);
     }
@@ -75,6 +78,7 @@ void TransferList::addRow(int id, bool outgoing, const QString& name, quint64 si
     connect(row.accept, &QPushButton::clicked, this, [this, id] { emit acceptClicked(id); });
     connect(row.reject, &QPushButton::clicked, this, [this, id] { emit rejectClicked(id); });
     connect(row.cancel, &QPushButton::clicked, this, [this, id] { emit cancelClicked(id); });
+    connect(row.resume, &QPushButton::clicked, this, [this, id] { emit resumeClicked(id); });
     connect(row.copyHash, &QPushButton::clicked, this,
             [this, id] { QApplication::clipboard()->setText(sha256(id)); });
     layout_->insertWidget(layout_->count() - 1, row.box);
@@ -112,6 +116,7 @@ void TransferList::setProgress(int id, quint64 bytes, quint64 size) {
     double seconds = double(it->clock.elapsed()) / 1000.0;
     double rate = seconds > 0.2 ? double(bytes - it->firstBytes) / seconds : 0;
     QString text = QString("%1 of %2").arg(humanSize(bytes), humanSize(size));
+    if (it->resumedFrom) text += tr(" (resumed from %1)").arg(humanSize(it->resumedFrom));
     if (rate > 0) {
         double left = double(size - bytes) / rate;
         text += tr(" — %1/s, %2 s left").arg(humanSize(quint64(rate))).arg(left, 0, 'f', 0);
@@ -125,7 +130,12 @@ void TransferList::setDone(int id, const QString& path, const QString& sha256, d
     it->bar->setValue(1000);
     it->cancel->setVisible(false);
     it->sha256 = sha256;
-    it->status->setText(tr("Done in %1 s — SHA-256 verified:").arg(seconds, 0, 'f', 2));
+    it->resume->setVisible(false);
+    it->status->setText(
+        it->resumedFrom ? tr("Done in %1 s, resumed from %2 — SHA-256 of the whole file verified:")
+                              .arg(seconds, 0, 'f', 2)
+                              .arg(humanSize(it->resumedFrom))
+                        : tr("Done in %1 s — SHA-256 verified:").arg(seconds, 0, 'f', 2));
     // 64 hex digits do not fit a side panel on one line: groups of 8 wrap at its edge (an
     // unbreakable run would be cut off, or widen the panel).
     it->hash->setText(groupedHash(sha256));
@@ -144,7 +154,56 @@ void TransferList::setFailed(int id, const QString& why) {
     auto it = rows_.find(id);
     if (it == rows_.end()) return;
     for (auto* b : {it->accept, it->reject, it->cancel}) b->setVisible(false);
-    it->status->setText(tr("Stopped: %1").arg(why));
+    // A declined file is not resumed; anything else that stopped short can be.
+    it->resume->setVisible(it->outgoing && !why.contains("declined"));
+    it->status->setText(tr("Stopped: %1").arg(failureInWords(why, it->outgoing)));
+}
+
+void TransferList::restart(int id, const QString& text) {
+    auto it = rows_.find(id);
+    if (it == rows_.end()) return;
+    it->resume->setVisible(false);
+    it->resumedFrom = 0;
+    it->clock.invalidate();  // the speed is this leg's
+    setWaiting(id, text);
+}
+
+void TransferList::setResumed(int id, quint64 fromBytes) {
+    auto it = rows_.find(id);
+    if (it == rows_.end()) return;
+    it->resumedFrom = fromBytes;
+    if (!it->clock.isValid())
+        it->status->setText(
+            it->outgoing
+                ? tr("resumed from %1").arg(humanSize(fromBytes))
+                : tr("continuing a partial download: %1 already here").arg(humanSize(fromBytes)));
+}
+
+quint64 TransferList::resumedFrom(int id) const {
+    auto it = rows_.find(id);
+    return it == rows_.end() ? 0 : it->resumedFrom;
+}
+
+QString TransferList::failureInWords(const QString& why, bool outgoing) {
+    // The library's messages name the protocol step; the row says what happened and what
+    // can be done. Anything not recognised is shown as it is.
+    if (why == "cancelled")
+        return outgoing ? tr("cancelled. Resume sends the rest.")
+                        : tr("cancelled. The part received is kept in case the sender resumes.");
+    if (why.contains("channel closed") || why.contains("closed the channel")) {
+        if (outgoing)
+            return tr(
+                "the connection to the other person dropped before the whole file "
+                "arrived. Resume sends the rest.");
+        // The receiver says "(kept for a later resume)" only when it kept something.
+        return why.contains("kept")
+                   ? tr("the connection dropped before the whole file arrived. The part "
+                        "received is kept; the rest follows if the sender resumes.")
+                   : tr("the connection dropped before the file arrived; nothing was kept.");
+    }
+    if (why.contains("checksum mismatch"))
+        return tr("the file arrived damaged (its SHA-256 did not match) and was not kept.");
+    return why;
 }
 
 QString TransferList::statusText(int id) const {

@@ -24,7 +24,15 @@ public:
     void setWaiting(int id, const QString& text);
     void setProgress(int id, quint64 bytes, quint64 size);
     void setDone(int id, const QString& path, const QString& sha256, double seconds);
+    // The row stops without the whole file; an outgoing row offers Resume.
     void setFailed(int id, const QString& why);
+    // A new leg of a stopped row begins (Resume): the row is live again.
+    void restart(int id, const QString& text);
+    // This leg continues from `fromBytes`: shown beside the progress and the result.
+    void setResumed(int id, quint64 fromBytes);
+    quint64 resumedFrom(int id) const;
+    // A transfer library error in words for the row ("Stopped: …").
+    static QString failureInWords(const QString& why, bool outgoing);
     int rowCount() const { return int(rows_.size()); }
     // The status line, and the full SHA-256 once done.
     QString statusText(int id) const;
@@ -38,6 +46,7 @@ signals:
     void acceptClicked(int id);
     void rejectClicked(int id);
     void cancelClicked(int id);
+    void resumeClicked(int id);
 
 private:
     struct Row {
@@ -49,11 +58,13 @@ private:
         QPushButton* accept = nullptr;
         QPushButton* reject = nullptr;
         QPushButton* cancel = nullptr;
+        QPushButton* resume = nullptr;
         QPushButton* show = nullptr;
         QPushButton* copyHash = nullptr;
         QString sha256;
         QElapsedTimer clock;
         quint64 firstBytes = 0;
+        quint64 resumedFrom = 0;
         bool outgoing = true;
     };
     QVBoxLayout* layout_ = nullptr;

@@ -444,9 +444,10 @@ void CallWindow::sendChat(const QString& text) {
     chat_->addLine(tr("You"), text, true);
 }
 
-void CallWindow::sendOffer(int id, const QString& name, quint64 size) {
-    QByteArray msg =
-        encode({{"type", "file-offer"}, {"id", id}, {"name", name}, {"size", double(size)}});
+void CallWindow::sendOffer(int id, const QString& name, quint64 size, bool resume) {
+    QJsonObject offer{{"type", "file-offer"}, {"id", id}, {"name", name}, {"size", double(size)}};
+    if (resume) offer["resume"] = true;
+    QByteArray msg = encode(offer);
     if (channelOpen_)
         bridge_->sendMessage(msg);
     else
@@ -482,10 +483,15 @@ void CallWindow::onMessage(const QByteArray& json) {
         QString name = o.value("name").toString();
         double size = o.value("size").toDouble(-1);
         if (remoteId < 0 || name.isEmpty() || size < 0) return;
+        if (o.value("resume").toBool() && continueIncoming(remoteId, name, quint64(size))) {
+            sideTabs_->setCurrentIndex(1);
+            return;
+        }
         int id = transfers_->expectIncoming(name, quint64(size));
         incomingOffers_[id] = remoteId;
         sideTabs_->setCurrentIndex(1);
         if (settings_.autoAcceptBytes && quint64(size) <= settings_.autoAcceptBytes) {
+            acceptedIncoming_.insert(id);
             bridge_->sendMessage(
                 encode({{"type", "file-answer"}, {"id", remoteId}, {"accept", true}}));
             transferList_->setWaiting(
@@ -504,8 +510,38 @@ void CallWindow::onMessage(const QByteArray& json) {
     }
 }
 
+void CallWindow::resumeSending(int id) {
+    if (!transfers_->reopen(id)) return;
+    transferList_->restart(id, tr("asking the other person to continue"));
+    diagnostics_->timeline()->add("files", tr("resuming %1").arg(transfers_->name(id)));
+    sendOffer(id, transfers_->name(id), transfers_->size(id), true);
+}
+
+bool CallWindow::continueIncoming(int remoteId, const QString& name, quint64 size) {
+    for (auto it = incomingOffers_.cbegin(); it != incomingOffers_.cend(); ++it) {
+        int id = it.key();
+        if (it.value() != remoteId || transfers_->size(id) != size ||
+            transfers_->name(id) != TransferBridge::storedName(name) || !transfers_->reopen(id))
+            continue;
+        if (acceptedIncoming_.contains(id)) {
+            // Accepted before and stopped short: the same file goes on where it stopped.
+            bridge_->sendMessage(
+                encode({{"type", "file-answer"}, {"id", remoteId}, {"accept", true}}));
+            transferList_->restart(id, tr("the other person resumed; waiting for data"));
+        } else {
+            transferList_->restart(id, QString());
+            transferList_->askToAccept(id);
+        }
+        return true;
+    }
+    return false;
+}
+
 void CallWindow::wireTransfers() {
     connect(transfers_, &TransferBridge::added, transferList_, &TransferList::addRow);
+    connect(transfers_, &TransferBridge::resumed, this,
+            [this](int id, quint64 from, quint64) { transferList_->setResumed(id, from); });
+    connect(transferList_, &TransferList::resumeClicked, this, &CallWindow::resumeSending);
     connect(transfers_, &TransferBridge::progress, transferList_, &TransferList::setProgress);
     connect(transfers_, &TransferBridge::finished, this,
             [this](int id, const QString& path, const QString& sha, double s) {
@@ -520,6 +556,7 @@ void CallWindow::wireTransfers() {
         emit transferFailed(id, why);
     });
     connect(transferList_, &TransferList::acceptClicked, this, [this](int id) {
+        acceptedIncoming_.insert(id);
         bridge_->sendMessage(
             encode({{"type", "file-answer"}, {"id", incomingOffers_.value(id)}, {"accept", true}}));
         transferList_->setWaiting(id, tr("accepted; waiting for data"));
@@ -530,6 +567,9 @@ void CallWindow::wireTransfers() {
         transferList_->setFailed(id, tr("you declined the file"));
     });
     connect(transferList_, &TransferList::cancelClicked, transfers_, &TransferBridge::cancel);
+    // Cancelled here: a later resume from the sender asks again.
+    connect(transferList_, &TransferList::cancelClicked, this,
+            [this](int id) { acceptedIncoming_.remove(id); });
 }
 
 void CallWindow::hangUp() {

@@ -5,6 +5,7 @@
 
 #include <QMainWindow>
 #include <QMap>
+#include <QSet>
 #include <QTimer>
 
 #include "ui/bridge/call_bridge.hpp"
@@ -80,7 +81,11 @@ private:
     void sendMediaState();
     void onRemoteMediaState(const QJsonObject& state);
     void checkRemoteVideo();
-    void sendOffer(int id, const QString& name, quint64 size);
+    // `resume`: a new leg of a stopped transfer, same id (the receiver continues its partial).
+    void sendOffer(int id, const QString& name, quint64 size, bool resume = false);
+    void resumeSending(int id);
+    // The peer resumes offer `remoteId`: true when it continues one of our stopped rows.
+    bool continueIncoming(int remoteId, const QString& name, quint64 size);
 
     AppSettings settings_;
     RoomAddress room_;
@@ -104,6 +109,7 @@ private:
     DiagnosticsPanel* diagnostics_ = nullptr;
     QDockWidget* diagnosticsDock_ = nullptr;
     QMap<int, int> incomingOffers_;  // our row id → the sender's offer id
+    QSet<int> acceptedIncoming_;     // rows the person accepted (a resume needs no new yes)
     QList<QByteArray> queued_;       // messages waiting for the channel to open
     bool channelOpen_ = false;
     bool muted_ = false;
