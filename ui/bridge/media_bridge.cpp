@@ -166,13 +166,14 @@ void MediaBridge::startVideo(const MediaChoice& choice) {
                 request.fps = kFps;
                 camera_ = std::make_unique<QtCameraSource>(request);
             }
-            // From the camera's thread (or from inside a Qt Multimedia signal): the stream
+            // The stream owns the camera's onError and calls this once the camera failed,
+            // from the camera's thread (or from inside a Qt Multimedia signal): the stream
             // cannot be stopped there, so the fallback runs from the event loop.
-            camera_->onError = [this](const std::string& why) {
+            videoSend_->setSourceErrorHook([this](const std::string& why, bool) {
                 QMetaObject::invokeMethod(
                     this, [this, reason = QString::fromStdString(why)] { cameraLost(reason); },
                     Qt::QueuedConnection);
-            };
+            });
             started = videoSend_->startSource(*camera_, error);
             if (started) {
                 videoText_ = tr("Sending your camera");
