@@ -122,6 +122,13 @@ bool VideoSendStream::replaceSource(VideoSource& source, std::string& error) {
         havePending_ = false;
         ++stats_.sourceReplacements;
     }
+    switchedFrom(old);
+    return true;
+}
+
+// After a switch of source: the next frame is a keyframe (the receiver may see a new size), and
+// the old source is stopped and let go, outside the lock.
+void VideoSendStream::switchedFrom(VideoSource* old) {
     keyframeRequested_.store(true);
     wake_.notify_all();
     if (old) {
@@ -129,7 +136,6 @@ bool VideoSendStream::replaceSource(VideoSource& source, std::string& error) {
         old->onFrame = nullptr;
         old->onError = nullptr;
     }
-    return true;
 }
 
 bool VideoSendStream::replaceWithTestPattern(int width, int height, std::string& error) {
@@ -157,13 +163,7 @@ bool VideoSendStream::replaceWithTestPattern(int width, int height, std::string&
         havePending_ = false;
         ++stats_.sourceReplacements;
     }
-    keyframeRequested_.store(true);
-    wake_.notify_all();
-    if (old) {
-        old->stop();
-        old->onFrame = nullptr;
-        old->onError = nullptr;
-    }
+    switchedFrom(old);
     return true;
 }
 

@@ -120,6 +120,7 @@ public:
     const VideoSendConfig& config() const { return config_; }
 
 private:
+    void switchedFrom(VideoSource* old);
     enum class Feed : uint8_t { None = 1, TestPattern, Source };
     bool initEncoder(std::string& error);
     void run();

@@ -25,6 +25,7 @@
 
 #include <algorithm>
 
+#include "tests/ui/two_windows.hpp"
 #include "ui/bridge/local_signal_server.hpp"
 #include "ui/diagnostics/diagnostics_panel.hpp"
 #include "ui/diagnostics/timeline.hpp"
@@ -99,21 +100,10 @@ private slots:
     }
 
     void joinAndConnect() {
-        RoomAddress room{"ui-test-room", server_.url()};
-        AppSettings a, b;
-        a.downloadFolder = dir_.filePath("alice");
-        b.downloadFolder = dir_.filePath("bob");
-        QDir().mkpath(a.downloadFolder);
-        QDir().mkpath(b.downloadFolder);
-        b.autoAcceptBytes = 0;  // Bob is asked, and clicks Accept
-        alice_ = std::make_unique<CallWindow>(a, room);
-        bob_ = std::make_unique<CallWindow>(b, room);
-        alice_->show();
-        bob_->show();
-        CallConfig config;
-        config.allowLoopback = true;
-        config.interfaces = {"lo"};
-        config.media.synthetic = true;
+        test::TwoWindows windows(dir_, "ui-test-room", server_.url());
+        alice_ = std::move(windows.alice);
+        bob_ = std::move(windows.bob);
+        CallConfig config = windows.config;
         alice_->start(config);
         QTRY_COMPARE_WITH_TIMEOUT(alice_->status().phase(), CallPhase::Waiting, 10000);
         QCOMPARE(alice_->headlineText(), QString("Waiting for the other person to join"));

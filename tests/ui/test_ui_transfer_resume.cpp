@@ -16,6 +16,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "tests/ui/two_windows.hpp"
 #include "ui/bridge/local_signal_server.hpp"
 #include "ui/widgets/transfer_list.hpp"
 #include "ui/windows/call_window.hpp"
@@ -61,21 +62,10 @@ private slots:
         QSignalSpy ready(&server_, &LocalSignalServer::ready);
         server_.start(LocalSignalServer::Scope::ThisComputer);
         QVERIFY(ready.wait(10000));
-        RoomAddress room{"ui-resume-room", server_.url()};
-        AppSettings a, b;
-        a.downloadFolder = dir_.filePath("alice");
-        b.downloadFolder = dir_.filePath("bob");
-        QDir().mkpath(a.downloadFolder);
-        QDir().mkpath(b.downloadFolder);
-        b.autoAcceptBytes = 0;  // Bob is asked, and clicks Accept
-        alice_ = std::make_unique<CallWindow>(a, room);
-        bob_ = std::make_unique<CallWindow>(b, room);
-        alice_->show();
-        bob_->show();
-        CallConfig config;
-        config.allowLoopback = true;
-        config.interfaces = {"lo"};
-        config.media.synthetic = true;
+        test::TwoWindows windows(dir_, "ui-resume-room", server_.url());
+        alice_ = std::move(windows.alice);
+        bob_ = std::move(windows.bob);
+        CallConfig config = windows.config;
         alice_->start(config);
         QTRY_COMPARE_WITH_TIMEOUT(alice_->status().phase(), CallPhase::Waiting, 10000);
         bob_->start(config);
