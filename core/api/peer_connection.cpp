@@ -1,6 +1,8 @@
 // tincan::PeerConnection: the public facade over pc::PeerConnection.
 #include "tincan/peer_connection.hpp"
 
+#include <algorithm>
+
 #include "core/api/ice_servers.hpp"
 #include "core/dtls/certificate.hpp"
 #include "core/pc/peer_connection.hpp"
@@ -199,6 +201,18 @@ std::optional<CandidatePair> PeerConnection::selectedPair() const {
 }
 Result<std::shared_ptr<Track>> PeerConnection::addTrack(MediaKind kind, const TrackInit& init) {
     return impl_->addTrack(kind, init);
+}
+
+Result<void> PeerConnection::removeTrack(const std::shared_ptr<Track>& track) {
+    auto mine = impl_->tracks();
+    if (!track || std::find(mine.begin(), mine.end(), track) == mine.end())
+        return Error{"removeTrack: not a track of this connection"};
+    Direction d = track->direction();
+    if (d == Direction::SendRecv)
+        track->setDirection(Direction::RecvOnly);
+    else if (d == Direction::SendOnly)
+        track->setDirection(Direction::Inactive);
+    return {};
 }
 
 std::vector<std::shared_ptr<Track>> PeerConnection::tracks() const {

@@ -135,6 +135,10 @@ public:
     // A transceiver of `kind` (W3C addTrack/addTransceiver): a new m-section in the next offer,
     // or, before our answer, the peer's offered section of that kind that has no sender yet.
     Result<std::shared_ptr<Track>> addTrack(MediaKind kind, const TrackInit& init = {});
+    // W3C removeTrack: we stop sending on the track's transceiver (sendrecv becomes recvonly,
+    // sendonly inactive) from the next offer/answer on (onNegotiationNeeded fires); the peer's
+    // media on it still arrives. Fails for a track of another connection.
+    Result<void> removeTrack(const std::shared_ptr<Track>& track);
     // Every track, in m-line order (the ones not yet negotiated last).
     std::vector<std::shared_ptr<Track>> tracks() const;
     // The next offer restarts ICE (new credentials); the current pair carries on meanwhile.

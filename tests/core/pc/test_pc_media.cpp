@@ -240,10 +240,14 @@ TEST(PeerConnectionMedia, VideoAddedToAnAudioCallThenTurnedOff) {
     ASSERT_TRUE(sendUntil(audio, "still"));
     EXPECT_EQ(video->mid(), "2") << "after the data section (0) and audio (1)";
 
-    video->setDirection(Direction::Inactive);
+    // W3C removeTrack: we stop sending, the section stays (receive-only on our side).
+    ASSERT_TRUE(pair.side[0].pc->removeTrack(video));
+    EXPECT_EQ(video->direction(), Direction::RecvOnly);
+    EXPECT_FALSE(pair.side[1].pc->removeTrack(video)) << "not a track of that connection";
     std::this_thread::sleep_for(50ms);  // the direction is applied on the network thread
     pair.negotiate();
-    EXPECT_EQ(video->currentDirection(), Direction::Inactive);
+    EXPECT_EQ(video->currentDirection(), Direction::Inactive) << "the peer does not send either";
+    ASSERT_EQ(pair.side[0].pc->transceivers().size(), 2u);
     EXPECT_FALSE(video->sending());
     EXPECT_FALSE(video->sendFrame(frame(2, "off")));
     ASSERT_TRUE(sendUntil(audio, "after"));
