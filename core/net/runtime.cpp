@@ -4,6 +4,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "core/net/runtime_impl.hpp"
 
 namespace tincan::net {
@@ -13,6 +15,18 @@ using namespace detail;
 Runtime::Runtime(RuntimeConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 
 Runtime::~Runtime() {
+    if (impl_->onLoopThread()) {
+        // The last owner let go inside a task of this very loop (a NetworkThread whose last
+        // reference was a posted function, a connection dropped from its own callback): the
+        // loop cannot join itself, and its state must outlive the task still on its stack. A
+        // short-lived thread stops it, joins it once that task has returned, and frees it.
+        impl_->stopRequested = true;
+        std::thread([impl = std::move(impl_)]() mutable {
+            impl->stop();
+            impl.reset();
+        }).detach();
+        return;
+    }
     impl_->stop();
 }
 

@@ -5,9 +5,11 @@
 #include <cstring>
 #include <future>
 #include <memory>
+#include <thread>
 
 #include "core/net/runtime.hpp"
 #include "net_test_util.hpp"
+#include "tincan/network_thread.hpp"
 
 using namespace tincan;
 using namespace tincan::net;
@@ -478,4 +480,30 @@ TEST(RuntimeUdp, BurstsOfDatagramsArriveWholeAndInOrder) {
     rt.detach(ida);
     rt.detach(idb);
     rt.detach(idc);
+}
+
+// The last reference to a NetworkThread can go on that thread itself (a posted function that
+// held it, as a connection's last callback may): it stops without std::terminate (a joinable
+// std::thread destroyed) and without freeing the loop under the task that is still running.
+// tincan-rtp-reflector died that way at exit ("terminate called without an active exception").
+TEST(NetworkThreadLife, LastReferenceDroppedOnItsOwnThread) {
+    for (int round = 0; round < 20; ++round) {
+        auto thread = NetworkThread::create();
+        std::weak_ptr<NetworkThread> weak = thread;
+        std::promise<void> released;
+        std::shared_future<void> mainLetGo = released.get_future().share();
+        std::atomic<bool> ran{false};
+        thread->post([keep = thread, mainLetGo, &ran] {
+            mainLetGo.wait();
+            ran = true;
+        });  // when this function is destroyed, on the network thread, `keep` is the last owner
+        thread.reset();
+        released.set_value();
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (!weak.expired() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        ASSERT_TRUE(ran);
+        ASSERT_TRUE(weak.expired()) << "the NetworkThread was not released";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the reapers finish
 }
