@@ -33,7 +33,7 @@ Negotiator::Negotiator(QUrl url, std::shared_ptr<PeerConnection> pc, Hooks hooks
                                  hooks_.onRemoteHangup)
                                  hooks_.onRemoteHangup();
                          },
-                     .onMessage = [this](const nlohmann::json& msg) { onSignal(msg); },
+                     .onMessage = [this](const signal::Message& msg) { onSignal(msg); },
                      .onError = [this](const std::string& e) { fail(e); },
                      .onReconnecting =
                          [this](const std::string& why) {
@@ -87,26 +87,19 @@ void Negotiator::makeOffer() {
 }
 
 // What the other peer relays is untrusted input: a message of the wrong shape is ignored and
-// counted, never fatal (../shared/SIGNALING.md; W3C allows null sdpMid/sdpMLineIndex).
-void Negotiator::onSignal(const nlohmann::json& msg) {
+// counted, never fatal (../shared/SIGNALING.md; signal_message.hpp decodes it).
+void Negotiator::onSignal(const signal::Message& msg) {
     if (done_) return;
-    if (!msg.is_object() || !msg.contains("type") || !msg["type"].is_string())
-        return ignore("no string 'type'");
-    const std::string type = msg["type"].get<std::string>();
-    if (type == "offer" || type == "answer") {
-        if (!msg.contains("sdp") || !msg["sdp"].is_string())
-            return ignore("'" + type + "' without an sdp string");
-        onDescription(type, msg["sdp"].get<std::string>());
-    } else if (type == "candidate") {
-        onCandidate(msg);
-    } else if (type == "bye") {
-        if (hooks_.onRemoteHangup) hooks_.onRemoteHangup();
-    }
+    if (const auto* bad = std::get_if<signal::Malformed>(&msg)) return ignore(bad->why);
+    if (const auto* d = std::get_if<signal::Description>(&msg))
+        return onDescription(d->type, d->sdp);
+    if (const auto* c = std::get_if<signal::Candidate>(&msg)) return onCandidate(*c);
+    if (std::holds_alternative<signal::Bye>(msg) && hooks_.onRemoteHangup) hooks_.onRemoteHangup();
     // Unknown types are ignored (forward compatibility).
 }
 
-void Negotiator::onDescription(const std::string& type, const std::string& sdp) {
-    if (type == "answer") {
+void Negotiator::onDescription(SdpType type, const std::string& sdp) {
+    if (type == SdpType::Answer) {
         if (pc_->signalingState() != SignalingState::HaveLocalOffer)
             return;  // stale: glare already resolved
         if (auto ok = pc_->setRemoteDescription({SdpType::Answer, sdp}); !ok)
@@ -129,27 +122,13 @@ void Negotiator::onDescription(const std::string& type, const std::string& sdp) 
     send({{"type", "answer"}, {"sdp", answer->sdp}});
 }
 
-void Negotiator::onCandidate(const nlohmann::json& msg) {
-    const auto c = msg.contains("candidate") ? msg["candidate"] : nlohmann::json();
-    if (!c.is_null() && !c.is_object()) return ignore("'candidate' is neither an object nor null");
-    std::optional<IceCandidate> init;
-    if (c.is_object()) {
-        if (!c.contains("candidate") || !c["candidate"].is_string())
-            return ignore("candidate without a string");
-        IceCandidate ic;
-        ic.candidate = c["candidate"].get<std::string>();
-        if (c.contains("sdpMid") && c["sdpMid"].is_string())
-            ic.sdpMid = c["sdpMid"].get<std::string>();
-        if (c.contains("sdpMLineIndex") && c["sdpMLineIndex"].is_number_integer())
-            ic.sdpMLineIndex = c["sdpMLineIndex"].get<int>();
-        if (!ic.candidate.empty()) {
-            auto parsed = parseCandidate(ic.candidate);
-            if (!parsed) return ignore(parsed.message());
-            if (hooks_.onRemoteCandidate) hooks_.onRemoteCandidate(*parsed);
-            init = std::move(ic);
-        }
+void Negotiator::onCandidate(const signal::Candidate& c) {
+    if (c.candidate) {
+        auto parsed = parseCandidate(c.candidate->candidate);
+        if (!parsed) return ignore(parsed.message());
+        if (hooks_.onRemoteCandidate) hooks_.onRemoteCandidate(*parsed);
     }
-    if (auto ok = pc_->addIceCandidate(init); !ok)
+    if (auto ok = pc_->addIceCandidate(c.candidate); !ok)
         spdlog::warn("ignoring a remote candidate: {}", ok.message());
 }
 

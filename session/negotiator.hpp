@@ -54,9 +54,9 @@ public:
     uint64_t ignoredSignals() const { return ignoredSignals_; }
 
 private:
-    void onSignal(const nlohmann::json& msg);
-    void onDescription(const std::string& type, const std::string& sdp);
-    void onCandidate(const nlohmann::json& msg);
+    void onSignal(const signal::Message& msg);
+    void onDescription(SdpType type, const std::string& sdp);
+    void onCandidate(const signal::Candidate& candidate);
     void makeOffer();
     void send(const nlohmann::json& msg);
     void ignore(const std::string& why);

@@ -19,7 +19,10 @@ SignalingClient::SignalingClient(QUrl url, Callbacks callbacks, QObject* parent)
         fail("cannot reach signaling server " + url_.toString().toStdString() +
              ": no answer within " + std::to_string(kConnectTimeoutMs / 1000) + " s");
     });
-    connect(&socket_, &QWebSocket::connected, this, [this] { connectTimer_.stop(); });
+    connect(&socket_, &QWebSocket::connected, this, [this] {
+        connectTimer_.stop();
+        welcomedHere_ = false;
+    });
     // A TLS handshake with a plain server, a refused connection, a bad certificate: the socket
     // may report the error without ever having connected (so without `disconnected`).
     connect(&socket_, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), this,
@@ -108,32 +111,31 @@ void SignalingClient::close() {
 }
 
 void SignalingClient::onText(const QString& text) {
-    nlohmann::json msg = nlohmann::json::parse(text.toStdString(), nullptr, false);
-    if (msg.is_discarded() || !msg.is_object() || !msg.contains("type") ||
-        !msg["type"].is_string()) {
-        spdlog::warn("signaling: ignoring a malformed message");
-        return;
-    }
-    const std::string type = msg["type"].get<std::string>();
-    if (type == "welcome") {
-        welcomed_ = true;
+    const QByteArray utf8 = text.toUtf8();
+    signal::Message msg = signal::decode(std::string_view(utf8.constData(), size_t(utf8.size())));
+    // The server relays whatever the peer sends, server types included. Its own `welcome` is
+    // the first frame on a socket and its `error`s come before that (room full, bad room):
+    // after the welcome, those two are the peer's and must not end or reset our session.
+    if (welcomedHere_ && std::holds_alternative<signal::Welcome>(msg))
+        msg = signal::Malformed{"a second 'welcome' (relayed by the peer)"};
+    if (welcomedHere_ && std::holds_alternative<signal::ServerError>(msg))
+        msg = signal::Malformed{
+            "an 'error' after the welcome (relayed by the peer, or the reply "
+            "to a message of ours the server refused)"};
+    if (const auto* welcome = std::get_if<signal::Welcome>(&msg)) {
+        welcomed_ = welcomedHere_ = true;
         backoffMs_ = 500;
-        int peers =
-            msg.contains("peers") && msg["peers"].is_number_integer() ? msg["peers"].get<int>() : 0;
         auto pending = std::move(pending_);
         pending_.clear();
         for (const auto& m : pending) socket_.sendTextMessage(QString::fromStdString(m.dump()));
-        if (callbacks_.onWelcome) callbacks_.onWelcome(peers);
-    } else if (type == "peer-joined") {
+        if (callbacks_.onWelcome) callbacks_.onWelcome(welcome->peers);
+    } else if (std::holds_alternative<signal::PeerJoined>(msg)) {
         if (callbacks_.onPeerJoined) callbacks_.onPeerJoined();
-    } else if (type == "peer-left") {
+    } else if (std::holds_alternative<signal::PeerLeft>(msg)) {
         if (callbacks_.onPeerLeft) callbacks_.onPeerLeft();
-    } else if (type == "error") {
+    } else if (const auto* error = std::get_if<signal::ServerError>(&msg)) {
         closing_ = true;
-        std::string reason = msg.contains("reason") && msg["reason"].is_string()
-                                 ? msg["reason"].get<std::string>()
-                                 : "error";
-        fail("signaling server: " + reason);
+        fail("signaling server: " + error->reason);
     } else if (callbacks_.onMessage) {
         callbacks_.onMessage(msg);
     }

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "session/signal_message.hpp"
+
 namespace tincan::session {
 
 class SignalingClient : public QObject {
@@ -22,8 +24,10 @@ public:
         std::function<void(int peers)> onWelcome;
         std::function<void()> onPeerJoined;
         std::function<void()> onPeerLeft;
-        // Any peer message (offer, answer, candidate, bye, unknown types).
-        std::function<void(const nlohmann::json&)> onMessage;
+        // Every frame that is not the server's own, decoded: the peer's offer, answer,
+        // candidate, bye and unknown types, and frames that could not be read
+        // (signal::Malformed), which the receiver ignores and counts.
+        std::function<void(const signal::Message&)> onMessage;
         // The server refused us ("room full", "bad room", ...) or the socket could not open.
         std::function<void(const std::string&)> onError;
         // The socket dropped after we had joined; reconnecting (only with setReconnect(true)).
@@ -52,7 +56,8 @@ private:
     void scheduleReconnect(const std::string& why);
 
     bool closing_ = false;
-    bool welcomed_ = false;
+    bool welcomed_ = false;      // ever (the room was joined once)
+    bool welcomedHere_ = false;  // on the current socket
     bool failed_ = false;
     static constexpr int kConnectTimeoutMs = 10000;
     bool reconnect_ = false;

@@ -224,36 +224,26 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
         if (!finished && !(gotPing && gotPong))
             finish(1, "the peer left before the connection was proven");
     };
-    scb.onMessage = [&](const nlohmann::json& msg) {
-        if (!msg.contains("type") || !msg["type"].is_string()) return;
-        const std::string type = msg["type"].get<std::string>();
+    scb.onMessage = [&](const session::signal::Message& msg) {
+        namespace sig = session::signal;
+        if (const auto* bad = std::get_if<sig::Malformed>(&msg)) {
+            spdlog::warn("signaling: ignored a message: {}", bad->why);
+            return;
+        }
         if (!transport) return;
-        if (type == "offer" || type == "answer") {
-            if (!msg.contains("sdp") || !msg["sdp"].is_string()) {
-                spdlog::warn("signaling: {} without sdp ignored", type);
-                return;
-            }
-            if (!applyRemote(msg["sdp"])) return;
-            if (type == "offer") {
+        if (const auto* d = std::get_if<sig::Description>(&msg)) {
+            if (!applyRemote(d->sdp)) return;
+            if (d->type == SdpType::Offer) {
                 signaling->send(
                     {{"type", "answer"}, {"sdp", iceOnlySdp(transport->localCredentials())}});
                 flushOutbox();
             }
-        } else if (type == "candidate") {
-            const auto& c = msg.contains("candidate") ? msg["candidate"] : nlohmann::json();
-            if (c.is_null()) {
+        } else if (const auto* c = std::get_if<sig::Candidate>(&msg)) {
+            if (!c->candidate) {  // null, or an empty string (the browser's end-of-candidates)
                 transport->endOfRemoteCandidates();
                 return;
             }
-            std::string line =
-                c.is_object() && c.contains("candidate") && c["candidate"].is_string()
-                    ? c["candidate"].get<std::string>()
-                    : "";
-            if (line.empty()) {
-                // An empty candidate string is the browser's end-of-candidates.
-                transport->endOfRemoteCandidates();
-                return;
-            }
+            const std::string& line = c->candidate->candidate;
             if (auto parsed = parseCandidate(line)) {
                 Json ev = candidateJson(*parsed);
                 ev["event"] = "remote-candidate";
@@ -261,7 +251,7 @@ int runConnect(int argc, char** argv, const CommonOptions& common) {
             }
             if (auto ok = transport->addRemoteCandidate(line); !ok)
                 spdlog::warn("ignoring remote candidate: {}", ok.message());
-        } else if (type == "bye") {
+        } else if (std::holds_alternative<sig::Bye>(msg)) {
             if (!finished && !(gotPing && gotPong))
                 finish(1, "the peer hung up before the connection was proven");
         }

@@ -13,6 +13,10 @@ where each comes from, so that they can be regenerated or extended:
                     ChannelBind successes and a Data indication, as a TURN server sends them
   fuzz_signal_hub   scripts of SIGNALING.md sessions: a pair that offers, answers, trickles and
                     says bye; bad rooms, a query string, bad messages, a third peer
+  fuzz_peer_signal  what a peer relays (one JSON frame per line): the Chromium, Firefox and
+                    aiortc offers and answers of tests/core/sdp/fixtures with their trickled
+                    candidates, as answerer and as offerer, glare, a bye and a second call, and
+                    the wrong shapes of issue 8 row 1
   fuzz_dtls_record  captured on loopback from OpenSSL 3.0's s_client / s_server (checked in as
                     they are; see tests/fuzz/corpus/fuzz_dtls_record/README), plus crafted
                     epoch-0 alert and ChangeCipherSpec records and an epoch-1 record
@@ -184,6 +188,42 @@ def dtls():
     write('fuzz_dtls_record', 'application_data_epoch1', record(23, 1, 7, b'\xaa' * 48))
 
 
+def peer_signal():
+    import json
+    fixtures = os.path.join(ROOT, 'tests/core/sdp/fixtures')
+
+    def frames(*msgs):
+        return '\n'.join(m if isinstance(m, str) else json.dumps(m) for m in msgs)
+
+    def trickle(sdp):
+        return [{'type': 'candidate', 'candidate': {'candidate': line[2:], 'sdpMid': '0',
+                                                    'sdpMLineIndex': 0}}
+                for line in sdp.splitlines() if line.startswith('a=candidate:')]
+
+    welcome_newcomer = {'type': 'welcome', 'peers': 1}
+    for path in sorted(glob.glob(os.path.join(fixtures, '*.sdp'))):
+        name = os.path.basename(path)[:-4]
+        sdp = open(path).read()
+        kind = 'offer' if name.endswith('offer') else 'answer'
+        msg = {'type': kind, 'sdp': sdp}
+        if kind == 'offer':  # we answer, then the peer trickles and hangs up
+            write('fuzz_peer_signal', name, frames(msg, *trickle(sdp), {'type': 'candidate',
+                  'candidate': None}, {'type': 'bye'}, msg))
+        else:  # we offered first (the newcomer), this is the peer's answer
+            write('fuzz_peer_signal', name, frames(welcome_newcomer, msg, *trickle(sdp)))
+    chrome = open(os.path.join(fixtures, 'chrome_av_data_offer.sdp')).read()
+    write('fuzz_peer_signal', 'glare_impolite', frames(welcome_newcomer,
+          {'type': 'offer', 'sdp': chrome}, {'type': 'answer', 'sdp': chrome}))
+    line = 'candidate:1 1 udp 2130706431 127.0.0.1 9 typ host'
+    write('fuzz_peer_signal', 'wrong_shapes', frames(
+        {'type': 'candidate', 'candidate': {'candidate': line, 'sdpMid': None, 'sdpMLineIndex': 0}},
+        {'type': 'candidate', 'candidate': {'candidate': line, 'sdpMid': 0}},
+        {'type': 'candidate', 'candidate': {'candidate': line, 'sdpMLineIndex': '0'}},
+        {'type': 'candidate', 'candidate': 5}, {'type': 'welcome', 'peers': 'one'},
+        {'type': 'error', 'reason': 'room full'}, {'type': 'offer'}, {'type': 'media'},
+        '[1,2]', '{"type":"offer","sdp":', {'type': 'bye'}))
+
+
 if __name__ == '__main__':
     candidates()
     uris()
@@ -191,3 +231,4 @@ if __name__ == '__main__':
     turn()
     hub()
     dtls()
+    peer_signal()
