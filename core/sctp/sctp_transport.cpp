@@ -17,7 +17,7 @@
 //   the FIFO guarantees: its head is always the started one.
 // - bufferedAmount (W3C): bytes still in our FIFO, i.e. accepted by send() and not yet handed to
 //   usrsctp. What usrsctp holds leaves as fast as the congestion window and the peer's receive
-//   window allow; it is bounded by handLimit() (about two bandwidth-delay products, measured),
+//   window allow; it is bounded by handLimit() (1.25 bandwidth-delay products, measured),
 //   so an application that keeps bufferedAmount above zero keeps the path full whatever its
 //   RTT without a long queue inside usrsctp; BufferedAmountLow fires as flush() hands the FIFO
 //   over.
@@ -111,13 +111,17 @@ constexpr uint32_t kQueueFreeRttSlackMs = 10;
 // queue our own data builds.
 constexpr Duration kMinRttWindow = 5s;
 
-// How much usrsctp may hold (in flight + waiting for cwnd), see handLimit(): twice what the path
-// delivered per queue-free RTT (BBR's cwnd gain), plus a margin, never less than the floor
+// How much usrsctp may hold (in flight + waiting for cwnd), see handLimit(): 1.25 times what the
+// path delivered per queue-free RTT, plus a margin, never less than the floor
 // (loopback keeps its queue small and cache-warm: docs/BENCHMARKS.md) and never more than the send
 // buffer.
 constexpr uint64_t kHandFloor = uint64_t(1) << 20;
 constexpr uint64_t kHandMargin = uint64_t(256) << 10;
-constexpr double kHandGain = 2.0;
+// 1.25, not BBR's 2: without pacing, the extra bandwidth-delay product sits in the slowest queue
+// on the path, and on these links that is often the receiver's UDP socket (a receiver that is
+// CPU-bound at 30-40 MB/s): at 100-150 ms a whole BDP of queue overflowed its 4 MiB and the
+// losses cost seconds (docs/BENCHMARKS.md, WAN: 8-16 MB/s with 2, 25-29 MB/s with 1.25).
+constexpr double kHandGain = 1.25;
 constexpr Duration kRateSampleInterval = 100ms;
 constexpr size_t kRateSamples = 10;  // the max over the last second
 struct SctpSockstat {
@@ -843,6 +847,20 @@ struct SctpTransport::Impl {
                 spa.sendv_flags |= SCTP_SEND_PRINFO_VALID;
                 spa.sendv_prinfo.pr_policy = SCTP_PR_SCTP_TTL;
                 spa.sendv_prinfo.pr_value = *ch->info.maxPacketLifeTimeMs;
+            } else {
+                // Reliable, sent as PR-SCTP "retransmit up to 2^32-1 times" (RFC 7496): nothing
+                // is ever abandoned, no FORWARD-TSN goes out, and the wire is the same (the
+                // policy stays with the sender). Why: usrsctp's fast path for SACKs without gaps
+                // (sctp_express_handle_sack) never restarts the retransmission timer when the
+                // cumulative ack advances, against RFC 9260 §6.3.2 R3, so under a steady flow
+                // T3 fires every RTO; whenever a SACK is then a little late (a queue, a busy
+                // receiver) the chunks it would have acked count as lost and cwnd drops to one
+                // MTU, again and again (issue 7: 14-40 such timeouts per 200 MB at 50 ms, none
+                // lost on the link). With a PR-SCTP chunk outstanding usrsctp takes the full
+                // SACK path, which restarts T3 as the RFC says.
+                spa.sendv_flags |= SCTP_SEND_PRINFO_VALID;
+                spa.sendv_prinfo.pr_policy = SCTP_PR_SCTP_RTX;
+                spa.sendv_prinfo.pr_value = UINT32_MAX;
             }
         }
         const ssize_t n =

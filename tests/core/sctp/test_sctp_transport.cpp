@@ -439,6 +439,31 @@ TEST(SctpTransport, CwndRecoversAfterATimeoutOnAQueueFreePath) {
     EXPECT_GT(st.congestionWindow, 200u * 1188) << "cwnd " << st.congestionWindow;
 }
 
+// A steady flow over a clean 100 ms path has no retransmission timeout: the timer restarts as
+// SACKs advance the cumulative ack (RFC 9260 §6.3.2 R3). usrsctp's fast SACK path does not
+// restart it, so reliable data goes out as PR-SCTP with unlimited retransmissions (see
+// handOver); before that, T3 fired every RTO here (16 times in 3 s) and each late SACK turned
+// into a cwnd of one MTU.
+TEST(SctpTransport, SteadyFlowOnACleanPathHasNoRetransmissionTimeouts) {
+    Pair pair;
+    pair.delay = 50ms;
+    ASSERT_TRUE(pair.connect());
+    const uint16_t id = openChannel(pair, pair.a);
+    pair.b.keepMessages = false;
+    const Bytes message = pattern(64 * 1024, 6);
+    const SctpTransport::Stats before = pair.a.transport.stats();  // process-wide counters
+    const Timestamp end = Clock::now() + 3s;
+    while (Clock::now() < end) {
+        while (pair.a.transport.bufferedAmount(id) < 1024 * 1024)
+            ASSERT_TRUE(pair.a.transport.send(id, message, true));
+        if (!pair.step()) pair.runFor(1ms);
+    }
+    const SctpTransport::Stats after = pair.a.transport.stats();
+    EXPECT_EQ(after.t3Timeouts, before.t3Timeouts);
+    EXPECT_EQ(after.retransmittedChunks, before.retransmittedChunks);
+    EXPECT_GT(after.congestionWindow, 200u * 1188) << "cwnd " << after.congestionWindow;
+}
+
 TEST(SctpTransport, ManyMessagesThroughFivePercentLossArriveInOrderAndIntact) {
     Pair pair;
     ASSERT_TRUE(pair.connect());
