@@ -6,7 +6,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <atomic>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -33,8 +35,22 @@ constexpr size_t kGsoMaxBytes = 65000;
 void setSocketBuffer(int fd, int forceOpt, int opt, int bytes) {
     // The *FORCE variants ignore net.core.[rw]mem_max but need CAP_NET_ADMIN.
     if (setsockopt(fd, SOL_SOCKET, forceOpt, &bytes, sizeof bytes) == 0) return;
-    if (setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes) != 0)
+    if (setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes) != 0) {
         spdlog::debug("net: setsockopt buffer size: {}", errnoText(errno));
+        return;
+    }
+    // Without the capability the kernel caps the size at net.core.rmem_max / wmem_max (Linux
+    // reports twice the usable size). Say so once: on a long, fast path a small receive buffer
+    // drops what a busy receiver has not read yet (docs/BENCHMARKS.md, WAN).
+    int granted = 0;
+    socklen_t len = sizeof granted;
+    static std::atomic<bool> said{false};
+    if (opt == SO_RCVBUF && getsockopt(fd, SOL_SOCKET, opt, &granted, &len) == 0 &&
+        granted / 2 < bytes && !said.exchange(true))
+        spdlog::info(
+            "net: UDP receive buffers are limited to {} KiB by net.core.rmem_max (asked {} KiB); "
+            "for fast transfers over long paths raise it: sysctl -w net.core.rmem_max={}",
+            granted / 2 / 1024, bytes / 1024, bytes);
 }
 
 }  // namespace
