@@ -32,7 +32,7 @@ NET = os.path.join(HERE, "..", "net")
 sys.path.insert(0, NET)
 import netlab  # noqa: E402
 import wan_transfer  # noqa: E402
-from tincan_peers import CLI, SIGNAL, start_signal  # noqa: E402
+from tincan_peers import start_signal  # noqa: E402
 
 IPERF_PORT = 5201
 
@@ -80,15 +80,9 @@ def main():
     ap.add_argument("--repeat", type=int, default=1, help="runs per path (each with its own TCP anchor)")
     ap.add_argument("--json", help="write all figures here")
     args = ap.parse_args()
-    try:
-        netlab.check_available()
-    except netlab.LabUnavailable as e:
-        print(f"SKIP: {e}")
-        return 77
-    for exe in (CLI, SIGNAL):
-        if not os.path.exists(exe):
-            print(f"{exe} is not built (TINCAN_BUILD_DIR)")
-            return 1
+    failed = wan_transfer.preflight()
+    if failed is not None:
+        return failed
     if not shutil.which("iperf3"):
         print("iperf3 not found (apt-get install iperf3)")
         return 1

@@ -39,7 +39,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,7 +50,8 @@ sys.path.insert(0, NET)
 sys.path.insert(0, INTEROP)
 import netlab  # noqa: E402
 from common import find_chromium, pattern_sha256, write_pattern_file  # noqa: E402
-from tincan_peers import CLI, SIGNAL, SIGNAL_PORT, start_signal  # noqa: E402
+from tincan_peers import CLI, SIGNAL_PORT, start_signal  # noqa: E402
+import wan_transfer  # noqa: E402
 from wan_transfer import Peer, sha256_file  # noqa: E402
 
 CHROMIUM_PY = os.path.join(INTEROP, "chromium.py")
@@ -99,16 +99,7 @@ def peer_argv(kind, role, url, stun, src, out_dir, size, give_up, stats_path, pa
 def stop(peer, kind, grace=10):
     """Ends one side: chromium.py on SIGINT closes its Chromium's process group and reaps it;
     tincan-cli is killed."""
-    proc = peer.proc
-    if proc.poll() is None:
-        try:
-            proc.send_signal(signal.SIGINT if kind == "chromium" else signal.SIGTERM)
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        except ProcessLookupError:
-            pass
+    netlab.stop_process(peer.proc, grace, signal.SIGINT if kind == "chromium" else signal.SIGTERM)
     peer.thread.join(timeout=5)
 
 
@@ -249,15 +240,9 @@ def main():
     for p in pairs:
         if p not in PAIRS:
             ap.error(f"unknown pair {p!r}")
-    try:
-        netlab.check_available()
-    except netlab.LabUnavailable as e:
-        print(f"SKIP: {e}")
-        return 77
-    for exe in (CLI, SIGNAL):
-        if not os.path.exists(exe):
-            print(f"{exe} is not built (TINCAN_BUILD_DIR)")
-            return 1
+    failed = wan_transfer.preflight()
+    if failed is not None:
+        return failed
     if any("chromium" in p for p in pairs) and not find_chromium():
         print("SKIP: chromium not found (apt-get install chromium)")
         return 77

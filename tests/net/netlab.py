@@ -113,12 +113,12 @@ def _sh(argv, input=None, check=True):
     return r
 
 
-def _stop_process(proc, grace):
-    """SIGTERM, then SIGKILL after `grace` seconds (coturn sometimes ignores SIGTERM)."""
+def stop_process(proc, grace, sig=signal.SIGTERM):
+    """`sig` (SIGTERM), then SIGKILL after `grace` seconds (coturn sometimes ignores SIGTERM)."""
     if proc.poll() is not None:
         return
     try:
-        proc.terminate()
+        proc.send_signal(sig)
         proc.wait(grace)
     except subprocess.TimeoutExpired:
         proc.kill()
@@ -283,7 +283,7 @@ class Coturn:
 
     def stop(self, grace=1.0):
         if self.proc:
-            _stop_process(self.proc, grace)
+            stop_process(self.proc, grace)
 
     def close(self):
         self.stop()
@@ -549,9 +549,9 @@ class Lab:
             return
         self._closed = True
         for proc in self._procs:
-            _stop_process(proc, 0.5)
+            stop_process(proc, 0.5)
         for proc, _ in self._delayd.values():
-            _stop_process(proc, 0.5)
+            stop_process(proc, 0.5)
         for turn in self._coturns:
             turn.close()
         _remove_prefix(self.prefix)

@@ -15,9 +15,24 @@ import threading
 import time
 
 import netlab
-from tincan_peers import CLI, SIGNAL_PORT, read_events
+from tincan_peers import CLI, SIGNAL, SIGNAL_PORT, read_events
 
-__all__ = ["make_file", "sha256_file", "run_transfer", "Peer"]
+__all__ = ["make_file", "sha256_file", "run_transfer", "Peer", "preflight"]
+
+
+def preflight():
+    """For the WAN benchmarks: None when the namespace lab and the binaries are there, else the
+    exit code to return (77 = skipped: no lab here), after one line saying why."""
+    try:
+        netlab.check_available()
+    except netlab.LabUnavailable as e:
+        print(f"SKIP: {e}")
+        return 77
+    for exe in (CLI, SIGNAL):
+        if not os.path.exists(exe):
+            print(f"{exe} is not built (TINCAN_BUILD_DIR)")
+            return 1
+    return None
 
 
 def make_file(path, size, seed=1):
