@@ -63,6 +63,14 @@ void VideoSendStream::attach(VideoSource& source, uint64_t generation) {
     };
 }
 
+bool VideoSendStream::attachAndStart(VideoSource& source, uint64_t generation, std::string& error) {
+    attach(source, generation);
+    if (source.start(error)) return true;
+    source.onFrame = nullptr;  // a source that did not start is not ours
+    source.onError = nullptr;
+    return false;
+}
+
 bool VideoSendStream::startSource(VideoSource& source, std::string& error) {
     if (worker_.joinable()) {
         error = "the video send stream is already running";
@@ -78,12 +86,7 @@ bool VideoSendStream::startSource(VideoSource& source, std::string& error) {
         std::lock_guard lock(mutex_);
         generation = generation_ + 1;
     }
-    attach(source, generation);
-    if (!source.start(error)) {
-        source.onFrame = nullptr;
-        source.onError = nullptr;
-        return false;
-    }
+    if (!attachAndStart(source, generation, error)) return false;
     {
         std::lock_guard lock(mutex_);
         source_ = &source;
@@ -106,12 +109,7 @@ bool VideoSendStream::replaceSource(VideoSource& source, std::string& error) {
         if (source_ == &source && feed_ == Feed::Source) return true;  // already this one
         generation = generation_ + 1;
     }
-    attach(source, generation);
-    if (!source.start(error)) {
-        source.onFrame = nullptr;
-        source.onError = nullptr;
-        return false;
-    }
+    if (!attachAndStart(source, generation, error)) return false;
     VideoSource* old = nullptr;
     {
         std::lock_guard lock(mutex_);

@@ -125,6 +125,8 @@ private:
     bool initEncoder(std::string& error);
     void run();
     void attach(VideoSource& source, uint64_t generation);
+    // attach() and start; a source that fails to start is detached again.
+    bool attachAndStart(VideoSource& source, uint64_t generation, std::string& error);
     void pushFrame(const I420View& frame, uint64_t generation);  // the source's thread
     void onSourceError(const std::string& reason, uint64_t generation);
 
