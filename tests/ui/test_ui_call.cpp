@@ -37,20 +37,8 @@
 using namespace tincan;
 using namespace tincan::ui;
 
-static void shot(QWidget* w, const QString& name) {
-    QString dir = qEnvironmentVariable("TINCAN_SCREENSHOTS");
-    if (dir.isEmpty()) return;
-    QDir().mkpath(dir);
-    QVERIFY(w->grab().save(dir + "/" + name));
-}
-
-static QByteArray sha256Of(const QString& path) {
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) return {};
-    QCryptographicHash h(QCryptographicHash::Sha256);
-    h.addData(&f);
-    return h.result().toHex();
-}
+using tincan::ui::test::sha256Of;
+using tincan::ui::test::shot;
 
 // The test pattern after VP8 and RGB conversion: black and white code cells on top, coloured
 // moving bars below. A blank, grey or single-colour picture fails.

@@ -24,20 +24,8 @@
 using namespace tincan;
 using namespace tincan::ui;
 
-static void shot(QWidget* w, const QString& name) {
-    QString dir = qEnvironmentVariable("TINCAN_SCREENSHOTS");
-    if (dir.isEmpty()) return;
-    QDir().mkpath(dir);
-    QVERIFY(w->grab().save(dir + "/" + name));
-}
-
-static QByteArray sha256Of(const QString& path) {
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) return {};
-    QCryptographicHash h(QCryptographicHash::Sha256);
-    h.addData(&f);
-    return h.result().toHex();
-}
+using tincan::ui::test::sha256Of;
+using tincan::ui::test::shot;
 
 static QPushButton* visibleButton(TransferList* list, const QString& text) {
     for (auto* b : list->findChildren<QPushButton*>())

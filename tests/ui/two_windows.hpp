@@ -3,15 +3,35 @@
 // transfer tests share. The tests start the calls themselves (QTRY_ waits must be theirs).
 #pragma once
 
+#include <QCryptographicHash>
 #include <QDir>
+#include <QFile>
 #include <QString>
 #include <QTemporaryDir>
+#include <QtTest>
 
 #include <memory>
 
 #include "ui/windows/call_window.hpp"
 
 namespace tincan::ui::test {
+
+// Saves a grab of `w` as TINCAN_SCREENSHOTS/name when that variable is set.
+inline void shot(QWidget* w, const QString& name) {
+    QString dir = qEnvironmentVariable("TINCAN_SCREENSHOTS");
+    if (dir.isEmpty()) return;
+    QDir().mkpath(dir);
+    QVERIFY(w->grab().save(dir + "/" + name));
+}
+
+// A file's SHA-256 in hex (empty when it cannot be read).
+inline QByteArray sha256Of(const QString& path) {
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) return {};
+    QCryptographicHash h(QCryptographicHash::Sha256);
+    h.addData(&f);
+    return h.result().toHex();
+}
 
 struct TwoWindows {
     std::unique_ptr<CallWindow> alice, bob;
