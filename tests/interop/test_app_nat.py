@@ -71,13 +71,19 @@ def run_pair(lab, room, extra, workdir, shots):
     return results, tails
 
 
-def check_no_turn(results, tails):
-    problems = []
+def hosts_with_results(results, tails, problems):
+    """Each host's result in turn; a host without one is a problem (with its log's tail)."""
     for host in ("a", "b"):
         r = results.get(host)
         if not r:
             problems.append(f"{host}: no result ({tails[host]!r})")
             continue
+        yield host, r
+
+
+def check_no_turn(results, tails):
+    problems = []
+    for host, r in hosts_with_results(results, tails, problems):
         if not r.get("failed"):
             problems.append(f"{host}: the call did not fail: {r.get('headline')!r}")
             continue
@@ -94,11 +100,7 @@ def check_no_turn(results, tails):
 
 def check_with_turn(results, tails):
     problems = []
-    for host in ("a", "b"):
-        r = results.get(host)
-        if not r:
-            problems.append(f"{host}: no result ({tails[host]!r})")
-            continue
+    for host, r in hosts_with_results(results, tails, problems):
         if r.get("failed") or not r.get("ok"):
             problems.append(f"{host}: {r.get('headline')!r} {r.get('detail')!r} {r.get('error', '')} "
                             f"painted {r.get('framesPainted')}")
