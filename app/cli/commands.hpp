@@ -19,6 +19,7 @@ struct CommonOptions {
     std::string logLevel = "warn";
     bool allowLoopback = false;
     std::vector<std::string> interfaces;
+    unsigned sackEvery = 8;  // Configuration::dataChannelSackEvery
 };
 
 // bench-open / bench-throughput (tests/interop/README.md, "Modes").

@@ -69,6 +69,10 @@ int main(int argc, char** argv) {
             "offer loopback addresses as host candidates even when other interfaces exist");
         cmd->add_option("--interface", common.interfaces,
                         "only use this network interface (repeatable)");
+        cmd->add_option("--sack-every", common.sackEvery,
+                        "expert: let another Tincan peer acknowledge our data every N packets "
+                        "(2 = as RFC 9260, at most 16; default 8)")
+            ->check(CLI::Range(2, 16));
     };
 
     StunOptions stun;

@@ -42,6 +42,7 @@ bool PeerSession::start() {
         options_.icePolicy == "relay" ? IceTransportPolicy::Relay : IceTransportPolicy::All;
     config.allowLoopback = options_.allowLoopback;
     config.interfaces = options_.interfaces;
+    config.dataChannelSackEvery = options_.sackEvery;
 
     PeerConnectionCallbacks cb;
     cb.onLocalCandidate = [](const CandidateInfo& c) {

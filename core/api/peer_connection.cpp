@@ -152,6 +152,8 @@ Result<std::shared_ptr<PeerConnection>> PeerConnection::create(Configuration con
         return ok.error();
     if (config.certificate) pcConfig.certificate = config.certificate->impl();
     pcConfig.maxMessageSize = config.maxMessageSize;
+    pcConfig.sackEvery =
+        uint8_t(std::clamp<unsigned>(config.dataChannelSackEvery, 2, sctp::kMaxSackEvery));
     pcConfig.runtimeOwner = thread;  // the thread outlives every connection on it
     auto impl =
         pc::PeerConnection::create(thread->runtime(), std::move(pcConfig), std::move(callbacks));

@@ -78,10 +78,9 @@ void Connection::setDtlsParameters(Timestamp now, dtls::Role role,
     pump(now);
 }
 
-void Connection::setSctpParameters(Timestamp now, uint16_t remotePort,
-                                   size_t remoteMaxMessageSize) {
+void Connection::setSctpParameters(Timestamp now, RemoteSctp remote) {
     if (remoteSctp_ || closed_) return;
-    remoteSctp_ = {remotePort, remoteMaxMessageSize};
+    remoteSctp_ = remote;
     maybeStartSctp(now);
     pump(now);
 }
@@ -112,9 +111,10 @@ void Connection::maybeStartSctp(Timestamp now) {
         return;
     sctp::SctpConfig cfg;
     cfg.localPort = config_.localSctpPort;
-    cfg.remotePort = remoteSctp_->first;
+    cfg.remotePort = remoteSctp_->port;
     cfg.localMaxMessageSize = config_.localMaxMessageSize;
-    cfg.remoteMaxMessageSize = remoteSctp_->second;
+    cfg.remoteMaxMessageSize = remoteSctp_->maxMessageSize;
+    cfg.sackEvery = remoteSctp_->sackEvery;
     cfg.dtlsClient = dtls_->role() == dtls::Role::Client;
     sctp_ = std::make_unique<sctp::SctpTransport>(cfg);
     sctpStarted_ = true;

@@ -90,7 +90,12 @@ public:
     // known (the answerer can connect before the offerer has read the answer) are kept.
     void setDtlsParameters(Timestamp now, dtls::Role role,
                            std::vector<sdp::Fingerprint> remoteFingerprints);
-    void setSctpParameters(Timestamp now, uint16_t remotePort, size_t remoteMaxMessageSize);
+    struct RemoteSctp {
+        uint16_t port = 5000;
+        size_t maxMessageSize = 65536;
+        uint8_t sackEvery = 2;  // the peer's a=x-tincan-sack-every (2 when it did not say)
+    };
+    void setSctpParameters(Timestamp now, RemoteSctp remote);
     bool dtlsRoleKnown() const { return dtls_ != nullptr; }
 
     // The audio and video sections negotiation agreed (RTP/RTCP, RFC 7983 bytes 128..191, go
@@ -129,7 +134,7 @@ private:
     ice::Agent agent_;
     std::unique_ptr<dtls::DtlsTransport> dtls_;
     std::unique_ptr<sctp::SctpTransport> sctp_;
-    std::optional<std::pair<uint16_t, size_t>> remoteSctp_;
+    std::optional<RemoteSctp> remoteSctp_;
     bool dtlsStarted_ = false;
     bool sctpStarted_ = false;
     bool sctpUp_ = false;

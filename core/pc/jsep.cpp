@@ -39,6 +39,7 @@ sdp::MediaSection acceptedData(const Section& s, const LocalParams& local, sdp::
     m.setup = setup;
     m.sctpPort = local.sctpPort;
     m.maxMessageSize = local.maxMessageSize;
+    if (local.sackEvery > 2) m.sackEvery = local.sackEvery;
     // RFC 8841 §4.1: a legacy "DTLS/SCTP" offer is answered in its own protocol.
     if (s.remote && s.remote->protocol != m.protocol) {
         m.protocol = s.remote->protocol;
@@ -226,6 +227,7 @@ Result<RemoteParams> Negotiator::remoteParams(const sdp::SessionDescription& d,
             !d.media[i].rejected()) {
             p.sctpPort = d.media[i].sctpPortOrDefault();
             p.maxMessageSize = d.media[i].maxMessageSizeOrDefault();
+            p.sackEvery = d.media[i].sackEvery.value_or(2);
             break;
         }
     }

@@ -62,6 +62,8 @@ struct LocalParams {
     sdp::Fingerprint fingerprint;
     uint16_t sctpPort = 5000;
     uint32_t maxMessageSize = 262144;
+    // a=x-tincan-sack-every in the data section: written when above 2 (the RFC 9260 rate).
+    uint8_t sackEvery = 2;
     std::vector<ice::Candidate> candidates;  // gathered so far (for peers that do not trickle)
     bool endOfCandidates = false;
     std::string cname = "tincan";  // RTCP SDES CNAME (a=ssrc:N cname:)
@@ -100,6 +102,7 @@ struct RemoteParams {
     bool endOfCandidates = false;
     std::optional<uint16_t> sctpPort;  // the data section's, when it is accepted
     uint32_t maxMessageSize = 65536;
+    uint8_t sackEvery = 2;  // a=x-tincan-sack-every: how rarely the peer lets us SACK its data
 };
 
 class Negotiator {

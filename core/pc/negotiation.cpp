@@ -28,6 +28,7 @@ jsep::LocalParams PeerConnection::localParams() const {
     p.ice = sdp::IceParams{agent.localCredentials().ufrag, agent.localCredentials().pwd};
     p.fingerprint = connection_->certificate()->fingerprint("sha-256");
     p.maxMessageSize = uint32_t(config_.maxMessageSize);
+    p.sackEvery = config_.sackEvery;
     // Candidates gathered so far, so that peers that do not trickle (aiortc) have them.
     if (gatheredUfrag_ == agent.localCredentials().ufrag) {
         p.candidates = gathered_;
@@ -142,7 +143,8 @@ Result<void> PeerConnection::setLocalDescription(const SessionDescription& input
 void PeerConnection::applyTransport() {
     if (remote_ && remote_->sctpPort) {
         remoteMaxMessageSize_ = remote_->maxMessageSize;
-        connection_->setSctpParameters(runtime_.now(), *remote_->sctpPort, remote_->maxMessageSize);
+        connection_->setSctpParameters(
+            runtime_.now(), {*remote_->sctpPort, remote_->maxMessageSize, remote_->sackEvery});
     }
 }
 

@@ -34,6 +34,7 @@ struct Config {
     net::HostPolicy hostPolicy;
     std::shared_ptr<dtls::Certificate> certificate;  // generated when empty
     size_t maxMessageSize = 256 * 1024;
+    uint8_t sackEvery = 2;  // offered to the peer as a=x-tincan-sack-every (tincan::Configuration)
     std::shared_ptr<void> runtimeOwner;  // kept until the connection is gone (the NetworkThread)
 };
 

@@ -47,6 +47,9 @@ struct SctpConfig {
     // not say (RFC 8841 §6.1), 0 = no limit.
     size_t remoteMaxMessageSize = 65536;
     bool dtlsClient = false;  // DTLS client uses even stream ids, server odd (RFC 8832 §6)
+    // One SACK per this many received packets (at most kMaxSackEvery): the peer's
+    // a=x-tincan-sack-every. 2 is RFC 9260 §6.2's rate, for every peer that did not ask for less.
+    uint8_t sackEvery = 2;
 
     // Streams asked for in INIT, both directions (RFC 8831 §6.2 suggests 65535; usrsctp keeps
     // ~200 bytes of state per stream pair, so 1024 = ids 0..1023 is the common choice).
@@ -65,6 +68,11 @@ struct SctpConfig {
     // not yet handed to usrsctp) past this.
     size_t maxBufferedAmount = 16 * 1024 * 1024;
 };
+
+// The most packets one SACK may cover (sackEvery, a=x-tincan-sack-every). A sender grows its
+// slow-start window by at most this many MTUs per SACK (usrsctp_glue.cpp), so it must be as
+// large as anything we offer.
+constexpr uint8_t kMaxSackEvery = 16;
 
 struct ChannelInit {
     std::string label;

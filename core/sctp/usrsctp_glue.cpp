@@ -1,4 +1,5 @@
 #include "core/sctp/usrsctp_glue.hpp"
+#include "core/sctp/sctp_transport.hpp"
 
 #include <spdlog/spdlog.h>
 #include <usrsctp.h>
@@ -174,6 +175,12 @@ void initOnce() {
     usrsctp_sysctl_set_sctp_max_burst_default(16);
     usrsctp_sysctl_set_sctp_max_chunks_on_queue(64 * 1024);
     usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);  // ms
+    // Slow start grows cwnd by the bytes a SACK acknowledges, capped at L MTUs per SACK (RFC
+    // 3465's L; usrsctp's default 2). A Tincan receiver that we let SACK every 8th packet
+    // (a=x-tincan-sack-every) acknowledges 8 at once, and with L = 2 the window would grow by a
+    // quarter per round trip instead of doubling. A receiver that SACKs every second packet, as
+    // browsers do, never reaches the cap, so L only matters for the stretch SACKs we asked for.
+    usrsctp_sysctl_set_sctp_L2_abc_variable(kMaxSackEvery);
 
     // Timers: RTO between 200 ms (like Linux TCP) and 1 s instead of 1 s..60 s, first RTO 1 s
     // (RFC 6298). The 1 s ceiling keeps a lossy path moving: at 5 % loss a retransmission is

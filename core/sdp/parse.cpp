@@ -170,7 +170,7 @@ private:
     // Per-section "seen" flags for single-valued attributes.
     struct Seen {
         bool mid = false, ufrag = false, pwd = false, setup = false, direction = false,
-             sctpPort = false, maxMessageSize = false, connection = false;
+             sctpPort = false, maxMessageSize = false, sackEvery = false, connection = false;
         std::array<bool, 128> rtpmap{};
         std::set<int> extmapIds;
     };
@@ -552,6 +552,13 @@ Result<void> Parser::mediaAttribute(std::string_view name, std::optional<std::st
         uint32_t size = 0;
         if (!parseNumber(v, size)) return Error{fmt::format("invalid max-message-size '{}'", v)};
         m.maxMessageSize = size;
+        return {};
+    }
+    if (name == "x-tincan-sack-every") {  // ours; a value we do not model is kept, unused
+        uint8_t every = 0;
+        if (!parseNumber(v, every) || every < 2 || seen_.sackEvery) return keep();
+        seen_.sackEvery = true;
+        m.sackEvery = every;
         return {};
     }
     if (name == "rtpmap") {  // RFC 8866 §6.6

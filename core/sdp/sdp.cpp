@@ -112,9 +112,10 @@ bool MediaSection::operator==(const MediaSection& o) const {
            icePwd == o.icePwd && iceTrickle == o.iceTrickle && iceOptions == o.iceOptions &&
            fingerprint == o.fingerprint && additionalFingerprints == o.additionalFingerprints &&
            setup == o.setup && endOfCandidates == o.endOfCandidates && sctpPort == o.sctpPort &&
-           maxMessageSize == o.maxMessageSize && direction == o.direction && rtcpMux == o.rtcpMux &&
-           rtcpMuxOnly == o.rtcpMuxOnly && rtcpRsize == o.rtcpRsize && rtpmaps == o.rtpmaps &&
-           fmtp == o.fmtp && rtcpFb == o.rtcpFb && extmaps == o.extmaps && ssrcs == o.ssrcs &&
+           maxMessageSize == o.maxMessageSize && sackEvery == o.sackEvery &&
+           direction == o.direction && rtcpMux == o.rtcpMux && rtcpMuxOnly == o.rtcpMuxOnly &&
+           rtcpRsize == o.rtcpRsize && rtpmaps == o.rtpmaps && fmtp == o.fmtp &&
+           rtcpFb == o.rtcpFb && extmaps == o.extmaps && ssrcs == o.ssrcs &&
            ssrcGroups == o.ssrcGroups && msids == o.msids && extraAttributes == o.extraAttributes;
 }
 

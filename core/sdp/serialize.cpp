@@ -124,6 +124,7 @@ void writeMedia(Writer& w, const MediaSection& m) {
     }
     if (m.sctpPort) w.line("a=sctp-port:{}", *m.sctpPort);
     if (m.maxMessageSize) w.line("a=max-message-size:{}", *m.maxMessageSize);
+    if (m.sackEvery) w.line("a=x-tincan-sack-every:{}", *m.sackEvery);
     for (const auto& c : m.candidates) w.line("a={}", c.toSdp());
     if (m.endOfCandidates) w.line("a=end-of-candidates");
     for (const auto& a : m.extraAttributes) w.raw(a);

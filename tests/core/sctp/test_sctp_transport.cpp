@@ -462,6 +462,32 @@ TEST(SctpTransport, SteadyFlowOnACleanPathHasNoRetransmissionTimeouts) {
     EXPECT_GT(after.congestionWindow, 200u * 1188) << "cwnd " << after.congestionWindow;
 }
 
+// Fewer SACKs between Tincan peers (a=x-tincan-sack-every, issue 7): a receiver told 8 sends
+// one SACK per 8 data packets instead of one per 2, and the sender still doubles its window per
+// round trip in slow start (usrsctp's L raised to match; with its default 2, cwnd would grow by
+// a quarter per round trip: 265 MTUs here against 1,365).
+TEST(SctpTransport, ReceiverAskedForFewerSacksSendsThemAndSlowStartKeepsPace) {
+    auto flow = [](uint8_t sackEvery) {
+        SctpConfig server = serverConfig();
+        server.sackEvery = sackEvery;
+        Pair pair(clientConfig(), server);
+        pair.delay = 25ms;
+        EXPECT_TRUE(pair.connect());
+        const uint16_t id = openChannel(pair, pair.a);
+        pair.b.keepMessages = false;
+        const uint64_t dataBefore = pair.a.packetsSent, sacksBefore = pair.b.packetsSent;
+        sendSteadily(pair, id, pattern(64 * 1024, 7), 700ms);
+        const double perData = double(pair.b.packetsSent - sacksBefore) /
+                               double(std::max<uint64_t>(pair.a.packetsSent - dataBefore, 1));
+        return std::pair(perData, pair.a.transport.stats().congestionWindow);
+    };
+    const auto [rfcRatio, rfcCwnd] = flow(2);
+    const auto [fewerRatio, fewerCwnd] = flow(8);
+    EXPECT_GT(rfcRatio, 0.35) << "packets back per data packet with the RFC rate";
+    EXPECT_LT(fewerRatio, 0.2) << "packets back per data packet with one SACK per 8";
+    EXPECT_GT(fewerCwnd, 500u * 1188) << "cwnd " << fewerCwnd << " (RFC rate: " << rfcCwnd << ")";
+}
+
 TEST(SctpTransport, ManyMessagesThroughFivePercentLossArriveInOrderAndIntact) {
     Pair pair;
     ASSERT_TRUE(pair.connect());

@@ -278,6 +278,19 @@ TEST(SdpErrors, TolerantWhereBrowsersAre) {
     d = parseOk(withExtra("a=fmtp:webrtc-datachannel max-message-size=65536"));
     EXPECT_EQ(d.media[0].extraAttributes.size(), 1u);
     EXPECT_TRUE(d.media[0].fmtp.empty());
+    // Tincan's a=x-tincan-sack-every: 2..255 is modelled and written back; anything else is an
+    // unknown attribute, kept verbatim and meaning nothing (a bad value fails no negotiation).
+    d = parseOk(withExtra("a=x-tincan-sack-every:8"));
+    EXPECT_EQ(d.media[0].sackEvery, std::optional<uint8_t>(8));
+    EXPECT_TRUE(d.media[0].extraAttributes.empty());
+    EXPECT_NE(serialize(d).find("a=x-tincan-sack-every:8\r\n"), std::string::npos);
+    EXPECT_EQ(parseOk(serialize(d)), d);
+    for (const char* bad : {"a=x-tincan-sack-every:1", "a=x-tincan-sack-every:256",
+                            "a=x-tincan-sack-every:eight", "a=x-tincan-sack-every"}) {
+        d = parseOk(withExtra(bad));
+        EXPECT_FALSE(d.media[0].sackEvery) << bad;
+        EXPECT_EQ(d.media[0].extraAttributes, std::vector<std::string>{bad});
+    }
     // i=, k=, r=, z= lines are accepted and dropped.
     d = parseOk(withExtra("i=the data channel"));
     EXPECT_EQ(d, parseOk(join(baseLines())));
