@@ -140,7 +140,7 @@ struct MediaSection {
     // a=sctpmap in `extraAttributes`; see sctpPortOrDefault().
     std::optional<uint16_t> sctpPort;
     std::optional<uint32_t> maxMessageSize;
-    // Tincan's extension a=x-tincan-sack-every:N (docs/ARCHITECTURE.md, "Fewer SACKs between
+    // Tincan's extension a=x-tincan-sack-every:N (docs/BENCHMARKS.md, "Fewer SACKs between
     // Tincan peers"): the writer, as an SCTP data sender, is content with one SACK per N packets
     // (RFC 9260 §6.2 asks for one per two). Other stacks ignore the unknown attribute. A value
     // outside 2..255 is not modelled: it stays in extraAttributes and means nothing.

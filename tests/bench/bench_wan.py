@@ -17,6 +17,7 @@ Needs root, iperf3, and a build (TINCAN_BUILD_DIR, default ./build).
 
     sudo tests/bench/bench_wan.py                       # 0/50/100/150 ms x 0/1 % loss, 100 MB
     sudo tests/bench/bench_wan.py --rtts 100 --loss 0 --repeat 3
+    sudo tests/bench/bench_wan.py --sack-every 8,2   # Tincan with and without fewer SACKs
 """
 import argparse
 import json
@@ -61,9 +62,10 @@ def run_iperf(lab, cc, seconds):
         server.wait()
 
 
-def run_tincan(lab, coturn, src, workdir, timeout):
+def run_tincan(lab, coturn, src, workdir, timeout, sack_every):
+    extra = ["--sack-every", str(sack_every)]
     r = wan_transfer.run_transfer(lab, coturn, src, workdir, room=f"b{int(time.monotonic() * 1000)}",
-                                  timeout=timeout)
+                                  timeout=timeout, extra_send=extra, extra_receive=extra)
     if r.get("mb_s"):
         return r["mb_s"], False, r
     return r.get("progress_mb_s"), True, r
@@ -78,8 +80,11 @@ def main():
     ap.add_argument("--tcp-seconds", type=int, default=10)
     ap.add_argument("--cc", default="bbr,cubic", help="TCP congestion controls to measure")
     ap.add_argument("--repeat", type=int, default=1, help="runs per path (each with its own TCP anchor)")
+    ap.add_argument("--sack-every", default="8",
+                    help="tincan-cli --sack-every values; one Tincan transfer each, in the same lab")
     ap.add_argument("--json", help="write all figures here")
     args = ap.parse_args()
+    sacks = [int(x) for x in args.sack_every.split(",") if x]
     failed = wan_transfer.preflight()
     if failed is not None:
         return failed
@@ -94,10 +99,12 @@ def main():
         wan_transfer.make_file(src, int(args.size_mb * 1e6), seed=11)
         want = wan_transfer.sha256_file(src)
         print(f"load average at start: {loadavg()} ({os.cpu_count()} CPUs)", flush=True)
-        header = (f"| RTT | loss | Tincan MB/s | " + " | ".join(f"TCP {c} MB/s" for c in ccs) + " | "
-                  + " | ".join(f"Tincan/{c}" for c in ccs) + " | load |")
+        name = {n: "Tincan" if len(sacks) == 1 else f"Tincan sack/{n}" for n in sacks}
+        header = ("| RTT | loss | " + " | ".join(f"{name[n]} MB/s" for n in sacks) + " | "
+                  + " | ".join(f"TCP {c} MB/s" for c in ccs) + " | "
+                  + " | ".join(f"{name[n]}/{c}" for n in sacks for c in ccs) + " | load |")
         print(header)
-        print("|" + " --- |" * (4 + 2 * len(ccs)))
+        print("|" + " --- |" * (3 + len(sacks) + len(ccs) + len(sacks) * len(ccs)))
         for rtt in [float(x) for x in args.rtts.split(",")]:
             for loss in [float(x) for x in args.loss.split(",")]:
                 for rep in range(args.repeat):
@@ -107,27 +114,32 @@ def main():
                         sig = start_signal(lab)
                         try:
                             load = loadavg()
-                            tin, partial, r = run_tincan(lab, coturn, src, workdir, args.timeout)
+                            tin = {n: run_tincan(lab, coturn, src, workdir, args.timeout, n) for n in sacks}
                             tcp = {c: run_iperf(lab, c, args.tcp_seconds) for c in ccs}
                         finally:
                             sig.kill()
                             sig.wait()
-                    row = {"rtt_ms": rtt, "loss_pct": loss, "repeat": rep, "tincan_mb_s": tin,
-                           "tincan_partial": partial, "tincan_ok": r["ok"] or partial,
-                           "tincan_problems": [] if partial else r["problems"],
-                           "tincan_max_gap_s": r.get("max_gap_s"), "tcp_mb_s": tcp, "load": load,
-                           "sender_sctp": r.get("sender_stats")}
-                    if not partial and r.get("ok") is False:
-                        row["tincan_mb_s"] = None
-                    rows.append(row)
-                    ratio = {c: (round(tin / v, 2) if tin and v else None) for c, v in tcp.items()}
-                    row["ratio"] = ratio
-                    tin_text = "fail" if tin is None else f"{'~' if partial else ''}{tin:g}"
-                    print(f"| {rtt:g} ms | {loss:g} % | {tin_text} | "
+                    for n in sacks:
+                        rate, partial, r = tin[n]
+                        if not partial and r.get("ok") is False:
+                            rate = None
+                        ratio = {c: (round(rate / v, 2) if rate and v else None) for c, v in tcp.items()}
+                        rows.append({"rtt_ms": rtt, "loss_pct": loss, "repeat": rep, "sack_every": n,
+                                     "tincan_mb_s": rate, "tincan_partial": partial,
+                                     "tincan_ok": r["ok"] or partial,
+                                     "tincan_problems": [] if partial else r["problems"],
+                                     "tincan_max_gap_s": r.get("max_gap_s"), "tcp_mb_s": tcp, "load": load,
+                                     "sender_sctp": r.get("sender_stats"), "ratio": ratio})
+                        tin[n] = (rate, partial, r, ratio)
+                    cells = ["fail" if t[0] is None else f"{'~' if t[1] else ''}{t[0]:g}" for t in tin.values()]
+                    print(f"| {rtt:g} ms | {loss:g} % | " + " | ".join(cells) + " | "
                           + " | ".join(str(tcp[c]) for c in ccs) + " | "
-                          + " | ".join(str(ratio[c]) for c in ccs) + f" | {load} |", flush=True)
-                    if r["problems"] and not partial:
-                        print(f"  problems: {r['problems']}", flush=True)
+                          + " | ".join(str(tin[n][3][c]) for n in sacks for c in ccs) + f" | {load} |",
+                          flush=True)
+                    for n in sacks:
+                        rate, partial, r, _ = tin[n]
+                        if r["problems"] and not partial:
+                            print(f"  problems ({name[n]}): {r['problems']}", flush=True)
         print(f"load average at end: {loadavg()}")
         if args.json:
             with open(args.json, "w") as f:
