@@ -50,6 +50,7 @@ PeerConnection::~PeerConnection() {
     // Dropped without close(): the channels still open must not be kept alive by their callbacks.
     for (auto& entry : channels_) releaseCallbacks(*entry.second);
     for (auto& ch : pendingChannels_) releaseCallbacks(*ch);
+    for (auto& entry : tracks_) entry.second->releaseCallbacks();
 }
 
 Result<void> PeerConnection::start() {

@@ -54,8 +54,18 @@ bool Track::sending() const {
 
 void Track::setCallbacks(Callbacks callbacks) {
     auto next = std::make_shared<const Callbacks>(std::move(callbacks));
+    {
+        std::lock_guard lock(mutex_);
+        if (ended_) return;  // `next` (and what it captured) goes here, outside both locks
+    }
     std::lock_guard lock(callbackMutex_);
     callbacks_.swap(next);
+}
+
+void Track::releaseCallbacks() {
+    auto released = std::make_shared<const Callbacks>();
+    std::lock_guard lock(callbackMutex_);
+    released.swap(callbacks_);
 }
 
 void Track::fire(const std::function<void(const Callbacks&)>& f) {
@@ -122,6 +132,7 @@ void Track::end() {
     fire([](const Callbacks& c) {
         if (c.onEnded) c.onEnded();
     });
+    releaseCallbacks();
 }
 
 void Track::reportReceivedStats(const ReceivedMediaStats& stats) {

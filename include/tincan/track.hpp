@@ -156,6 +156,7 @@ public:
     bool sending() const;
     uint32_t targetBitrateBps() const { return targetBitrateBps_.load(); }
 
+    // Ignored once the track has ended (it fires nothing more).
     void setCallbacks(Callbacks callbacks);
     // Changes what we want; takes effect at the next offer/answer (onNegotiationNeeded fires).
     void setDirection(Direction direction);
@@ -173,7 +174,10 @@ private:
     friend class pc::PeerConnection;
     Track(std::weak_ptr<pc::PeerConnection> pc, int id, MediaKind kind, TrackInit init);
     void fire(const std::function<void(const Callbacks&)>& f);
-    void end();  // once: marks it ended and calls onEnded
+    void end();  // once: marks it ended, calls onEnded, then releases the callbacks
+    // Drops the callbacks (destroyed outside the lock): an ended track, or one whose connection
+    // is gone, fires nothing more, and callbacks that capture the track must not keep it alive.
+    void releaseCallbacks();
 
     std::weak_ptr<pc::PeerConnection> pc_;
     int id_ = 0;  // the negotiator's transceiver id

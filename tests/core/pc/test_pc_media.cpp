@@ -252,3 +252,47 @@ TEST(PeerConnectionMedia, VideoAddedToAnAudioCallThenTurnedOff) {
     EXPECT_FALSE(video->sendFrame(frame(2, "off")));
     ASSERT_TRUE(sendUntil(audio, "after"));
 }
+
+// docs/API.md, "Lifetimes": a Track whose callbacks capture the track itself (as the RTP
+// reflector in tests/interop does through its reflector object) is freed once the connection
+// closes or is dropped: an ended track fires nothing more and lets its callbacks go. Before,
+// the callbacks stayed, the cycle kept the track (and the connection's control block) alive,
+// and LeakSanitizer reported it at exit of tincan-rtp-reflector.
+TEST(PeerConnectionMedia, TrackWhoseCallbacksCaptureItIsFreedOnCloseAndOnDrop) {
+    Pair p;
+    auto selfCapturing = [](std::shared_ptr<PeerConnection>& pc, std::weak_ptr<int>& sentinel) {
+        auto track = *pc->addTrack(MediaKind::Audio);
+        auto held = std::make_shared<int>(1);
+        sentinel = held;
+        Track::Callbacks cb;
+        cb.onPacket = [track, held](const RtpPacketIn&) { (void)track->mid(); };
+        track->setCallbacks(cb);
+        return std::weak_ptr<Track>(track);
+    };
+    std::weak_ptr<int> closedHeld, droppedHeld;
+    auto closedOne = selfCapturing(p.side[0].pc, closedHeld);
+    auto droppedOne = selfCapturing(p.side[1].pc, droppedHeld);
+    auto freed = [](const auto& w) {
+        for (int i = 0; i < 500 && !w.expired(); ++i) std::this_thread::sleep_for(10ms);
+        return w.expired();
+    };
+    ASSERT_FALSE(closedHeld.expired());
+    p.side[0].pc->close();
+    EXPECT_TRUE(freed(closedHeld)) << "the callbacks of an ended track are released";
+    // An ended track takes no new callbacks either.
+    if (auto t = closedOne.lock()) {
+        auto late = std::make_shared<int>(2);
+        std::weak_ptr<int> lateHeld = late;
+        Track::Callbacks cb;
+        cb.onEnded = [t, late] {};
+        t->setCallbacks(std::move(cb));
+        late.reset();
+        EXPECT_TRUE(lateHeld.expired());
+    }
+    p.side[0].pc.reset();
+    EXPECT_TRUE(freed(closedOne));
+    ASSERT_FALSE(droppedOne.expired());
+    p.side[1].pc.reset();  // no close(): the last reference goes
+    EXPECT_TRUE(freed(droppedOne));
+    EXPECT_TRUE(droppedHeld.expired());
+}
