@@ -48,7 +48,19 @@ case $mode in
     configure "$dir" address,undefined -DTINCAN_BUILD_APPS=ON
     cmake --build "$dir" -j "$(nproc)"
     if ((EUID == 0)); then /usr/bin/python3 tests/net/netlab.py cleanup-stale; fi
-    ctest --test-dir "$dir" --output-on-failure -j2 --timeout 1200 --no-tests=error "$@"
+    # The tests that open PortAudio (through ALSA) run a second time, apart, with the slow
+    # unwinder: the static constructors of the libraries ALSA loads and unloads again leak (see
+    # lsan.supp, snd_dlopen), and only the whole stack, which the fast unwinder loses at the
+    # unloaded module's frames, says so. The slow unwinder everywhere would double the suite's
+    # time and make its timed tests (signaling reconnect, calls) miss their deadlines.
+    alsa='^(PortAudio\.|ui_test_ui_(settings|error_states|devices)$)'
+    rc=0
+    ctest --test-dir "$dir" --output-on-failure -j2 --timeout 1200 --no-tests=error -E "$alsa" "$@" ||
+      rc=$?
+    ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" \
+      ctest --test-dir "$dir" --output-on-failure -j2 --timeout 1200 --no-tests=error -R "$alsa" "$@" ||
+      rc=$?
+    exit $rc
     ;;
   tsan)
     dir=${TINCAN_SANITIZE_BUILD_DIR:-build-tsan}
