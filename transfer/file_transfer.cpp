@@ -151,6 +151,20 @@ void TransferBase::cancel() {
     if (channel_) channel_->close();
 }
 
+bool TransferBase::finish(Duration timeout) {
+    if (!worker_.joinable() || worker_.get_id() == std::this_thread::get_id()) return false;
+    auto over = [&] {
+        std::unique_lock lock(mutex_);
+        return spaceCv_.wait_for(lock, timeout, [&] { return over_; });
+    };
+    if (!over()) {
+        cancel();
+        if (!over()) return false;
+    }
+    worker_.join();  // it only has to return from run() now
+    return true;
+}
+
 Progress TransferBase::progress() const {
     std::lock_guard lock(mutex_);
     return progress_;

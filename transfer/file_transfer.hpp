@@ -97,6 +97,12 @@ public:
     // Ends the transfer from any thread: FILE_TRANSFER.md has no cancel message, an abort is
     // the channel closing before the ack. onError("cancelled") follows on the worker.
     void cancel();
+    // For the owner at exit (not the worker): waits up to `timeout` for the worker to be over,
+    // then cancels a transfer that is still going and waits as long again, and joins the
+    // worker. True when it has ended. Without it, a worker that ends after its owner let go
+    // drops the last reference itself and is detached, and may still be running (and holding
+    // the channel, the connection and OpenSSL's per-thread state) while the process exits.
+    bool finish(Duration timeout);
     // The latest progress (any thread).
     Progress progress() const;
     TransferCounters counters() const;

@@ -2,6 +2,7 @@
 #include <QCoreApplication>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 
 #include "app/cli/commands.hpp"
@@ -10,6 +11,8 @@
 #include "transfer/file_transfer.hpp"
 
 namespace tincan::cli {
+
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -114,7 +117,10 @@ int runSend(int argc, char** argv, const CommonOptions& common,
         }
         senders.push_back(*sender);
     }
-    return session.exec();
+    const int code = session.exec();
+    // No worker may outlive this function: detached, it would race the process exit.
+    for (auto& s : senders) s->finish(2s);
+    return code;
 }
 
 int runReceive(int argc, char** argv, const CommonOptions& common, const std::string& outDir,
@@ -162,7 +168,14 @@ int runReceive(int argc, char** argv, const CommonOptions& common, const std::st
     PeerSession session(app, common, hooks);
     self = &session;
     if (!session.start()) return session.exec();
-    return session.exec();
+    const int code = session.exec();
+    std::vector<std::shared_ptr<transfer::FileReceiver>> all;
+    {
+        std::lock_guard lock(m);
+        all = receivers;
+    }
+    for (auto& r : all) r->finish(2s);  // as in runSend
+    return code;
 }
 
 }  // namespace tincan::cli

@@ -244,6 +244,44 @@ TEST(FileTransfer, CancelEndsBothSidesAndKeepsThePartialFile) {
     EXPECT_LT(fs::file_size(part), 64u << 20);
 }
 
+// finish() (tincan-cli at exit): a transfer still going is waited for, then cancelled, and its
+// worker joined, so no detached worker races the process exit; one that is over is joined at
+// once; a worker that is gone is not waited for again.
+TEST(FileTransfer, FinishWaitsCancelsAndJoinsTheWorker) {
+    TempDir dir("finish");
+    writeRandom(dir.path / "f.bin", 64 << 20, 6);
+    writeRandom(dir.path / "small.bin", 100 << 10, 7);
+    Pair p;
+    Outcome sent, got, sentSmall, gotSmall;
+    std::mutex m;
+    std::vector<std::shared_ptr<transfer::FileReceiver>> receivers;
+    auto big =
+        transfer::FileSender::start(*p.side[0].pc->createDataChannel("file"), dir.path / "f.bin",
+                                    track(p, sent), {.progressInterval = 0ms});
+    auto small = transfer::FileSender::start(*p.side[0].pc->createDataChannel("file"),
+                                             dir.path / "small.bin", track(p, sentSmall), {});
+    ASSERT_TRUE(big && small);
+    p.side[1].onRemoteChannel = [&](std::shared_ptr<DataChannel> ch) {
+        std::lock_guard lock(m);
+        auto& outcome = receivers.empty() ? got : gotSmall;
+        receivers.push_back(transfer::FileReceiver::start(
+            ch, {.directory = dir.path / "out", .progressInterval = 0ms}, track(p, outcome)));
+    };
+    p.negotiate();
+    ASSERT_TRUE(p.waiter.wait([&] { return sentSmall.over() && !sent.progress.empty(); }, 30s));
+    ASSERT_TRUE(sentSmall.done) << sentSmall.error;
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE((*small)->finish(5s)) << "an ended transfer's worker is joined";
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << "and not waited for";
+    ASSERT_FALSE(sent.over()) << "64 MiB should still be on its way";
+    EXPECT_TRUE((*big)->finish(20ms));
+    EXPECT_EQ(sent.error, "cancelled");  // the callbacks ran before finish() returned
+    EXPECT_FALSE((*big)->finish(20ms)) << "the worker is gone";
+    ASSERT_TRUE(p.waiter.wait([&] { return got.over(); }, 30s));
+    std::lock_guard lock(m);
+    for (auto& r : receivers) EXPECT_TRUE(r->finish(5s));
+}
+
 // A malformed text message ends the transfer, and is counted; nothing is kept.
 TEST(FileTransfer, MalformedHeaderIsCountedAndEndsTheTransfer) {
     TempDir dir("malformed");
