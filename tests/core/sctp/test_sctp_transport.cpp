@@ -422,12 +422,19 @@ static void sendSteadily(Pair& pair, uint16_t id, const Bytes& message, Duration
     }
 }
 
-TEST(SctpTransport, CwndRecoversAfterATimeoutOnAQueueFreePath) {
-    Pair pair;
-    pair.delay = 50ms;
-    ASSERT_TRUE(pair.connect());
+// The steady-flow tests' set-up: `oneWay` delay each way, connected, one channel from a whose
+// messages b counts without keeping them.
+static uint16_t openFlow(Pair& pair, Duration oneWay) {
+    pair.delay = oneWay;
+    EXPECT_TRUE(pair.connect());
     const uint16_t id = openChannel(pair, pair.a);
     pair.b.keepMessages = false;
+    return id;
+}
+
+TEST(SctpTransport, CwndRecoversAfterATimeoutOnAQueueFreePath) {
+    Pair pair;
+    const uint16_t id = openFlow(pair, 50ms);
     const Bytes message = pattern(64 * 1024, 5);
     auto sendFor = [&](Duration d) { sendSteadily(pair, id, message, d); };
     sendFor(500ms);
@@ -449,10 +456,7 @@ TEST(SctpTransport, CwndRecoversAfterATimeoutOnAQueueFreePath) {
 // into a cwnd of one MTU.
 TEST(SctpTransport, SteadyFlowOnACleanPathHasNoRetransmissionTimeouts) {
     Pair pair;
-    pair.delay = 50ms;
-    ASSERT_TRUE(pair.connect());
-    const uint16_t id = openChannel(pair, pair.a);
-    pair.b.keepMessages = false;
+    const uint16_t id = openFlow(pair, 50ms);
     const Bytes message = pattern(64 * 1024, 6);
     const SctpTransport::Stats before = pair.a.transport.stats();  // process-wide counters
     sendSteadily(pair, id, message, 3s);
@@ -471,10 +475,7 @@ TEST(SctpTransport, ReceiverAskedForFewerSacksSendsThemAndSlowStartKeepsPace) {
         SctpConfig server = serverConfig();
         server.sackEvery = sackEvery;
         Pair pair(clientConfig(), server);
-        pair.delay = 25ms;
-        EXPECT_TRUE(pair.connect());
-        const uint16_t id = openChannel(pair, pair.a);
-        pair.b.keepMessages = false;
+        const uint16_t id = openFlow(pair, 25ms);
         const uint64_t dataBefore = pair.a.packetsSent, sacksBefore = pair.b.packetsSent;
         sendSteadily(pair, id, pattern(64 * 1024, 7), 700ms);
         const double perData = double(pair.b.packetsSent - sacksBefore) /
