@@ -84,7 +84,8 @@ struct Configuration {
     // How rarely another Tincan peer may acknowledge the data we send it: one SCTP SACK per
     // this many packets, offered as a=x-tincan-sack-every (other stacks ignore it and SACK every
     // second packet, as RFC 9260 §6.2 asks). Fewer SACKs spare both peers' CPU on fast paths:
-    // file transfers at 0-50 ms RTT go 20-40 % faster with 8. 2 offers nothing; at most 16.
+    // file transfers went 10-30 % faster with 8 at 0-150 ms RTT (docs/BENCHMARKS.md). 2 offers
+    // nothing; at most 16.
     unsigned dataChannelSackEvery = 8;
     std::shared_ptr<NetworkThread> networkThread;  // NetworkThread::shared() when empty
 };
