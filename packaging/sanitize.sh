@@ -57,8 +57,9 @@ case $mode in
     rc=0
     ctest --test-dir "$dir" --output-on-failure -j2 --timeout 1200 --no-tests=error -E "$alsa" "$@" ||
       rc=$?
+    # (A filter in "$@" may leave none of them: no error then.)
     ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" \
-      ctest --test-dir "$dir" --output-on-failure -j2 --timeout 1200 --no-tests=error -R "$alsa" "$@" ||
+      ctest --test-dir "$dir" --output-on-failure -j2 --timeout 1200 --no-tests=ignore -R "$alsa" "$@" ||
       rc=$?
     exit $rc
     ;;

@@ -119,27 +119,28 @@ def main():
                         finally:
                             sig.kill()
                             sig.wait()
+                    mine = {}  # this path's row per --sack-every value
                     for n in sacks:
                         rate, partial, r = tin[n]
                         if not partial and r.get("ok") is False:
                             rate = None
                         ratio = {c: (round(rate / v, 2) if rate and v else None) for c, v in tcp.items()}
-                        rows.append({"rtt_ms": rtt, "loss_pct": loss, "repeat": rep, "sack_every": n,
-                                     "tincan_mb_s": rate, "tincan_partial": partial,
-                                     "tincan_ok": r["ok"] or partial,
-                                     "tincan_problems": [] if partial else r["problems"],
-                                     "tincan_max_gap_s": r.get("max_gap_s"), "tcp_mb_s": tcp, "load": load,
-                                     "sender_sctp": r.get("sender_stats"), "ratio": ratio})
-                        tin[n] = (rate, partial, r, ratio)
-                    cells = ["fail" if t[0] is None else f"{'~' if t[1] else ''}{t[0]:g}" for t in tin.values()]
+                        mine[n] = {"rtt_ms": rtt, "loss_pct": loss, "repeat": rep, "sack_every": n,
+                                   "tincan_mb_s": rate, "tincan_partial": partial,
+                                   "tincan_ok": r["ok"] or partial,
+                                   "tincan_problems": [] if partial else r["problems"],
+                                   "tincan_max_gap_s": r.get("max_gap_s"), "tcp_mb_s": tcp, "load": load,
+                                   "sender_sctp": r.get("sender_stats"), "ratio": ratio}
+                        rows.append(mine[n])
+                    cells = ["fail" if m["tincan_mb_s"] is None
+                             else f"{'~' if m['tincan_partial'] else ''}{m['tincan_mb_s']:g}" for m in mine.values()]
                     print(f"| {rtt:g} ms | {loss:g} % | " + " | ".join(cells) + " | "
                           + " | ".join(str(tcp[c]) for c in ccs) + " | "
-                          + " | ".join(str(tin[n][3][c]) for n in sacks for c in ccs) + f" | {load} |",
+                          + " | ".join(str(mine[n]["ratio"][c]) for n in sacks for c in ccs) + f" | {load} |",
                           flush=True)
-                    for n in sacks:
-                        rate, partial, r, _ = tin[n]
-                        if r["problems"] and not partial:
-                            print(f"  problems ({name[n]}): {r['problems']}", flush=True)
+                    for n, m in mine.items():
+                        if m["tincan_problems"]:
+                            print(f"  problems ({name[n]}): {m['tincan_problems']}", flush=True)
         print(f"load average at end: {loadavg()}")
         if args.json:
             with open(args.json, "w") as f:
