@@ -10,9 +10,9 @@
 // with one peer makes us the offerer (impolite); otherwise we answer (polite).
 //
 // Invariants (a broken one traps): decoding never throws; what we write (offers, answers,
-// candidates) parses back; an answer mirrors the offer's m-lines in order with the same mids;
-// our own answer to an offer JSEP accepted is accepted by JSEP; a renegotiation offer after any
-// agreed state is ours to apply.
+// candidates) parses back; an answer mirrors the offer's m-lines in order with the same mids (an
+// m-line the offer left without a=mid gets its index); our own answer to an offer JSEP accepted
+// is accepted by JSEP; a renegotiation offer after any agreed state is ours to apply.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -90,8 +90,12 @@ struct Session {
         check(bool(answer));
         auto written = reparse(*answer);
         check(written.media.size() == offer->media.size());
-        for (size_t i = 0; i < written.media.size(); ++i)
-            check(written.media[i].mid == offer->media[i].mid);
+        // An offer's m-line without a=mid gets its index as mid, as libwebrtc fills in missing
+        // remote mids; the answer then names it.
+        for (size_t i = 0; i < written.media.size(); ++i) {
+            const std::string& offered = offer->media[i].mid;
+            check(written.media[i].mid == (offered.empty() ? std::to_string(i) : offered));
+        }
         check(bool(jsep.setLocalAnswer(written)));
         exerciseAgreed();
         // Renegotiation from whatever was agreed: our next offer is ours to apply.

@@ -297,6 +297,36 @@ TEST(Jsep, AnOfferThatDropsOrRenamesSectionsIsRefused) {
     EXPECT_NE(r.message().find("mid"), std::string::npos) << r.message();
 }
 
+// An offer from a stack that writes no a=mid (pre-BUNDLE SDP) is not refused: each m-line takes
+// its index as mid, as libwebrtc fills in missing remote mids, and the answer names it. Found by
+// fuzz_peer_signal, whose invariant had expected the answer to copy the empty mid.
+TEST(Jsep, OfferWithoutMidsIsAnsweredWithIndexMids) {
+    jsep::Negotiator theirs;
+    theirs.addDataSection();
+    theirs.addMediaWish({.id = 1, .kind = jsep::SectionKind::Audio, .trackId = "a", .ssrc = 5});
+    auto offer = roundTrip(theirs.createOffer(local("ufzz"), 1, 1));
+    ASSERT_EQ(offer.media.size(), 2u);
+    offer.bundleGroup.clear();
+    for (auto& m : offer.media) m.mid.clear();
+    offer = roundTrip(offer);
+    ASSERT_TRUE(offer.media[1].mid.empty());
+
+    jsep::Negotiator n;
+    n.addDataSection();
+    auto params = n.setRemoteOffer(offer);
+    ASSERT_TRUE(params) << params.message();
+    auto answer = n.createAnswer(local(), sdp::Setup::Active, 2, 1);
+    ASSERT_TRUE(answer) << answer.message();
+    auto a = roundTrip(*answer);
+    ASSERT_EQ(a.media.size(), 2u);
+    EXPECT_EQ(a.media[0].mid, "0");
+    EXPECT_EQ(a.media[1].mid, "1");
+    EXPECT_TRUE(a.bundleGroup.empty()) << "no group in the offer, none in the answer";
+    ASSERT_TRUE(n.setLocalAnswer(a));
+    // The same offer again (a renegotiation with nothing new) keeps the mids.
+    EXPECT_TRUE(n.setRemoteOffer(offer));
+}
+
 TEST(Jsep, AnswerMustMirrorTheOffer) {
     jsep::Negotiator a;
     a.addDataSection();
