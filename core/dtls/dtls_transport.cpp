@@ -70,10 +70,16 @@ std::string takeErrors() {
 }
 
 // Each public call starts and ends with an empty error queue: SSL_get_error() needs it empty
-// before the call, and the next transport on this thread must not inherit our errors.
+// before the call, and the next transport on this thread must not inherit our errors. The queue
+// is almost always empty already; ERR_clear_error() would still rewrite all its 16 slots, twice
+// per packet (2 % of both cores in a 0 ms transfer, perf), so it is only called when needed.
+void clearErrors() {
+    if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 struct ErrorQueueScope {
-    ErrorQueueScope() { ERR_clear_error(); }
-    ~ErrorQueueScope() { ERR_clear_error(); }
+    ErrorQueueScope() { clearErrors(); }
+    ~ErrorQueueScope() { clearErrors(); }
     ErrorQueueScope(const ErrorQueueScope&) = delete;
     ErrorQueueScope& operator=(const ErrorQueueScope&) = delete;
 };
