@@ -122,6 +122,16 @@ constexpr uint64_t kHandMargin = uint64_t(256) << 10;
 // CPU-bound at 30-40 MB/s): at 100-150 ms a whole BDP of queue overflowed its 4 MiB and the
 // losses cost seconds (docs/BENCHMARKS.md, WAN: 8-16 MB/s with 2, 25-29 MB/s with 1.25).
 constexpr double kHandGain = 1.25;
+// Start-up (BBR's STARTUP, RFC 9002-style full-bandwidth detection): until the delivery rate
+// stops growing, the limit uses a gain of 2, so that usrsctp's slow start can double cwnd per
+// round trip instead of being held to 1.25 times a rate sample that lags it; at 50 ms the ramp to
+// 80 MB/s took about 0.9 s with 1.25 (docs/BENCHMARKS.md). The rate has "stopped growing" when,
+// with data waiting, its best sample has not risen by kStartupGrowth for kStartupFlatRounds
+// queue-free round trips (at least kStartupFlatMin).
+constexpr double kStartupGain = 2.0;
+constexpr double kStartupGrowth = 1.25;
+constexpr uint32_t kStartupFlatRounds = 3;
+constexpr Duration kStartupFlatMin = 300ms;
 constexpr Duration kRateSampleInterval = 100ms;
 constexpr size_t kRateSamples = 10;  // the max over the last second
 struct SctpSockstat {
@@ -248,6 +258,10 @@ struct SctpTransport::Impl {
     Timestamp rateSampleAt{};
     std::array<double, kRateSamples> rateSamples{};  // bytes per second
     size_t rateSampleNext = 0;
+    // Start-up: handLimit() uses kStartupGain until the delivery rate stops growing.
+    bool startup = true;
+    double startupBestRate = 0;
+    Timestamp startupGrewAt{};
     uint32_t srttMs = 0;
     Timestamp lastActivity{};
 
@@ -999,7 +1013,7 @@ struct SctpTransport::Impl {
         for (double r : rateSamples) best = std::max(best, r);
         // The queue-free RTT, not srtt: with srtt the limit would grow with the queue it builds.
         const double bdp = best * double(pathMinRttMs()) / 1000.0;
-        const auto wanted = uint64_t(kHandGain * bdp) + kHandMargin;
+        const auto wanted = uint64_t((startup ? kStartupGain : kHandGain) * bdp) + kHandMargin;
         return std::clamp<uint64_t>(wanted, kHandFloor,
                                     std::max<uint64_t>(config.sendBufferSize, kHandFloor));
     }
@@ -1017,6 +1031,24 @@ struct SctpTransport::Impl {
         rateSampleNext = (rateSampleNext + 1) % kRateSamples;
         rateSampleAt = now;
         rateSampleAcked = ackedTotal;
+        if (startup) updateStartup(now);
+    }
+
+    void updateStartup(Timestamp now) {
+        double best = 0;
+        for (double r : rateSamples) best = std::max(best, r);
+        // Only a sender with data waiting measures the path; an idle one restarts the clock.
+        if (txQueue.empty() || best >= startupBestRate * kStartupGrowth) {
+            startupBestRate = std::max(startupBestRate, best);
+            startupGrewAt = now;
+            return;
+        }
+        const Duration flat = std::max<Duration>(
+            kStartupFlatMin, std::chrono::milliseconds(kStartupFlatRounds * pathMinRttMs()));
+        if (now - startupGrewAt >= flat) {
+            startup = false;
+            spdlog::debug("sctp: start-up over at {:.1f} MB/s", best / 1e6);
+        }
     }
 
     // The collapse fix. usrsctp's congestion control (RFC 4960 §7.2.3, Reno) answers a T3
@@ -1158,13 +1190,13 @@ void SctpTransport::handleTimeout(Timestamp now) {
         spdlog::debug(
             "sctp: path cwnd={} rwnd={} srtt={}ms rto={}ms unack={}ch pend={}ch "
             "inflight+unsent={}B "
-            "queued={}B handlimit={}B t3={} fastrtx={} rtx={} dup_in={} restarts={} pkts_out={} "
+            "queued={}B handlimit={}B{} t3={} fastrtx={} rtx={} dup_in={} restarts={} pkts_out={} "
             "pkts_in={}",
             st.congestionWindow, st.receiverWindow, st.smoothedRoundTripTimeMs,
             st.retransmissionTimeoutMs, st.unackData, st.pendingData, st.unacknowledgedBytes,
-            st.queuedBytes, s.handLimit(), st.t3Timeouts, st.fastRetransmissions,
-            st.retransmittedChunks, st.duplicateChunksReceived, st.slowStartRestarts,
-            st.packetsSent, st.packetsReceived);
+            st.queuedBytes, st.handOverLimit, st.startingUp ? " (start-up)" : "", st.t3Timeouts,
+            st.fastRetransmissions, st.retransmittedChunks, st.duplicateChunksReceived,
+            st.slowStartRestarts, st.packetsSent, st.packetsReceived);
     }
 }
 
@@ -1418,6 +1450,8 @@ SctpTransport::Stats SctpTransport::stats() const {
     }
     out.unacknowledgedBytes = s.handedTotal;
     out.slowStartRestarts = s.slowStartRestarts;
+    out.handOverLimit = s.handLimit();
+    out.startingUp = s.startup;
     for (const auto& [id, ch] : s.channels) out.queuedBytes += ch.queuedBytes;
     sctpstat global{};
     usrsctp_get_stat(&global);

@@ -205,6 +205,10 @@ public:
         // Times cwnd had collapsed (after a timeout) on a queue-free path and slow start was
         // restarted (see guardCongestionWindow() in the .cpp).
         uint64_t slowStartRestarts = 0;
+        // Bytes usrsctp may hold now before the rest waits here (in flight + not yet sent;
+        // handLimit() in the .cpp), and whether it still uses the start-up gain.
+        uint64_t handOverLimit = 0;
+        bool startingUp = true;
         uint16_t outboundStreams = 0;
         uint16_t inboundStreams = 0;
     };

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <random>
@@ -139,6 +142,9 @@ public:
     double lossAToB = 0;
     double lossBToA = 0;
     Duration delay = 0ms;  // one-way, both directions (FIFO: a packet never overtakes another)
+    // A bottleneck from a to b in bytes per second (0: none), before the delay: packets queue
+    // behind it without limit, like a router's buffer in front of a slower link.
+    double rateAToB = 0;
     uint64_t dropped = 0;
     // Applied to every packet before delivery (malformation tests); return false to drop it.
     std::function<bool(Bytes&)> tamper;
@@ -155,8 +161,17 @@ private:
                 continue;
             }
             if (tamper && !tamper(*packet)) continue;
-            if (delay > 0ms) {
-                wire_.push_back({now + delay, &to, std::move(*packet)});
+            const bool limited = rateAToB > 0 && &to == &b;
+            if (delay > 0ms || limited) {
+                Timestamp leaves = now;
+                if (limited) {
+                    linkFreeAt_ =
+                        std::max(linkFreeAt_, now) +
+                        std::chrono::duration_cast<Duration>(
+                            std::chrono::duration<double>(double(packet->size()) / rateAToB));
+                    leaves = linkFreeAt_;
+                }
+                wire(to).push_back({leaves + delay, &to, std::move(*packet)});
                 continue;
             }
             to.transport.handleIncoming(now, *packet);
@@ -165,11 +180,13 @@ private:
     }
     bool deliverDue(Timestamp now) {
         bool moved = false;
-        while (!wire_.empty() && wire_.front().at <= now) {
-            InFlight f = std::move(wire_.front());
-            wire_.pop_front();
-            f.to->transport.handleIncoming(now, f.packet);
-            moved = true;
+        for (auto& w : wire_) {
+            while (!w.empty() && w.front().at <= now) {
+                InFlight f = std::move(w.front());
+                w.pop_front();
+                f.to->transport.handleIncoming(now, f.packet);
+                moved = true;
+            }
         }
         return moved;
     }
@@ -178,7 +195,8 @@ private:
         Timestamp next = now + 2ms;
         for (Peer* p : {&a, &b})
             if (auto t = p->transport.pollTimeout()) next = std::min(next, *t);
-        if (!wire_.empty()) next = std::min(next, wire_.front().at);
+        for (const auto& w : wire_)
+            if (!w.empty()) next = std::min(next, w.front().at);
         if (next > now) std::this_thread::sleep_until(next);
     }
 
@@ -187,7 +205,10 @@ private:
         Peer* to = nullptr;
         Bytes packet;
     };
-    std::deque<InFlight> wire_;
+    // Packets on their way, one FIFO per direction (to a, to b): each is in time order.
+    std::array<std::deque<InFlight>, 2> wire_;
+    Timestamp linkFreeAt_{};  // when the a -> b bottleneck has sent what it holds
+    std::deque<InFlight>& wire(const Peer& to) { return wire_[&to == &a ? 0 : 1]; }
     std::mt19937_64 rng_;
 
 public:

@@ -489,6 +489,36 @@ TEST(SctpTransport, ReceiverAskedForFewerSacksSendsThemAndSlowStartKeepsPace) {
     EXPECT_GT(fewerCwnd, 500u * 1188) << "cwnd " << fewerCwnd << " (RFC rate: " << rfcCwnd << ")";
 }
 
+// Start-up (issue 7): while the delivery rate still grows, usrsctp may hold twice the measured
+// bandwidth-delay product (so that slow start can double cwnd per round trip), and once the
+// rate stops growing, 1.25 times it. Here a 10 MB/s bottleneck with 100 ms RTT (1 MB BDP):
+// the room must pass 2 MB during start-up (with 1.25 throughout it stays near 1.5 MB), start-up
+// must end, and the room must come back under 1.8 MB.
+TEST(SctpTransport, StartUpGivesSlowStartRoomUntilTheRateStopsGrowing) {
+    Pair pair;
+    pair.rateAToB = 10e6;
+    const uint16_t id = openFlow(pair, 50ms);
+    const Bytes message = pattern(64 * 1024, 8);
+    uint64_t startUpRoom = 0;
+    const Timestamp end = Clock::now() + 4s;
+    while (Clock::now() < end) {
+        while (pair.a.transport.bufferedAmount(id) < 1024 * 1024)
+            ASSERT_TRUE(pair.a.transport.send(id, message, true));
+        if (!pair.step()) pair.runFor(1ms);
+        const SctpTransport::Stats st = pair.a.transport.stats();
+        if (st.startingUp) startUpRoom = std::max(startUpRoom, st.handOverLimit);
+    }
+    const SctpTransport::Stats after = pair.a.transport.stats();
+    EXPECT_GT(startUpRoom, 2'000'000u);
+    EXPECT_FALSE(after.startingUp) << "the rate stopped growing at the bottleneck";
+    EXPECT_LT(after.handOverLimit, 1'800'000u);
+    EXPECT_GT(after.handOverLimit, 1'200'000u);
+    std::printf("start-up room %llu B, then %llu B (cwnd %u, srtt %.0f ms)\n",
+                static_cast<unsigned long long>(startUpRoom),
+                static_cast<unsigned long long>(after.handOverLimit), after.congestionWindow,
+                after.smoothedRoundTripTimeMs);
+}
+
 TEST(SctpTransport, ManyMessagesThroughFivePercentLossArriveInOrderAndIntact) {
     Pair pair;
     ASSERT_TRUE(pair.connect());
