@@ -35,6 +35,10 @@ private:
 namespace {
 
 constexpr size_t kChunk = 64 * 1024;  // FILE_TRANSFER.md: at most 64 KiB per chunk
+// chunkSizeFor(): small chunks until the path has shown it is fast.
+constexpr size_t kSmallChunk = 16 * 1024;
+constexpr uint64_t kSmallStart = 1 << 20;
+constexpr double kSmallBelow = 1e6;
 constexpr size_t kWakeBytes = 512 * 1024;
 
 double secondsBetween(Timestamp from, Timestamp to) {
@@ -276,6 +280,7 @@ bool FileSender::handle(Job& job) {
         step_ = Step::Streaming;
         started_ = options_.clock();
         meter_.emplace(name_, size_, sent_, started_);
+        pace_.emplace(name_, size_, sent_, started_);
         publish(meter_->last(), true, options_.progressInterval, started_);
         return true;
     }
@@ -295,6 +300,12 @@ bool FileSender::handle(Job& job) {
     return fail("an unexpected message from the receiver");
 }
 
+size_t chunkSizeFor(uint64_t sentSinceStart, double handedBytesPerSecond, size_t largest) {
+    const bool small = sentSinceStart < kSmallStart ||
+                       (handedBytesPerSecond > 0 && handedBytesPerSecond < kSmallBelow);
+    return small ? std::min(kSmallChunk, largest) : largest;
+}
+
 bool FileSender::work(bool& idle) {
     idle = step_ != Step::Streaming || channel_->bufferedAmount() >= options_.highWater;
     if (idle) return true;
@@ -302,7 +313,8 @@ bool FileSender::work(bool& idle) {
 }
 
 bool FileSender::sendNextChunk() {
-    ssize_t n = ::pread(fd_, buffer_.data(), buffer_.size(), off_t(sent_));
+    const size_t want = chunkSizeFor(sent_ - offset_, pace_->last().bytesPerSecond, buffer_.size());
+    ssize_t n = ::pread(fd_, buffer_.data(), want, off_t(sent_));
     if (n < 0) {
         if (errno == EINTR) return true;
         return fail(path_.string() + ": read error (" + std::strerror(errno) + ")");
@@ -323,6 +335,8 @@ bool FileSender::sendNextChunk() {
     if (!channel_->sendBinary(chunk)) return fail("the channel closed while sending " + name_);
     sent_ += uint64_t(n);
     Timestamp now = options_.clock();
+    const size_t queued = channel_->bufferedAmount();
+    pace_->update(sent_ > queued ? sent_ - queued : 0, now);
     publish(meter_->update(sent_, now), false, options_.progressInterval, now);
     return true;
 }

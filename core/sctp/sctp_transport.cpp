@@ -17,10 +17,10 @@
 //   the FIFO guarantees: its head is always the started one.
 // - bufferedAmount (W3C): bytes still in our FIFO, i.e. accepted by send() and not yet handed to
 //   usrsctp. What usrsctp holds leaves as fast as the congestion window and the peer's receive
-//   window allow; it is bounded by handLimit() (1.25 bandwidth-delay products, measured),
-//   so an application that keeps bufferedAmount above zero keeps the path full whatever its
-//   RTT without a long queue inside usrsctp; BufferedAmountLow fires as flush() hands the FIFO
-//   over.
+//   window allow; it is bounded by handLimit() (1.25 bandwidth-delay products, measured; 2
+//   while the delivery rate still grows, see kStartupGain), so an application that keeps
+//   bufferedAmount above zero keeps the path full whatever its RTT without a long queue inside
+//   usrsctp; BufferedAmountLow fires as flush() hands the FIFO over.
 // - unacknowledgedAmount: usrsctp has no per-stream acknowledgement notification, so per channel
 //   it is the bytes handed to usrsctp and not yet drained, where "drained" is computed from
 //   usrsctp's total unacknowledged send queue (SCTP_GET_SNDBUF_USE: total_output_queue_size,
@@ -1078,7 +1078,11 @@ struct SctpTransport::Impl {
         if (now - lastGuardCheck < std::chrono::milliseconds(std::max<uint32_t>(srttMs, 20)))
             return;
         lastGuardCheck = now;
-        const bool waiting = status.sstat_penddata > 0 || !txQueue.empty();
+        // Data waits for cwnd in our FIFO or inside usrsctp (handed and not acknowledged beyond
+        // the window: sstat_penddata stays 0 for the PR-SCTP messages handOver() sends, so
+        // without this the guard went quiet for a transfer's last hand-over limit of data).
+        const bool waiting = status.sstat_penddata > 0 || !txQueue.empty() ||
+                             handedTotal > status.sstat_primary.spinfo_cwnd;
         const uint32_t mtu = std::max<uint32_t>(status.sstat_primary.spinfo_mtu, 512);
         const bool collapsed = status.sstat_primary.spinfo_cwnd < kCollapsedCwndMtus * mtu;
         const bool queueFree =
