@@ -159,13 +159,6 @@ private:
 };
 
 // Sends one file. Create it right after createDataChannel("file").
-// The size of the sender's next chunk (one SCTP message): the receiver sees a chunk only once all
-// of it has arrived, so on a slow path a big chunk means seconds without progress (64 KiB at
-// 0.1 MB/s, 5 % loss at 100 ms, is 0.6 s per chunk and more behind a lost packet). 16 KiB for the
-// first MiB, and whenever chunks leave for the path (`handedBytesPerSecond`, 0 = not known yet)
-// at under 1 MB/s; otherwise `largest` (64 KiB, FILE_TRANSFER.md's maximum, or the peer's).
-size_t chunkSizeFor(uint64_t sentSinceStart, double handedBytesPerSecond, size_t largest);
-
 class FileSender : public TransferBase {
 public:
     static Result<std::shared_ptr<FileSender>> start(std::shared_ptr<DataChannel> channel,
@@ -192,9 +185,6 @@ private:
     std::unique_ptr<Sha256> hash_;
     std::string digest_;
     std::optional<ProgressMeter> meter_;
-    // The rate at which chunks leave for the path (handed over: sent minus bufferedAmount),
-    // which chooses the chunk size (chunkSizeFor()).
-    std::optional<ProgressMeter> pace_;
     std::vector<uint8_t> buffer_;
     enum class Step : uint8_t {
         WaitOpen = 1,
