@@ -122,8 +122,8 @@ constexpr uint64_t kHandMargin = uint64_t(256) << 10;
 // CPU-bound at 30-40 MB/s): at 100-150 ms a whole BDP of queue overflowed its 4 MiB and the
 // losses cost seconds (docs/BENCHMARKS.md, WAN: 8-16 MB/s with 2, 25-29 MB/s with 1.25).
 constexpr double kHandGain = 1.25;
-// Start-up (BBR's STARTUP, RFC 9002-style full-bandwidth detection): until the delivery rate
-// stops growing, the limit uses a gain of 2, so that usrsctp's slow start can double cwnd per
+// Start-up (BBR's STARTUP and its full-bandwidth test, draft-ietf-ccwg-bbr): until the delivery
+// rate stops growing, the limit uses a gain of 2, so that usrsctp's slow start can double cwnd per
 // round trip instead of being held to 1.25 times a rate sample that lags it; at 50 ms the ramp to
 // 80 MB/s took about 0.9 s with 1.25 (docs/BENCHMARKS.md). The rate has "stopped growing" when,
 // with data waiting, its best sample has not risen by kStartupGrowth for kStartupFlatRounds
@@ -1008,9 +1008,10 @@ struct SctpTransport::Impl {
                                   1);
     }
 
+    double bestRate() const { return *std::max_element(rateSamples.begin(), rateSamples.end()); }
+
     uint64_t handLimit() const {
-        double best = 0;
-        for (double r : rateSamples) best = std::max(best, r);
+        const double best = bestRate();
         // The queue-free RTT, not srtt: with srtt the limit would grow with the queue it builds.
         const double bdp = best * double(pathMinRttMs()) / 1000.0;
         const auto wanted = uint64_t((startup ? kStartupGain : kHandGain) * bdp) + kHandMargin;
@@ -1035,8 +1036,7 @@ struct SctpTransport::Impl {
     }
 
     void updateStartup(Timestamp now) {
-        double best = 0;
-        for (double r : rateSamples) best = std::max(best, r);
+        const double best = bestRate();
         // Only a sender with data waiting measures the path; an idle one restarts the clock.
         if (txQueue.empty() || best >= startupBestRate * kStartupGrowth) {
             startupBestRate = std::max(startupBestRate, best);
