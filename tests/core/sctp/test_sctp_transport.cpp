@@ -413,12 +413,15 @@ TEST(SctpTransport, TheBufferedAmountCapCountsOnlyQueuedBytes) {
 // minutes. After a cut of 1.5 s on a 100 ms path cwnd must be back to hundreds of MTUs within a
 // few seconds (slow start restarted), not the ~40 MTUs linear growth reaches.
 // Keeps 1 MiB queued on channel `id` from a to b for `d`: a steady flow limited by the path.
-static void sendSteadily(Pair& pair, uint16_t id, const Bytes& message, Duration d) {
+// `afterStep`, if given, looks at the pair after every step.
+static void sendSteadily(Pair& pair, uint16_t id, const Bytes& message, Duration d,
+                         const std::function<void()>& afterStep = {}) {
     const Timestamp end = Clock::now() + d;
     while (Clock::now() < end) {
         while (pair.a.transport.bufferedAmount(id) < 1024 * 1024)
             ASSERT_TRUE(pair.a.transport.send(id, message, true));
         if (!pair.step()) pair.runFor(1ms);
+        if (afterStep) afterStep();
     }
 }
 
@@ -516,16 +519,11 @@ TEST(SctpTransport, StartUpGivesSlowStartRoomUntilTheRateStopsGrowing) {
     Pair pair;
     pair.rateAToB = 10e6;
     const uint16_t id = openFlow(pair, 50ms);
-    const Bytes message = pattern(64 * 1024, 8);
     uint64_t startUpRoom = 0;
-    const Timestamp end = Clock::now() + 4s;
-    while (Clock::now() < end) {
-        while (pair.a.transport.bufferedAmount(id) < 1024 * 1024)
-            ASSERT_TRUE(pair.a.transport.send(id, message, true));
-        if (!pair.step()) pair.runFor(1ms);
+    sendSteadily(pair, id, pattern(64 * 1024, 8), 4s, [&] {
         const SctpTransport::Stats st = pair.a.transport.stats();
         if (st.startingUp) startUpRoom = std::max(startUpRoom, st.handOverLimit);
-    }
+    });
     const SctpTransport::Stats after = pair.a.transport.stats();
     EXPECT_GT(startUpRoom, 2'000'000u);
     EXPECT_FALSE(after.startingUp) << "the rate stopped growing at the bottleneck";
