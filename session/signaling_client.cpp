@@ -56,11 +56,8 @@ std::string SignalingClient::validateUrl(const std::string& url) {
     const std::string expected =
         "expected ws://HOST:PORT/ROOM with a room of 1-64 characters [A-Za-z0-9_-]";
     if (!std::regex_match(url, re)) return "bad --signal '" + url + "': " + expected;
-    QUrl parsed(QString::fromStdString(url), QUrl::StrictMode);
-    if (!parsed.isValid() || parsed.host().isEmpty())
-        return "bad --signal '" + url + "': " +
-               (parsed.isValid() ? std::string("no host") : parsed.errorString().toStdString());
-    // QUrl takes "host:99999" as a valid URL with no port: check the digits ourselves.
+    // The port first, in plain words: QUrl either rejects "host:99999" with its own
+    // diagnostic text or (some versions) takes it as a URL with no port.
     static const std::regex portRe(R"(^wss?://(\[[^\]]*\]|[^:/]*)(:([0-9]*))?/)");
     std::smatch m;
     if (std::regex_search(url, m, portRe) && m[2].matched) {
@@ -69,6 +66,10 @@ std::string SignalingClient::validateUrl(const std::string& url) {
             std::stoul(digits) > 65535)
             return "bad --signal '" + url + "': the port must be a number from 1 to 65535";
     }
+    QUrl parsed(QString::fromStdString(url), QUrl::StrictMode);
+    if (!parsed.isValid() || parsed.host().isEmpty())
+        return "bad --signal '" + url + "': " +
+               (parsed.isValid() ? std::string("no host") : parsed.errorString().toStdString());
     return {};
 }
 
