@@ -3,6 +3,8 @@
 #   packaging/fuzz.sh [SECONDS] [TARGET...]        (SECONDS per target, default 60)
 # TINCAN_FUZZ_RUNS=N also stops a target after N executions (e.g. 10000000, the issue 8 goal).
 # TINCAN_FUZZ_NICE (19) is the niceness of the fuzzers, so that long runs yield to everything.
+# TINCAN_FUZZ_WORKERS=N runs N processes per target on one corpus (one per free core), each
+# stopping after its share of TINCAN_FUZZ_RUNS; the summary adds up their executions.
 # The working corpus of each target lives in $TINCAN_FUZZ_BUILD_DIR/corpus/<target> (seeded from
 # tests/fuzz/corpus/<target>) and grows from run to run; crash inputs land beside it as
 # <target>-crash-*, leak-* or timeout-*. Ends with one line per target: executions, seconds,
@@ -15,6 +17,11 @@ shift || true
 fuzz_dir=${TINCAN_FUZZ_BUILD_DIR:-build-fuzz}
 runs=${TINCAN_FUZZ_RUNS:--1}
 niceness=${TINCAN_FUZZ_NICE:-19}
+workers=${TINCAN_FUZZ_WORKERS:-1}
+if ! [[ $workers =~ ^[1-9][0-9]*$ ]]; then
+  echo "fuzz.sh: TINCAN_FUZZ_WORKERS must be a whole number from 1 (it is '$workers')" >&2
+  exit 2
+fi
 
 if ! command -v clang++ >/dev/null; then
   echo "fuzz.sh: clang++ is needed (packaging/install-deps.sh installs it)" >&2
@@ -43,20 +50,39 @@ for name in "${targets[@]}"; do
   mkdir -p "$corpus"
   seeds=()
   if [[ -d tests/fuzz/corpus/$name ]]; then seeds=("tests/fuzz/corpus/$name"); fi
-  args=(-max_total_time="$seconds" -runs="$runs" -timeout=10 -rss_limit_mb=2048
+  # Each worker stops after its share of TINCAN_FUZZ_RUNS; they share the working corpus
+  # (libFuzzer reloads it every second, so one worker's finds reach the others).
+  per_worker=$runs
+  if ((runs > 0)); then per_worker=$(((runs + workers - 1) / workers)); fi
+  args=(-max_total_time="$seconds" -runs="$per_worker" -timeout=10 -rss_limit_mb=2048
         -print_final_stats=1 -artifact_prefix="$fuzz_dir/$name-")
   if [[ -f tests/fuzz/$name.dict ]]; then args+=(-dict="tests/fuzz/$name.dict"); fi
-  log=$fuzz_dir/$name.long.log
-  echo "== $name: up to $seconds s${TINCAN_FUZZ_RUNS:+ or $runs executions} (log $log)"
+  logs=()
+  pids=()
+  for ((w = 1; w <= workers; w++)); do
+    log=$fuzz_dir/$name.long.log
+    if ((w > 1)); then log=$fuzz_dir/$name.worker$w.log; fi
+    logs+=("$log")
+  done
+  echo "== $name: up to $seconds s${TINCAN_FUZZ_RUNS:+ or $runs executions}," \
+       "$workers worker(s) (log ${logs[*]})"
   start=$(date +%s)
-  if nice -n "$niceness" "$target" "${args[@]}" "$corpus" "${seeds[@]}" >"$log" 2>&1; then
-    found=none
-  else
-    found="FOUND ($(grep -m1 -oE 'ERROR: [A-Za-z]+: [a-z-]+|deadly signal|timeout|out-of-memory' \
-      "$log" || echo "exit status"); input under $fuzz_dir/$name-*)"
-    failed=1
-  fi
-  executed=$(grep -o 'number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+  for log in "${logs[@]}"; do
+    nice -n "$niceness" "$target" "${args[@]}" "$corpus" "${seeds[@]}" >"$log" 2>&1 &
+    pids+=($!)
+  done
+  found=none
+  executed=0
+  for i in "${!pids[@]}"; do
+    log=${logs[$i]}
+    if ! wait "${pids[$i]}" && [[ $found == none ]]; then
+      found="FOUND ($(grep -m1 -oE 'ERROR: [A-Za-z]+: [a-z-]+|deadly signal|timeout|out-of-memory' \
+        "$log" || echo "exit status"); input under $fuzz_dir/$name-*)"
+      failed=1
+    fi
+    n=$(grep -o 'number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+    if [[ $n == '?' || $executed == '?' ]]; then executed='?'; else executed=$((executed + n)); fi
+  done
   summary+=("$(printf '%-18s %12s executions in %5d s, corpus %5d, findings: %s' "$name" \
     "$executed" "$(($(date +%s) - start))" "$(find "$corpus" -type f | wc -l)" "$found")")
 done
