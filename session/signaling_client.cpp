@@ -1,5 +1,6 @@
 #include "session/signaling_client.hpp"
 
+#include <algorithm>
 #include <regex>
 
 #include <spdlog/spdlog.h>
@@ -58,11 +59,13 @@ std::string SignalingClient::validateUrl(const std::string& url) {
     if (!std::regex_match(url, re)) return "bad --signal '" + url + "': " + expected;
     // The port first, in plain words: QUrl either rejects "host:99999" with its own
     // diagnostic text or (some versions) takes it as a URL with no port.
-    static const std::regex portRe(R"(^wss?://(\[[^\]]*\]|[^:/]*)(:([0-9]*))?/)");
+    static const std::regex portRe(R"(^wss?://(\[[^\]]*\]|[^:/@]*)(:([^/@]*))?/)");
     std::smatch m;
     if (std::regex_search(url, m, portRe) && m[2].matched) {
         const std::string digits = m[3].str();
-        if (digits.empty() || digits.size() > 5 || std::stoul(digits) == 0 ||
+        const bool allDigits =
+            std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (digits.empty() || !allDigits || digits.size() > 5 || std::stoul(digits) == 0 ||
             std::stoul(digits) > 65535)
             return "bad --signal '" + url + "': the port must be a number from 1 to 65535";
     }
