@@ -1,6 +1,7 @@
 #include "session/signaling_client.hpp"
 
-#include <algorithm>
+#include "core/common/text.hpp"
+
 #include <regex>
 
 #include <spdlog/spdlog.h>
@@ -62,11 +63,8 @@ std::string SignalingClient::validateUrl(const std::string& url) {
     static const std::regex portRe(R"(^wss?://(\[[^\]]*\]|[^:/@]*)(:([^/@]*))?/)");
     std::smatch m;
     if (std::regex_search(url, m, portRe) && m[2].matched) {
-        const std::string digits = m[3].str();
-        const bool allDigits =
-            std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
-        if (digits.empty() || !allDigits || digits.size() > 5 || std::stoul(digits) == 0 ||
-            std::stoul(digits) > 65535)
+        uint32_t port = 0;
+        if (!parseNumber(m[3].str(), port) || port == 0 || port > 65535)
             return "bad --signal '" + url + "': the port must be a number from 1 to 65535";
     }
     QUrl parsed(QString::fromStdString(url), QUrl::StrictMode);
