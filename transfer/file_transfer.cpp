@@ -535,12 +535,14 @@ bool FileReceiver::onEof(const EofMessage& e) {
     partial_.release(false);
     step_ = Step::Done;
     net_ = Net::Over;
-    channel_->send(serialize(AckMessage{true, mine}));
     Timestamp now = options_.clock();
     publish(meter_->update(received_, now), true, options_.progressInterval, now);
+    // Our owner hears of the file before the sender does: the ack lets the sender hang up, and
+    // an owner that counted the file only after that would take the hang-up for an early one.
     if (callbacks_.onDone)
         callbacks_.onDone(Done{final->filename().string(), *final, header_.size, mine,
                                secondsBetween(started_, now), offset_});
+    channel_->send(serialize(AckMessage{true, mine}));
     return false;
 }
 

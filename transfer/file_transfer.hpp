@@ -61,6 +61,8 @@ struct Callbacks {
     // now or later, from any thread. Unset: every file is accepted.
     std::function<void(const Offer&)> onOffer{};
     std::function<void(const Progress&)> onProgress{};  // at most every progressInterval
+    // Sender: the receiver acknowledged the file. Receiver: the file is in place; the ack leaves
+    // when this returns, so keep it short.
     std::function<void(const Done&)> onDone{};
     // Once, when the transfer ends without Done (cancel() included: "cancelled").
     std::function<void(const std::string& error)> onError{};

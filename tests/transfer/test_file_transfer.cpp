@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "../core/pc/pc_pair.hpp"
 #include "transfer/file_transfer.hpp"
@@ -213,6 +214,50 @@ TEST(FileTransfer, ConcurrentSameNameAndSizeNeverShareAPartialFile) {
     for (auto& e : fs::directory_iterator(dir.path / "out"))
         leftovers += e.path().extension() == ".tincan-part";
     EXPECT_EQ(leftovers, 0u);
+}
+
+// The ack lets the sender finish and hang up, so the receiver's owner must have heard of the
+// file before the ack leaves: tincan-cli receive counted its files in onDone and, when onDone ran
+// late (under ASan), took the sender's hang-up for one before the end ("the sender hung up after
+// 0 of 1 files") although the file was in place. A slow onDone here stands for that.
+TEST(FileTransfer, ReceiverHearsOfTheFileBeforeTheSenderIsAcknowledged) {
+    TempDir dir("order");
+    fs::path src = dir.path / "data.bin";
+    writeRandom(src, 256 << 10, 5);
+    Pair p;
+    std::shared_ptr<transfer::FileReceiver> receiver;
+    Outcome sent, got;
+    std::atomic<bool> receiverCounted{false};
+    std::optional<bool> countedWhenAcknowledged;
+    auto sending = track(p, sent);
+    sending.onDone = [&](const transfer::Done& d) {
+        std::lock_guard lock(p.waiter.mutex());
+        countedWhenAcknowledged = receiverCounted.load();
+        sent.done = d;
+        p.waiter.notify();
+    };
+    auto receiving = track(p, got);
+    auto recorded = receiving.onDone;
+    receiving.onDone = [&, recorded](const transfer::Done& d) {
+        std::this_thread::sleep_for(300ms);
+        receiverCounted = true;
+        recorded(d);
+    };
+    auto ch = *p.side[0].pc->createDataChannel("file");
+    auto sender = transfer::FileSender::start(ch, src, sending);
+    ASSERT_TRUE(sender) << sender.message();
+    p.side[1].onRemoteChannel = [&](std::shared_ptr<DataChannel> remote) {
+        receiver =
+            transfer::FileReceiver::start(remote, {.directory = dir.path / "out"}, receiving);
+    };
+    p.negotiate();
+    ASSERT_TRUE(p.waiter.wait([&] { return sent.over() && got.over(); }, 30s));
+    ASSERT_TRUE(sent.done) << sent.error;
+    ASSERT_TRUE(got.done) << got.error;
+    std::lock_guard lock(p.waiter.mutex());
+    ASSERT_TRUE(countedWhenAcknowledged.has_value());
+    EXPECT_TRUE(*countedWhenAcknowledged);
+    EXPECT_EQ(slurp(dir.path / "out" / "data.bin"), slurp(src));
 }
 
 // The accept/reject hook sees name and size before any data flows; a refusal reaches the sender.
