@@ -37,11 +37,12 @@ TEST(RuntimeUdp, TwoMachinesExchangeDatagramsOnLoopback) {
     std::atomic<int> activityA{0};
     Runtime rt;
     rt.start();
+    // Set before attaching: from then on the loop thread calls the machines (and reads this).
+    a.loopThread = b.loopThread = loopThreadOf(rt);
     MachineId ida = rt.attach(a, [&] { ++activityA; });
     MachineId idb = rt.attach(b, nullptr);
     ASSERT_NE(ida, kInvalidMachine);
     ASSERT_NE(ida, idb);
-    a.loopThread = b.loopThread = loopThreadOf(rt);
 
     auto ea = rt.openUdp(ida, kLoopbackAny);
     ASSERT_TRUE(ea) << ea.message();
@@ -262,6 +263,7 @@ TEST(RuntimeUdp, DetachFromAnotherThreadLetsTheMachineGo) {
     EXPECT_FALSE(rt.openUdp(ida, kLoopbackAny));
     flowing = false;
     feeder.join();
+    rt.stop();  // the feeder's last posts read ea and eb: none may run once they are gone
 }
 
 TEST(RuntimeUdp, MachineMayDetachItselfFromItsActivityCallback) {
