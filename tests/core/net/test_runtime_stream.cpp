@@ -138,6 +138,7 @@ TEST(RuntimeTcp, FramesSurvivePartialReadsAndStatesAreReported) {
     size_t total = 0;
     for (auto& p : payloads) total += 2 + p.size();
     std::promise<Endpoint> peer;
+    TestMachine m;
     TestServer server([&](int fd) {
         sockaddr_storage ss;
         socklen_t len = sizeof ss;
@@ -145,18 +146,20 @@ TEST(RuntimeTcp, FramesSurvivePartialReadsAndStatesAreReported) {
         peer.set_value(*Endpoint::fromSockaddr(reinterpret_cast<sockaddr*>(&ss)));
         Bytes all(total);
         if (!readExactly(fd, all.data(), total)) return;
-        // Dribble it back in odd pieces so that frames straddle reads.
+        // Dribble it back in odd pieces so that frames straddle reads. Each piece waits until the
+        // runtime has read the one before: a pause alone let a loaded machine (whole-suite ASan
+        // next to fuzzers) read several pieces at once, and the check below failed.
         size_t off = 0, step = 1;
         while (off < total) {
             size_t n = std::min(step, total - off);
+            size_t readsBefore = m.receivedCount();
             if (!writeAll(fd, all.data() + off, n)) return;
             off += n;
             step = step % 97 + 13;
-            std::this_thread::sleep_for(std::chrono::microseconds(300));
+            eventually([&] { return m.receivedCount() > readsBefore; });
         }
     });
 
-    TestMachine m;
     std::vector<std::string> frames;
     Bytes pending;
     enableFraming(m, frames, pending);
