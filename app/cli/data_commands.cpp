@@ -1,6 +1,9 @@
 // tincan-cli echo | send | receive (../shared/CLI.md, ../shared/FILE_TRANSFER.md).
 #include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QTimer>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -15,6 +18,10 @@ namespace tincan::cli {
 using namespace std::chrono_literals;
 
 namespace {
+
+// How long the last acks may take once the other side is done: the bye that overtook them on
+// the sender's side, the channel close after them on the receiver's.
+constexpr std::chrono::milliseconds kAckGrace = 5s;
 
 // CLI.md's transfer-progress, plus the speed and time left a progress bar shows.
 void printProgress(const transfer::Progress& p) {
@@ -62,10 +69,25 @@ int runSend(int argc, char** argv, const CommonOptions& common,
     PeerSession* self = nullptr;
     std::vector<std::shared_ptr<transfer::FileSender>> senders;
     std::atomic<size_t> done{0};
-    PeerSession::Hooks hooks;
-    hooks.onRemoteHangup = [&] {
+    // The receiver's bye travels over signaling and may overtake its last acks on the data
+    // channels: once every byte is sent, give them a moment before calling the hang-up early.
+    const auto early = [&] {
         if (done < files.size())
             self->finish(1, "the receiver hung up before every file was acknowledged");
+    };
+    QTimer ackGrace;
+    ackGrace.setSingleShot(true);
+    QObject::connect(&ackGrace, &QTimer::timeout, early);
+    PeerSession::Hooks hooks;
+    hooks.onRemoteHangup = [&] {
+        bool allSent = !senders.empty() && std::all_of(senders.begin(), senders.end(), [](auto& s) {
+            auto p = s->progress();  // no name yet: nothing sent
+            return !p.name.empty() && p.bytes == p.size;
+        });
+        if (allSent && done < files.size())
+            ackGrace.start(kAckGrace);
+        else
+            early();
     };
     PeerSession session(app, common, hooks);
     self = &session;
@@ -134,7 +156,28 @@ int runReceive(int argc, char** argv, const CommonOptions& common, const std::st
     PeerSession* self = nullptr;
     std::mutex m;
     std::vector<std::shared_ptr<transfer::FileReceiver>> receivers;
+    std::vector<std::shared_ptr<DataChannel>> channels;
     std::atomic<size_t> done{0};
+    // Once every file is in place, hang up when the sender has closed each file channel (it
+    // does so once it has the ack, FILE_TRANSFER.md step 6) or has hung up itself: then the
+    // ack is known to have arrived. A fixed pause could end the call while a lost ack was still
+    // to be sent again. A sender that never closes is waited for kAckGrace at most.
+    QTimer linger;
+    QElapsedTimer lingering;
+    linger.setInterval(10);
+    QObject::connect(&linger, &QTimer::timeout, [&] {
+        bool waiting = false;
+        {
+            std::lock_guard lock(m);
+            for (auto& c : channels)
+                waiting = waiting || c->state() == DataChannelState::Connecting ||
+                          c->state() == DataChannelState::Open;
+        }
+        if (!waiting || lingering.hasExpired(kAckGrace.count())) {
+            linger.stop();
+            self->finish(0);
+        }
+    });
     PeerSession::Hooks hooks;
     hooks.onDataChannel = [&](std::shared_ptr<DataChannel> ch) {
         if (ch->label() != "file") return;  // not ours: leave it alone
@@ -152,18 +195,24 @@ int runReceive(int argc, char** argv, const CommonOptions& common, const std::st
                                      {"seconds", d.seconds},
                                      {"path", d.path.string()},
                                      {"resumed_from", d.resumedFrom}});
-                     // Linger a moment so the ack reaches the sender before we close.
+                     // onDone runs before the ack leaves: no hang-up can come before this.
                      if (++done == count)
-                         self->onQt([&] { QTimer::singleShot(300, [&] { self->finish(0); }); });
+                         self->onQt([&] {
+                             lingering.start();
+                             linger.start();
+                         });
                  },
              .onError = [&](const std::string& e) { self->onQt([&, e] { self->finish(1, e); }); }});
         std::lock_guard lock(m);
         receivers.push_back(r);
+        channels.push_back(ch);
     };
     hooks.onRemoteHangup = [&] {
         if (done < count)
             self->finish(1, "the sender hung up after " + std::to_string(done.load()) + " of " +
                                 std::to_string(count) + " files");
+        else
+            self->finish(0);
     };
     PeerSession session(app, common, hooks);
     self = &session;

@@ -177,6 +177,7 @@ class Session:
         self.ready = False
         self.closed = False
         self.gone = False
+        self.said_bye = False  # a bye sent before hanging up (--bye-before-ack): the server closes us
         self.pending = []
         self.cand_queue = asyncio.Queue()
         self.times = {}
@@ -237,6 +238,8 @@ class Session:
             self.spawn(self.candidate_worker())
             reader = asyncio.ensure_future(self.read_loop())
             await asyncio.wait([reader, self.done], return_when=asyncio.FIRST_COMPLETED)
+            if self.said_bye:  # the server closed the socket after our bye: the call goes on
+                await self.done
             if not reader.done():
                 reader.cancel()
         for t in list(self.tasks):
@@ -252,7 +255,7 @@ class Session:
             if not self.closed:
                 emit("signaling", state="socket-error", error=str(e))
         emit("signaling", state="socket-closed")
-        if not self.closed:
+        if not self.closed and not self.said_bye:
             self.remote_gone("signaling socket closed")
 
     def create_pc(self):
@@ -706,6 +709,11 @@ class SendFiles(Mode):
             res["outcome"] = "acked" if ok else "ack-not-ok"
             if ok:
                 emit("transfer-done", name=name, bytes=size, sha256=digest, seconds=res["seconds"])
+            if ok and getattr(o, "close_after_ack", 0):
+                # A slow step 6: the receiver must not hang up before the channel closes.
+                await asyncio.sleep(o.close_after_ack)
+                if session.gone:
+                    res["outcome"] = "receiver-hung-up-before-the-close"
         except Exception as e:  # noqa: BLE001
             res["outcome"] = "closed-by-receiver" if inbox.closed else f"error: {type(e).__name__}: {e}"
         ch.close()
@@ -800,6 +808,11 @@ class ReceiveFiles(Mode):
                     return
                 digest = h.hexdigest()
                 ok = got == header["size"] and str(msg.get("sha256", "")).lower() == digest
+                if getattr(o, "bye_before_ack", False) and self.done + 1 == max(1, o.count or 1):
+                    # The bye overtaking the ack, as it may when signaling is faster than the path.
+                    session.said_bye = True
+                    await session.send({"type": "bye"})
+                    await asyncio.sleep(0.5)
                 ch.send(json.dumps({"type": "ack", "ok": ok, "sha256": digest}))
                 seconds = max(time.monotonic() - t0, 1e-9)
                 info = {"name": safe_name(header["name"]), "sent_name": header["name"], "size": header["size"],
@@ -1288,6 +1301,11 @@ def main(argv=None):
     ap.add_argument("--allow-loopback", action="store_true",
                     help="always offer a 127.0.0.1 host candidate (by default only when no other address exists)")
     ap.add_argument("--log-level", default="warning", help="Python logging level for aiortc/aioice (stderr)")
+    ap.add_argument("--close-after-ack", type=float, default=0,
+                    help="send: wait this many seconds after each ack before closing the channel, and fail "
+                         "if the receiver hangs up meanwhile")
+    ap.add_argument("--bye-before-ack", action="store_true",
+                    help="receive: send the bye over signaling half a second before the last ack")
     opts = ap.parse_args(argv)
     opts.high = 4 << 20
     opts.low = 1 << 20

@@ -117,6 +117,17 @@ def main():
                      received_ok(os.path.join(tmp, f"in-{kind}-{role}"))),
                     (f"{kind}-file-from-tincan-{role}", ["send", src], "receive", {"count": 1}, None),
                 ]
+                if kind == "aiortc" and tincan_first:
+                    # The end of a transfer, when the bye and the data take different paths: a
+                    # Tincan receiver hangs up only once the sender has closed the channel (after
+                    # the ack), and a Tincan sender waits for an ack the receiver's bye overtook.
+                    cases += [
+                        ("aiortc-slow-close-to-tincan", ["receive", "--out", os.path.join(tmp, "in-slow-close")],
+                         "send", {"size": 100_000, "seed": SEED, "name": "slow.bin", "close_after_ack": 1.5},
+                         None),
+                        ("aiortc-bye-before-ack-from-tincan", ["send", src], "receive",
+                         {"count": 1, "bye_before_ack": True}, None),
+                    ]
                 for name, argv, mode, params, check in cases:
                     if args.k and args.k not in name:
                         continue
