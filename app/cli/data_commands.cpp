@@ -181,6 +181,10 @@ int runReceive(int argc, char** argv, const CommonOptions& common, const std::st
     PeerSession::Hooks hooks;
     hooks.onDataChannel = [&](std::shared_ptr<DataChannel> ch) {
         if (ch->label() != "file") return;  // not ours: leave it alone
+        {
+            std::lock_guard lock(m);  // before the transfer can end
+            channels.push_back(ch);
+        }
         auto r = transfer::FileReceiver::start(
             ch, {.directory = outDir, .overwrite = overwrite, .keepPartial = true},
             {.onOpen = {},
@@ -205,7 +209,6 @@ int runReceive(int argc, char** argv, const CommonOptions& common, const std::st
              .onError = [&](const std::string& e) { self->onQt([&, e] { self->finish(1, e); }); }});
         std::lock_guard lock(m);
         receivers.push_back(r);
-        channels.push_back(ch);
     };
     hooks.onRemoteHangup = [&] {
         if (done < count)
