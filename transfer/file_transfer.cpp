@@ -153,6 +153,7 @@ void TransferBase::postText(ByteView text) {
 }
 
 void TransferBase::cancel() {
+    cancelled_ = true;
     post(Abort{"cancelled", true});
     if (channel_) channel_->close();
 }
@@ -250,7 +251,7 @@ FileSender::~FileSender() {
 
 bool FileSender::fail(const std::string& why) {
     step_ = Step::Failed;
-    if (callbacks_.onError) callbacks_.onError(why);
+    if (callbacks_.onError) callbacks_.onError(cancelled_ ? "cancelled" : why);
     channel_->close();
     return false;
 }
@@ -424,7 +425,7 @@ bool FileReceiver::fail(const std::string& why, bool keepPartial) {
     // An empty partial file is no use for a resume.
     bool keep = keepPartial && options_.keepPartial && received_ > 0;
     partial_.release(!keep);
-    if (callbacks_.onError) callbacks_.onError(why);
+    if (callbacks_.onError) callbacks_.onError(cancelled_ ? "cancelled" : why);
     channel_->close();
     return false;
 }

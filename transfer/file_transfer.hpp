@@ -154,6 +154,9 @@ protected:
     Progress progress_;
     Timestamp lastProgress_{};
     std::atomic<uint64_t> malformed_{0}, protocolErrors_{0}, queueFullWaits_{0};
+    // cancel() was called: whatever the worker then runs into (the channel it closes, most
+    // likely, while a chunk is being sent) is reported as "cancelled".
+    std::atomic<bool> cancelled_{false};
 
 private:
     void run(std::shared_ptr<TransferBase> self);
