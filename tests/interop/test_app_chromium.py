@@ -15,12 +15,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import find_chromium, kill_group, loopback_only, skip_or_fail  # noqa: E402
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from scratch import exit_with, scratch_dir  # noqa: E402
 
 BUILD = os.environ.get("TINCAN_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 DRIVER = os.path.join(BUILD, "tests", "interop", "tincan-app-call")
@@ -36,7 +37,7 @@ def main():
         skip_or_fail(f"{DRIVER} is not built")
     from chromium import ChromiumPeer
 
-    shots = os.environ.get("TINCAN_SCREENSHOTS") or tempfile.mkdtemp(prefix="tincan-app-chromium-")
+    shots = os.environ.get("TINCAN_SCREENSHOTS") or scratch_dir("tincan-app-chromium-")
     os.makedirs(shots, exist_ok=True)
     screenshot = os.path.join(shots, "app-chromium.png")
     room = f"app-chromium-{os.getpid()}"
@@ -109,4 +110,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

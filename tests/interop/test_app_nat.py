@@ -21,7 +21,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -29,6 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "net"))
 import netlab  # noqa: E402
 from tincan_peers import SIGNAL, SIGNAL_PORT, start_signal  # noqa: E402
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from scratch import exit_with, scratch_dir  # noqa: E402
 
 BUILD = os.environ.get("TINCAN_BUILD_DIR", os.path.join(HERE, "..", "..", "build"))
 DRIVER = os.path.join(BUILD, "tests", "interop", "tincan-app-call")
@@ -122,7 +123,7 @@ def main():
             print(f"FAIL: {exe} is not built")
             print("0 passed, 1 failed")
             return 1
-    workdir = tempfile.mkdtemp(prefix="tincan-appnat-")
+    workdir = scratch_dir("tincan-appnat-")
     shots = os.environ.get("TINCAN_SCREENSHOTS") or workdir
     os.makedirs(shots, exist_ok=True)
     passed = failed = 0
@@ -152,4 +153,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

@@ -10,12 +10,13 @@ Exit 77 (skipped) when Chromium or aiortc is missing, unless CI=true. Ends with
 import argparse
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (ProcessPeer, SignalServer, pattern_sha256, skip_or_fail,  # noqa: E402
                     write_pattern_file)
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from scratch import exit_with, scratch_dir  # noqa: E402
 
 BUILD = os.environ.get("TINCAN_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 CLI = os.path.join(BUILD, "app", "cli", "tincan-cli")
@@ -80,7 +81,7 @@ def main():
     if len(kinds) < 2:
         skip_or_fail("Chromium or aiortc is not installed (packaging/install-deps.sh installs them)")
 
-    tmp = tempfile.mkdtemp(prefix="tincan-interop-")
+    tmp = scratch_dir("tincan-interop-")
     src = os.path.join(tmp, "pattern.bin")
     write_pattern_file(src, SEED, FILE_SIZE)
     want = pattern_sha256(SEED, FILE_SIZE)
@@ -215,4 +216,4 @@ def refusal_case(sig, out, corrupt):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

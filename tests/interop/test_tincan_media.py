@@ -30,12 +30,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (MIN_AUDIO_PACKETS, ProcessPeer, SignalServer, check_received, check_sent,  # noqa: E402
                     find_chromium, have_aiortc, loopback_only, skip_or_fail, w3c_call_view, write_y4m)
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from scratch import exit_with, scratch_dir  # noqa: E402
 
 BUILD = os.environ.get("TINCAN_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 CLI = os.path.join(BUILD, "app", "cli", "tincan-cli")
@@ -234,7 +235,7 @@ def main():
     if not tools:
         skip_or_fail("neither tincan-rtp-reflector nor tincan-cli call is available")
 
-    out = args.keep or tempfile.mkdtemp(prefix="tincan-media-")
+    out = args.keep or scratch_dir("tincan-media-")
     os.makedirs(out, exist_ok=True)
     y4m = write_y4m(os.path.join(out, "camera.y4m"), *Y4M_SIZE, frames=30)
     cases = [c for tool in tools for c in make_cases(tool, y4m)]
@@ -272,4 +273,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

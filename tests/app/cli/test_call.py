@@ -11,13 +11,14 @@ import os
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import wave
 import zlib
 
 import numpy as np
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../.."))
+from scratch import exit_with, scratch_dir  # noqa: E402
 
 BUILD = os.environ.get("TINCAN_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "..", "build"))
 CLI = os.path.join(BUILD, "app", "cli", "tincan-cli")
@@ -163,7 +164,7 @@ def main():
     sig = subprocess.Popen([SIGNAL, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, text=True)
     port = json.loads(sig.stdout.readline())["port"]
-    tmp = tempfile.mkdtemp(prefix="tincan-call-")
+    tmp = scratch_dir("tincan-call-")
     url = f"ws://127.0.0.1:{port}/call-{os.getpid()}"
     peers = []
     passed = failed = 0
@@ -223,4 +224,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

@@ -6,7 +6,8 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../.."))
+from scratch import exit_with, scratch_dir  # noqa: E402
 
 BUILD = os.environ.get("TINCAN_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "..", "build"))
 CLI = os.path.join(BUILD, "app", "cli", "tincan-cli")
@@ -17,7 +18,7 @@ def main():
     sig = subprocess.Popen([SIGNAL, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, text=True)
     port = json.loads(sig.stdout.readline())["port"]
-    tmp = tempfile.mkdtemp(prefix="tincan-unwritable-")
+    tmp = scratch_dir("tincan-unwritable-")
     cases = ["/proc/self"]  # no one can create files there, not even root
     if os.geteuid() != 0:  # permission bits bind everyone but root
         ro = os.path.join(tmp, "ro")
@@ -52,4 +53,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

@@ -7,9 +7,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../.."))
+from scratch import exit_with, scratch_dir  # noqa: E402
 
 BUILD = os.environ.get("TINCAN_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "..", "build"))
 CLI = os.path.join(BUILD, "app", "cli", "tincan-cli")
@@ -34,7 +35,7 @@ def follow(proc, sink):
 
 def main():
     problems = []
-    tmp = tempfile.mkdtemp(prefix="tincan-reconnect-")
+    tmp = scratch_dir("tincan-reconnect-")
     src = os.path.join(tmp, "big.bin")
     with open(src, "wb") as f:  # patterned, not sparse: the hash must mean something
         block = hashlib.sha256(b"tincan").digest() * 32768
@@ -94,4 +95,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())
